@@ -1,0 +1,204 @@
+//! Bodies of the records this crate knows: `flow`, the `tcp` part of flow records, `anomaly`.
+//! Application-layer bodies (`http`, `dns`, `tls`) are serialised by their parser crates.
+
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use tapwatch_common::Timestamp;
+
+use crate::format::format_timestamp;
+
+/// The `flow` object of a `flow` record.
+#[derive(Debug, Clone)]
+pub struct FlowBody {
+    /// Packets from client to server.
+    pub pkts_toserver: u64,
+    /// Packets from server to client.
+    pub pkts_toclient: u64,
+    /// Bytes (whole frames) from client to server.
+    pub bytes_toserver: u64,
+    /// Bytes from server to client.
+    pub bytes_toclient: u64,
+    /// First packet time.
+    pub start: Timestamp,
+    /// Last packet time.
+    pub end: Timestamp,
+    /// `new`, `established` or `closed`.
+    pub state: &'static str,
+    /// Why the flow ended: `timeout`, `forced` or `shutdown`.
+    pub reason: &'static str,
+    /// Whether an alert fired on the flow.
+    pub alerted: bool,
+}
+
+impl Serialize for FlowBody {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(10))?;
+        m.serialize_entry("pkts_toserver", &self.pkts_toserver)?;
+        m.serialize_entry("pkts_toclient", &self.pkts_toclient)?;
+        m.serialize_entry("bytes_toserver", &self.bytes_toserver)?;
+        m.serialize_entry("bytes_toclient", &self.bytes_toclient)?;
+        let mut start = String::with_capacity(32);
+        format_timestamp(self.start, &mut start);
+        m.serialize_entry("start", &start)?;
+        let mut end = String::with_capacity(32);
+        format_timestamp(self.end, &mut end);
+        m.serialize_entry("end", &end)?;
+        // Age in whole seconds, as Suricata computes it: end seconds minus start seconds.
+        m.serialize_entry("age", &(self.end.secs - self.start.secs).max(0))?;
+        m.serialize_entry("state", self.state)?;
+        m.serialize_entry("reason", self.reason)?;
+        m.serialize_entry("alerted", &self.alerted)?;
+        m.end()
+    }
+}
+
+/// The `tcp` object of a TCP `flow` record.
+#[derive(Debug, Clone, Copy)]
+pub struct TcpFlagsBody {
+    /// Flags seen from client to server, OR-ed (FIN=0x01 ... CWR=0x80).
+    pub flags_ts: u8,
+    /// Flags seen from server to client.
+    pub flags_tc: u8,
+    /// The TCP state name when the flow ended (`established`, `closed`, ...).
+    pub state: Option<&'static str>,
+}
+
+impl Serialize for TcpFlagsBody {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let all = self.flags_ts | self.flags_tc;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("tcp_flags", &format!("{all:02x}"))?;
+        m.serialize_entry("tcp_flags_ts", &format!("{:02x}", self.flags_ts))?;
+        m.serialize_entry("tcp_flags_tc", &format!("{:02x}", self.flags_tc))?;
+        for (bit, name) in [
+            (0x01, "fin"),
+            (0x02, "syn"),
+            (0x04, "rst"),
+            (0x08, "psh"),
+            (0x10, "ack"),
+            (0x20, "urg"),
+            (0x40, "ecn"),
+            (0x80, "cwr"),
+        ] {
+            if all & bit != 0 {
+                m.serialize_entry(name, &true)?;
+            }
+        }
+        if let Some(state) = self.state {
+            m.serialize_entry("state", state)?;
+        }
+        m.end()
+    }
+}
+
+/// The layer an anomaly was found in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnomalyType {
+    /// Packet decoding (`decode`); the event is logged as `decoder.<name>`.
+    Decode,
+    /// TCP session tracking and reassembly (`stream`); logged as `stream.<name>`.
+    Stream,
+    /// An application-layer parser (`applayer`, layer `proto_parser`).
+    AppLayerParser,
+    /// Application-layer protocol detection (`applayer`, layer `proto_detect`).
+    AppLayerDetect,
+}
+
+/// The `anomaly` object.
+#[derive(Debug, Clone, Copy)]
+pub struct AnomalyBody<'a> {
+    /// Where the anomaly was found.
+    pub kind: AnomalyType,
+    /// The event's name without its layer prefix (`ipv4.trunc_pkt`, `RESPONSE_HEADER_REPETITION`).
+    pub event: &'a str,
+    /// The flow's application protocol, for application-layer anomalies.
+    pub app_proto: Option<&'a str>,
+}
+
+impl Serialize for AnomalyBody<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        if let Some(app) = self.app_proto {
+            m.serialize_entry("app_proto", app)?;
+        }
+        match self.kind {
+            AnomalyType::Decode => {
+                m.serialize_entry("type", "decode")?;
+                m.serialize_entry("event", &format!("decoder.{}", self.event))?;
+            }
+            AnomalyType::Stream => {
+                m.serialize_entry("type", "stream")?;
+                m.serialize_entry("event", &format!("stream.{}", self.event))?;
+            }
+            AnomalyType::AppLayerParser | AnomalyType::AppLayerDetect => {
+                m.serialize_entry("type", "applayer")?;
+                m.serialize_entry("event", self.event)?;
+                let layer = if self.kind == AnomalyType::AppLayerParser {
+                    "proto_parser"
+                } else {
+                    "proto_detect"
+                };
+                m.serialize_entry("layer", layer)?;
+            }
+        }
+        m.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flow_body_fields() {
+        let body = FlowBody {
+            pkts_toserver: 3,
+            pkts_toclient: 2,
+            bytes_toserver: 300,
+            bytes_toclient: 200,
+            start: Timestamp::new(100, 500_000_000),
+            end: Timestamp::new(102, 100_000_000),
+            state: "closed",
+            reason: "timeout",
+            alerted: false,
+        };
+        let v = serde_json::to_value(&body).unwrap();
+        assert_eq!(v["age"], 2);
+        assert_eq!(v["start"], "1970-01-01T00:01:40.500000+0000");
+        assert_eq!(v["state"], "closed");
+    }
+
+    #[test]
+    fn tcp_flags_lists_only_seen_flags() {
+        let v = serde_json::to_value(TcpFlagsBody {
+            flags_ts: 0x1b,
+            flags_tc: 0x12,
+            state: Some("closed"),
+        })
+        .unwrap();
+        assert_eq!(v["tcp_flags"], "1b");
+        assert_eq!(v["tcp_flags_tc"], "12");
+        assert_eq!(v["syn"], true);
+        assert!(v.get("rst").is_none());
+    }
+
+    #[test]
+    fn anomaly_shapes() {
+        let v = serde_json::to_value(AnomalyBody {
+            kind: AnomalyType::AppLayerParser,
+            event: "RESPONSE_HEADER_REPETITION",
+            app_proto: Some("http"),
+        })
+        .unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"app_proto":"http","type":"applayer","event":"RESPONSE_HEADER_REPETITION","layer":"proto_parser"})
+        );
+        let v = serde_json::to_value(AnomalyBody {
+            kind: AnomalyType::Decode,
+            event: "ipv4.trunc_pkt",
+            app_proto: None,
+        })
+        .unwrap();
+        assert_eq!(v["event"], "decoder.ipv4.trunc_pkt");
+    }
+}
