@@ -58,8 +58,20 @@ impl Timestamp {
         }
     }
 
-    /// `self` moved forward by `d`.
+    /// `self` moved forward by `d` (the same as `self + d`).
+    #[allow(
+        clippy::should_implement_trait,
+        reason = "std::ops::Add is implemented too; the method needs no import"
+    )]
     pub fn add(self, d: std::time::Duration) -> Timestamp {
+        Timestamp::from_nanos(self.as_nanos() + d.as_nanos() as i128)
+    }
+}
+
+impl std::ops::Add<std::time::Duration> for Timestamp {
+    type Output = Timestamp;
+
+    fn add(self, d: std::time::Duration) -> Timestamp {
         Timestamp::from_nanos(self.as_nanos() + d.as_nanos() as i128)
     }
 }
@@ -78,9 +90,21 @@ mod tests {
     #[test]
     fn nanos_round_trip_and_carry() {
         let t = Timestamp::new(10, 1_500_000_000);
-        assert_eq!(t, Timestamp { secs: 11, nanos: 500_000_000 });
+        assert_eq!(
+            t,
+            Timestamp {
+                secs: 11,
+                nanos: 500_000_000
+            }
+        );
         assert_eq!(Timestamp::from_nanos(t.as_nanos()), t);
-        assert_eq!(Timestamp::from_nanos(-1), Timestamp { secs: -1, nanos: 999_999_999 });
+        assert_eq!(
+            Timestamp::from_nanos(-1),
+            Timestamp {
+                secs: -1,
+                nanos: 999_999_999
+            }
+        );
         assert_eq!(t.micros(), 500_000);
     }
 
