@@ -37,6 +37,17 @@ impl<W: Write> EveWriter<W> {
 
     /// Writes one record: the envelope's fields, then `body` under the event type's key.
     pub fn write<B: Serialize + ?Sized>(&mut self, env: &Envelope<'_>, body: &B) -> io::Result<()> {
+        self.write_with::<B, ()>(env, body, None)
+    }
+
+    /// Writes one record with a second object beside the event's own, such as the `tcp`
+    /// object of a `flow` record.
+    pub fn write_with<B: Serialize + ?Sized, X: Serialize>(
+        &mut self,
+        env: &Envelope<'_>,
+        body: &B,
+        extra: Option<(&str, &X)>,
+    ) -> io::Result<()> {
         self.line.clear();
         self.line.extend_from_slice(b"{\"timestamp\":\"");
         self.scratch.clear();
@@ -94,6 +105,10 @@ impl<W: Write> EveWriter<W> {
             .extend_from_slice(env.event_type.name().as_bytes());
         self.line.extend_from_slice(b"\":");
         serde_json::to_writer(&mut self.line, body).map_err(io::Error::other)?;
+        if let Some((key, value)) = extra {
+            self.push_key(key);
+            serde_json::to_writer(&mut self.line, value).map_err(io::Error::other)?;
+        }
         self.line.extend_from_slice(b"}\n");
         self.out.write_all(&self.line)?;
         self.records += 1;

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian packages tapwatch's build, demo and tests need, only when missing.
+# Idempotent and quiet when everything is present. Needs root (or sudo) only when installing.
+#   scripts/install-deps.sh            packages for building and running tapwatch
+#   scripts/install-deps.sh --test     also the packages the test suite uses (tshark, mergecap)
+set -euo pipefail
+
+packages=(pkg-config)
+if [[ "${1:-}" == "--test" ]]; then
+    # tshark: the differential test's reference dissector; wireshark-common: mergecap for bench inputs.
+    packages+=(tshark wireshark-common)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+echo "install-deps: installing ${missing[*]}" >&2
+sudo=""
+[[ $(id -u) -ne 0 ]] && sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq >/dev/null
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
