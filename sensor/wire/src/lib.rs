@@ -1,9 +1,65 @@
 //! Zero-copy packet decoding for tapwatch.
 //!
-//! `wire` turns a captured frame into a `Decoded` view: link layer, VLAN tags, tunnels,
+//! `wire` turns a captured frame into a [`Decoded`] view: link layer, VLAN tags, tunnels,
 //! the innermost IP header and transport header, and the payload, all borrowed from the
 //! frame. It never allocates and never panics on malformed input: anomalies become
-//! `DecodeEvent`s and decoding stops at the layer that could not be read.
+//! [`DecodeEvent`]s (named exactly as Suricata's `decode-event:` keyword names them) and
+//! decoding stops at the layer that could not be read.
+//!
+//! # Shape
+//! [`decode`] runs a loop in which each layer decoder returns the next layer to decode, so
+//! nesting never recurses; at most [`MAX_LAYERS`] layers and [`MAX_TUNNEL_DEPTH`] tunnels
+//! are followed (`too_many_layers` beyond). [`decode_ip`] decodes a reassembled datagram
+//! with the VLAN and tunnel context of the packet it came from. [`checksum_ok`] verifies
+//! checksums on request.
+//!
+//! A tunnel (GRE, ERSPAN, VXLAN, Geneve, Teredo, IP-in-IP, MPLS) becomes
+//! [`Decoded::tunnel`] only once its inner packet is reached; when the inner packet cannot
+//! be decoded, the result describes the outer packet (tunnel protocol as transport) plus
+//! the events that say why.
+//!
+//! # etherparse and own views
+//! Ethernet II, 802.1Q tags, the IPv4 and IPv6 fixed headers, TCP and UDP headers are read
+//! with etherparse's header slices (after this crate's own length checks, which decide the
+//! Suricata event), and its `Sum16BitWords` computes checksums. Own small views are used
+//! where etherparse falls short:
+//! - IPv4 option validation and the IPv6 extension header walk: Suricata's events need
+//!   every option/header examined (duplicates, unknown options, reserved bits), while
+//!   etherparse stops at the first error and does not report these.
+//! - TCP options: etherparse's iterator stops at the first bad option and does not see
+//!   duplicates.
+//! - ICMPv4/ICMPv6: etherparse's slices reject some messages by exact length (timestamps).
+//! - MPLS, GRE (v0 and v1/PPTP), ERSPAN I/II/III, VXLAN, Geneve, Teredo, PPP, PPPoE,
+//!   802.1ah, VN-Tag, E-Tag, BSD null/loop, SCTP: not supported by etherparse.
+//! - Linux SLL/SLL2: etherparse has no SLL2, and its SLL view validates ARPHRD and packet
+//!   type values that a sensor must tolerate.
 #![forbid(unsafe_code)]
 
+mod bytes;
+mod checksum;
+mod decoder;
+mod event;
+mod gre;
+mod icmp;
+mod ip;
+mod ipv4;
+mod ipv6;
+mod link;
+mod mpls;
+mod transport;
+mod types;
+mod udp_tunnel;
+
+#[cfg(test)]
+mod tests;
+
+pub use checksum::{checksum_ok, Checksum, ChecksumStatus};
+pub use decoder::{decode, decode_ip, MAX_LAYERS, MAX_TUNNEL_DEPTH};
+pub use event::{DecodeEvent, DecodeEvents};
 pub use tapwatch_common::{LinkType, Timestamp};
+pub use transport::MAX_SCTP_CHUNKS;
+pub use types::{
+    Decoded, FragmentInfo, IcmpInfo, IpInfo, SctpInfo, TcpFlags, TcpInfo, TcpOptions, Transport,
+    TunnelContext, TunnelKind, UdpInfo, VlanStack, MAX_VLAN_TAGS,
+};
+pub use udp_tunnel::{GENEVE_PORT, TEREDO_PORT, VXLAN_PORT};
