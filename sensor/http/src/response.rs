@@ -1,0 +1,422 @@
+//! The to-client direction: status lines, headers and bodies.
+
+use tapwatch_common::Timestamp;
+
+use crate::body::{BodyDecoder, BodySink};
+use crate::decompress::{append_bounded, Codec, Decompressor};
+use crate::headers::{
+    add_header_line, combined_value, declared_framing, strip_eol, BlockState, Declared, Framing,
+    Side,
+};
+use crate::parser::{anomaly, slot_mut, ReqState, RespState, TxSlot};
+use crate::probe::probe_response;
+use crate::startline::{parse_status_line, protocol_before_1_1};
+use crate::{HttpAnomaly, HttpConfig, HttpEvent, HttpParser, HttpTransaction, Probe, Response};
+
+/// Bytes that decide whether a response starts with a status line (`HTTP/`).
+const STATUS_PREFIX_LEN: usize = 5;
+
+/// Where response body bytes and trailers go.
+struct RespSink<'a> {
+    resp: Option<&'a mut Response>,
+    decomp: Option<&'a mut Decompressor>,
+    block: &'a mut BlockState,
+    cfg: &'a HttpConfig,
+    out: &'a mut Vec<HttpEvent>,
+    id: u64,
+}
+
+impl BodySink for RespSink<'_> {
+    fn data(&mut self, bytes: &[u8]) {
+        if let Some(r) = self.resp.as_deref_mut() {
+            let limit = self.cfg.response_body_limit;
+            match self.decomp.as_deref_mut() {
+                Some(d) => {
+                    if let Some(a) = d.feed(bytes, &mut r.body, limit, self.cfg) {
+                        anomaly(self.out, Some(self.id), a);
+                    }
+                }
+                None => append_bounded(&mut r.body, bytes, limit),
+            }
+        }
+    }
+
+    fn trailer(&mut self, raw: &[u8], truncated: bool) {
+        if let Some(r) = self.resp.as_deref_mut() {
+            let (out, id) = (&mut *self.out, self.id);
+            add_header_line(
+                &mut r.headers,
+                self.block,
+                raw,
+                truncated,
+                Side::Response,
+                self.cfg,
+                &mut |a| anomaly(out, Some(id), a),
+            );
+        }
+    }
+
+    fn anomaly(&mut self, a: HttpAnomaly) {
+        anomaly(self.out, Some(self.id), a);
+    }
+
+    fn wire(&mut self, n: usize) {
+        if let Some(r) = self.resp.as_deref_mut() {
+            r.body_len = r.body_len.saturating_add(n as u64);
+        }
+    }
+}
+
+impl HttpParser {
+    pub(crate) fn feed_response(
+        &mut self,
+        mut data: &[u8],
+        ts: Timestamp,
+        out: &mut Vec<HttpEvent>,
+    ) {
+        while !data.is_empty() {
+            match self.resp.state {
+                RespState::Closed => return,
+                RespState::Skip => match data.iter().position(|&b| b == b'\n') {
+                    Some(i) => {
+                        data = data.get(i + 1..).unwrap_or_default();
+                        self.resp.state = RespState::Idle { resync: true };
+                    }
+                    None => return,
+                },
+                RespState::Idle { resync } => {
+                    if self.resp.line.is_empty() {
+                        let blank = data
+                            .iter()
+                            .take_while(|&&b| b == b'\r' || b == b'\n')
+                            .count();
+                        data = data.get(blank..).unwrap_or_default();
+                        if data.is_empty() {
+                            return;
+                        }
+                        if !resync && self.resp.cur.is_none() {
+                            match self.next_awaiting() {
+                                Some(id) => self.resp.cur = Some(id),
+                                None => {
+                                    let room = self.cfg.max_header_bytes;
+                                    if !self.closing
+                                        && self.resp.held.len().saturating_add(data.len()) <= room
+                                    {
+                                        self.resp.held.extend_from_slice(data);
+                                        return;
+                                    }
+                                    if !self.resp.held.is_empty() {
+                                        // Bytes held earlier come first.
+                                        let held = std::mem::take(&mut self.resp.held);
+                                        self.new_orphan(out);
+                                        self.feed_response(&held, ts, out);
+                                        continue;
+                                    }
+                                    self.new_orphan(out);
+                                }
+                            }
+                        }
+                        self.resp.line_ts = ts;
+                    }
+                    let decided = probe_response(self.resp.line.raw()) == Probe::Match;
+                    let max = if decided {
+                        data.len()
+                    } else {
+                        STATUS_PREFIX_LEN.saturating_sub(self.resp.line.raw().len())
+                    };
+                    let (n, complete) = self.resp.line.feed_at_most(data, max);
+                    data = data.get(n..).unwrap_or_default();
+                    match probe_response(self.resp.line.raw()) {
+                        Probe::Match => {
+                            if complete {
+                                let overflow = self.resp.line.overflowed();
+                                let buf = self.resp.line.take();
+                                self.status_line(&buf, overflow, out);
+                                self.resp.line.restore(buf);
+                            }
+                        }
+                        Probe::NeedMore if !complete => {}
+                        Probe::NeedMore | Probe::NoMatch => {
+                            if resync {
+                                self.resp.line.clear();
+                                if !complete {
+                                    self.resp.state = RespState::Skip;
+                                }
+                            } else {
+                                let buf = self.resp.line.take();
+                                self.response_without_status_line(&buf, out);
+                                self.resp.line.restore(buf);
+                            }
+                        }
+                    }
+                }
+                RespState::Headers => {
+                    let (n, complete) = self.resp.line.feed(data);
+                    data = data.get(n..).unwrap_or_default();
+                    if complete {
+                        let overflow = self.resp.line.overflowed();
+                        let buf = self.resp.line.take();
+                        self.response_header_line(&buf, overflow, out);
+                        self.resp.line.restore(buf);
+                    }
+                }
+                RespState::Body => {
+                    let n = self.response_body(data, out);
+                    data = data.get(n..).unwrap_or_default();
+                }
+            }
+        }
+    }
+
+    /// A transaction for a response that no request is waiting for.
+    fn new_orphan(&mut self, out: &mut Vec<HttpEvent>) -> u64 {
+        let id = self.new_tx_id(out);
+        let mut slot = TxSlot::new(HttpTransaction {
+            tx_id: id,
+            ..HttpTransaction::default()
+        });
+        slot.req_done = true;
+        self.txs.push_back(slot);
+        anomaly(out, Some(id), HttpAnomaly::UnableToMatchResponseToRequest);
+        self.next_resp_id = id;
+        self.resp.cur = Some(id);
+        id
+    }
+
+    /// The transaction this response belongs to, creating one if none waits.
+    fn response_tx(&mut self, out: &mut Vec<HttpEvent>) -> u64 {
+        if let Some(id) = self.resp.cur {
+            return id;
+        }
+        let id = match self.next_awaiting() {
+            Some(id) => id,
+            None => self.new_orphan(out),
+        };
+        self.resp.cur = Some(id);
+        id
+    }
+
+    /// A response that does not start with `HTTP/`: an HTTP/0.9 style body that runs
+    /// until the connection closes; `first` are its first bytes.
+    fn response_without_status_line(&mut self, first: &[u8], out: &mut Vec<HttpEvent>) {
+        let id = self.response_tx(out);
+        if let Some(slot) = slot_mut(&mut self.txs, id) {
+            slot.resp_final = true;
+            slot.tx.response = Some(Response {
+                ts: self.resp.line_ts,
+                ..Response::default()
+            });
+        }
+        self.resp.body = Some(BodyDecoder::new(
+            Framing::UntilClose,
+            Side::Response,
+            self.cfg.max_header_bytes,
+        ));
+        self.resp.decomp = None;
+        self.resp.state = RespState::Body;
+        self.response_body(first, out);
+    }
+
+    fn status_line(&mut self, raw: &[u8], overflow: bool, out: &mut Vec<HttpEvent>) {
+        if self.resp.state == (RespState::Idle { resync: true }) {
+            self.resp.state = RespState::Idle { resync: false };
+        }
+        let id = self.response_tx(out);
+        let parsed = parse_status_line(strip_eol(raw));
+        if let Some(slot) = slot_mut(&mut self.txs, id) {
+            slot.tx.response = Some(Response {
+                protocol: parsed.protocol.to_vec(),
+                status: parsed.status,
+                status_raw: parsed.status_raw.to_vec(),
+                reason: parsed.reason.to_vec(),
+                ts: self.resp.line_ts,
+                ..Response::default()
+            });
+        }
+        for a in parsed.anomalies.iter() {
+            anomaly(out, Some(id), a);
+        }
+        self.resp.block = BlockState::new(raw.len());
+        if overflow {
+            self.resp
+                .block
+                .flag_too_long(Side::Response, &mut |a| anomaly(out, Some(id), a));
+        }
+        self.resp.state = RespState::Headers;
+    }
+
+    fn response_header_line(&mut self, raw: &[u8], overflow: bool, out: &mut Vec<HttpEvent>) {
+        if strip_eol(raw).is_empty() {
+            self.response_headers_done(out);
+            return;
+        }
+        let Some(id) = self.resp.cur else {
+            return;
+        };
+        if let Some(resp) = slot_mut(&mut self.txs, id).and_then(|s| s.tx.response.as_mut()) {
+            add_header_line(
+                &mut resp.headers,
+                &mut self.resp.block,
+                raw,
+                overflow,
+                Side::Response,
+                &self.cfg,
+                &mut |a| anomaly(out, Some(id), a),
+            );
+        }
+    }
+
+    fn response_headers_done(&mut self, out: &mut Vec<HttpEvent>) {
+        let Some(id) = self.resp.cur else {
+            self.resp.state = RespState::Idle { resync: false };
+            return;
+        };
+        let Some(slot) = slot_mut(&mut self.txs, id) else {
+            // Evicted meanwhile: the body cannot be framed without the headers.
+            self.resp.cur = None;
+            self.resp.state = RespState::Idle { resync: true };
+            return;
+        };
+        let status = slot.tx.response.as_ref().and_then(|r| r.status);
+        if let Some(code) = status.filter(|c| (100..200).contains(c)) {
+            if code == 101 {
+                out.push(HttpEvent::ResponseHeaders(id));
+                self.enter_tunnel(id, out);
+                return;
+            }
+            if code == 100 {
+                if slot.continue_seen {
+                    anomaly(out, Some(id), HttpAnomaly::ContinueAlreadySeen);
+                }
+                slot.continue_seen = true;
+            }
+            // An interim response: the final one follows for the same transaction.
+            slot.tx.response = None;
+            self.resp.state = RespState::Idle { resync: false };
+            return;
+        }
+        slot.resp_final = true;
+        let (connect, head) = (slot.connect, slot.head);
+        let mut framing = Framing::UntilClose;
+        let mut codec = None;
+        if let Some(resp) = slot.tx.response.as_ref() {
+            let mut emit = |a| anomaly(out, Some(id), a);
+            let declared = declared_framing(&resp.headers, Side::Response, &mut emit);
+            framing = match declared {
+                _ if head || matches!(status, Some(204 | 304)) => Framing::None,
+                Declared::Chunked => {
+                    if resp.protocol.is_empty() || protocol_before_1_1(&resp.protocol) {
+                        emit(HttpAnomaly::ResponseChunkedOldProto);
+                    }
+                    Framing::Chunked
+                }
+                Declared::Length(n) => Framing::Length(n),
+                Declared::Invalid | Declared::Nothing => Framing::UntilClose,
+            };
+            if self.cfg.decompress {
+                codec = combined_value(&resp.headers, "content-encoding")
+                    .and_then(|v| Codec::from_content_encoding(&v));
+            }
+        }
+        out.push(HttpEvent::ResponseHeaders(id));
+        if connect {
+            if status.is_some_and(|c| (200..300).contains(&c)) {
+                self.enter_tunnel(id, out);
+                return;
+            }
+            if let ReqState::WaitConnect { resync } = self.req.state {
+                self.req.state = ReqState::Idle { resync };
+            }
+        }
+        let decoder = BodyDecoder::new(framing, Side::Response, self.cfg.max_header_bytes);
+        if decoder.is_done() {
+            self.response_complete(out);
+        } else {
+            self.resp.body = Some(decoder);
+            self.resp.decomp = codec.map(Decompressor::new);
+            self.resp.state = RespState::Body;
+        }
+    }
+
+    fn response_body(&mut self, data: &[u8], out: &mut Vec<HttpEvent>) -> usize {
+        let Some(id) = self.resp.cur else {
+            self.resp.state = RespState::Idle { resync: false };
+            return 0;
+        };
+        let Some(decoder) = self.resp.body.as_mut() else {
+            self.response_complete(out);
+            return 0;
+        };
+        let mut sink = RespSink {
+            resp: slot_mut(&mut self.txs, id).and_then(|s| s.tx.response.as_mut()),
+            decomp: self.resp.decomp.as_mut(),
+            block: &mut self.resp.block,
+            cfg: &self.cfg,
+            out,
+            id,
+        };
+        let used = decoder.feed(data, &mut sink);
+        if decoder.is_done() {
+            self.response_complete(out);
+        } else if decoder.is_broken() {
+            // The chunked framing is lost: the rest of the connection is body.
+            self.resp.body = Some(BodyDecoder::new(
+                Framing::UntilClose,
+                Side::Response,
+                self.cfg.max_header_bytes,
+            ));
+        }
+        used
+    }
+
+    /// The response of the current transaction is over.
+    pub(crate) fn response_complete(&mut self, out: &mut Vec<HttpEvent>) {
+        self.resp.body = None;
+        self.resp.decomp = None;
+        self.resp.state = RespState::Idle { resync: false };
+        let Some(id) = self.resp.cur.take() else {
+            return;
+        };
+        if let Some(slot) = slot_mut(&mut self.txs, id) {
+            slot.resp_done = true;
+        }
+        self.next_resp_id = self.next_resp_id.max(id.saturating_add(1));
+        self.reap(out);
+    }
+
+    pub(crate) fn response_gap(&mut self, len: u64, out: &mut Vec<HttpEvent>) {
+        self.resp.held.clear();
+        let id = self.resp.cur;
+        match self.resp.state {
+            RespState::Closed => {}
+            RespState::Idle { .. } | RespState::Skip => {
+                self.resp.line.clear();
+                anomaly(out, id, HttpAnomaly::InvalidGap);
+                self.resp.state = RespState::Idle { resync: true };
+            }
+            RespState::Headers => {
+                self.resp.line.clear();
+                anomaly(out, id, HttpAnomaly::InvalidGap);
+                self.mark_incomplete(id);
+                self.response_complete(out);
+                self.resp.state = RespState::Idle { resync: true };
+            }
+            RespState::Body => {
+                self.mark_incomplete(id);
+                if let Some(d) = self.resp.decomp.as_mut() {
+                    // Compressed data with a hole cannot be decoded further.
+                    d.stop();
+                }
+                let skipped = self.resp.body.as_mut().is_some_and(|d| d.gap(len));
+                let done = self.resp.body.as_ref().is_some_and(BodyDecoder::is_done);
+                if !skipped {
+                    anomaly(out, id, HttpAnomaly::InvalidGap);
+                    self.response_complete(out);
+                    self.resp.state = RespState::Idle { resync: true };
+                } else if done {
+                    self.response_complete(out);
+                }
+            }
+        }
+    }
+}
