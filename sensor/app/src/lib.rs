@@ -1,1 +1,15 @@
-//! tapwatch-app
+//! Application-layer protocol detection and dispatch.
+//!
+//! Each flow gets an [`AppFlow`]. Until its protocol is known, the first bytes of each
+//! direction are kept (bounded by [`AppConfig::detection_buffer_bytes`]) and shown to the
+//! protocol probes; the port only decides which probe is asked first, so HTTP on port 8081 or
+//! TLS on port 80 are still recognised. Once a probe matches, the matching parser is created
+//! and fed everything seen so far, then every later byte. What the parsers produce comes out
+//! as [`AppOutput`] values for the caller to log and inspect.
+#![forbid(unsafe_code)]
+
+mod detect;
+mod flow;
+
+pub use detect::{AppProto, DetectOutcome};
+pub use flow::{AppConfig, AppFlow, AppOutput, Transport};
