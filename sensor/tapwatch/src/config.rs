@@ -1,0 +1,448 @@
+//! The sensor's configuration file (TOML).
+//!
+//! Every section and key is optional; what is left out takes the default shown by
+//! `tapwatch config default`. Unknown keys are refused, and a bad value is reported with its
+//! line and column and what was expected, so an operator can fix it without guessing.
+
+use std::num::NonZeroUsize;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Packet decoding.
+    pub decode: DecodeConfig,
+    /// IP defragmentation.
+    pub defrag: DefragSection,
+    /// The flow table and TCP session tracking.
+    pub flow: FlowSection,
+    /// TCP stream reassembly.
+    pub stream: StreamSection,
+    /// Application-layer parsers.
+    pub app: AppSection,
+    /// EVE JSON output.
+    pub eve: EveSection,
+}
+
+/// `[decode]`
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DecodeConfig {
+    /// Verify IPv4, TCP, UDP and ICMP checksums and count bad ones (`decoder.invalid_checksum`).
+    /// Off by default: captures taken on the sending host often carry offloaded, unfilled checksums.
+    pub checksum_validation: bool,
+}
+
+/// Overlap resolution policy, for fragments and TCP segments.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum OverlapPolicyName {
+    /// Earlier data wins.
+    First,
+    /// Later data wins.
+    Last,
+    /// BSD: Suricata's default.
+    #[default]
+    Bsd,
+    /// Linux.
+    Linux,
+    /// Windows.
+    Windows,
+    /// Solaris.
+    Solaris,
+}
+
+/// `[defrag]`
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DefragSection {
+    /// Bytes of fragments held at most; past this the oldest datagram is dropped (counted).
+    pub memcap_bytes: NonZeroUsize,
+    /// Datagrams being reassembled at most.
+    pub max_trackers: NonZeroUsize,
+    /// Seconds of packet time a datagram may take to complete.
+    pub timeout_secs: u64,
+    /// Which copy of overlapping fragment data wins.
+    pub overlap_policy: OverlapPolicyName,
+}
+
+impl Default for DefragSection {
+    fn default() -> Self {
+        Self {
+            memcap_bytes: nz(16 << 20),
+            max_trackers: nz(65_535),
+            timeout_secs: 60,
+            overlap_policy: OverlapPolicyName::Bsd,
+        }
+    }
+}
+
+/// Timeouts of one protocol's flows, in seconds of packet time.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct StateTimeoutsSection {
+    /// Before the flow is established (TCP: handshake not complete; others: one side spoke).
+    pub new_secs: u64,
+    /// Once established.
+    pub established_secs: u64,
+    /// After a TCP close or reset.
+    pub closed_secs: u64,
+}
+
+/// `[flow.timeouts]`: per protocol. Suricata 8's defaults.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TimeoutsSection {
+    /// TCP flows.
+    pub tcp: StateTimeoutsSection,
+    /// UDP flows.
+    pub udp: StateTimeoutsSection,
+    /// ICMP flows.
+    pub icmp: StateTimeoutsSection,
+    /// Every other IP protocol.
+    pub other: StateTimeoutsSection,
+}
+
+impl Default for TimeoutsSection {
+    fn default() -> Self {
+        let t = |new_secs, established_secs, closed_secs| StateTimeoutsSection {
+            new_secs,
+            established_secs,
+            closed_secs,
+        };
+        Self {
+            tcp: t(60, 600, 60),
+            udp: t(30, 300, 0),
+            icmp: t(30, 300, 0),
+            other: t(30, 300, 0),
+        }
+    }
+}
+
+/// `[flow]`
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FlowSection {
+    /// Flows tracked at most; when full, the longest-idle flow is ended (counted as evicted).
+    pub max_flows: NonZeroUsize,
+    /// Pick up TCP sessions whose handshake was not seen (as Suricata's `stream.midstream`).
+    pub tcp_midstream: bool,
+    /// Timeouts per protocol and state.
+    pub timeouts: TimeoutsSection,
+}
+
+impl Default for FlowSection {
+    fn default() -> Self {
+        Self {
+            max_flows: nz(65_536),
+            tcp_midstream: false,
+            timeouts: TimeoutsSection::default(),
+        }
+    }
+}
+
+/// `[stream]`
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StreamSection {
+    /// Bytes reassembled per direction of a connection; 0 means no limit.
+    pub depth_bytes: u64,
+    /// Bytes of out-of-order segments held at most across all connections.
+    pub memcap_bytes: NonZeroUsize,
+    /// Out-of-order bytes held at most per direction of one connection.
+    pub max_buffered_bytes_per_direction: NonZeroUsize,
+    /// Out-of-order segments held at most per direction of one connection.
+    pub max_segments_per_direction: NonZeroUsize,
+    /// Which copy of overlapping segment data wins.
+    pub overlap_policy: OverlapPolicyName,
+}
+
+impl Default for StreamSection {
+    fn default() -> Self {
+        Self {
+            depth_bytes: 1 << 20,
+            memcap_bytes: nz(64 << 20),
+            max_buffered_bytes_per_direction: nz(256 << 10),
+            max_segments_per_direction: nz(1024),
+            overlap_policy: OverlapPolicyName::Bsd,
+        }
+    }
+}
+
+/// `[app]`
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AppSection {
+    /// Bytes held per direction while a flow's protocol is being detected.
+    pub detection_buffer_bytes: NonZeroUsize,
+    /// `[app.http]`
+    pub http: HttpSection,
+}
+
+impl Default for AppSection {
+    fn default() -> Self {
+        Self {
+            detection_buffer_bytes: nz(4096),
+            http: HttpSection::default(),
+        }
+    }
+}
+
+/// `[app.http]`
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSection {
+    /// Decoded request body bytes kept for inspection.
+    pub request_body_limit_bytes: usize,
+    /// Decoded response body bytes kept for inspection.
+    pub response_body_limit_bytes: usize,
+    /// Decompress gzip and deflate response bodies.
+    pub decompress: bool,
+}
+
+impl Default for HttpSection {
+    fn default() -> Self {
+        Self {
+            request_body_limit_bytes: 100 << 10,
+            response_body_limit_bytes: 100 << 10,
+            decompress: true,
+        }
+    }
+}
+
+/// Record types EVE can carry.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum EveType {
+    /// HTTP transactions.
+    Http,
+    /// DNS messages.
+    Dns,
+    /// TLS handshakes.
+    Tls,
+    /// Ended flows.
+    Flow,
+    /// Anomalies (see `anomaly_types`).
+    Anomaly,
+    /// One statistics record at the end of a replay.
+    Stats,
+}
+
+/// Kinds of anomalies logged when `anomaly` is among the types.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AnomalyKind {
+    /// Packet decoding events (`decoder.*`).
+    Decode,
+    /// TCP session and reassembly events (`stream.*`).
+    Stream,
+    /// Application-layer parser and detection events.
+    Applayer,
+}
+
+/// `[eve]`
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EveSection {
+    /// Record types written.
+    pub types: Vec<EveType>,
+    /// Anomaly kinds written; Suricata's default logs only application-layer anomalies.
+    pub anomaly_types: Vec<AnomalyKind>,
+}
+
+impl Default for EveSection {
+    fn default() -> Self {
+        Self {
+            types: vec![
+                EveType::Http,
+                EveType::Dns,
+                EveType::Tls,
+                EveType::Flow,
+                EveType::Anomaly,
+                EveType::Stats,
+            ],
+            anomaly_types: vec![AnomalyKind::Applayer],
+        }
+    }
+}
+
+impl EveSection {
+    /// Whether records of `t` are written.
+    pub fn wants(&self, t: EveType) -> bool {
+        self.types.contains(&t)
+    }
+
+    /// Whether anomalies of `k` are written.
+    pub fn wants_anomaly(&self, k: AnomalyKind) -> bool {
+        self.wants(EveType::Anomaly) && self.anomaly_types.contains(&k)
+    }
+}
+
+fn nz(v: usize) -> NonZeroUsize {
+    NonZeroUsize::new(v).unwrap_or(NonZeroUsize::MIN)
+}
+
+impl Config {
+    /// Parses a configuration from TOML text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> anyhow::Result<Self> {
+        toml::from_str(text).map_err(|e| anyhow::anyhow!("{origin}: invalid configuration\n{e}"))
+    }
+
+    /// Reads and parses a configuration file.
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read configuration file {}", path.display()))?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// The default configuration as commented TOML, for `tapwatch config default`.
+    pub fn default_toml() -> String {
+        let body = toml::to_string_pretty(&Config::default()).unwrap_or_default();
+        format!(
+            "# tapwatch configuration. Every key is optional; these are the defaults.\n\
+             # Sizes are in bytes, times in seconds of packet time.\n\n{body}"
+        )
+    }
+}
+
+/// The flow table settings of `config`.
+pub fn flow_config(config: &Config) -> tapwatch_flow::FlowConfig {
+    let t = |s: &StateTimeoutsSection| tapwatch_flow::StateTimeouts {
+        new: Duration::from_secs(s.new_secs),
+        established: Duration::from_secs(s.established_secs),
+        closed: Duration::from_secs(s.closed_secs),
+    };
+    let timeouts = &config.flow.timeouts;
+    tapwatch_flow::FlowConfig {
+        max_flows: config.flow.max_flows.get(),
+        timeouts: tapwatch_flow::FlowTimeouts {
+            tcp: t(&timeouts.tcp),
+            udp: t(&timeouts.udp),
+            icmp: t(&timeouts.icmp),
+            other: t(&timeouts.other),
+        },
+        tcp_midstream: config.flow.tcp_midstream,
+        ..tapwatch_flow::FlowConfig::default()
+    }
+}
+
+/// The defragmenter settings of `config`.
+pub fn defrag_config(config: &Config) -> tapwatch_defrag::DefragConfig {
+    use tapwatch_defrag::OverlapPolicy as P;
+    let d = &config.defrag;
+    tapwatch_defrag::DefragConfig {
+        memcap_bytes: d.memcap_bytes.get(),
+        max_trackers: d.max_trackers.get(),
+        timeout: Duration::from_secs(d.timeout_secs),
+        policy: match d.overlap_policy {
+            OverlapPolicyName::First => P::First,
+            OverlapPolicyName::Last => P::Last,
+            OverlapPolicyName::Bsd => P::Bsd,
+            OverlapPolicyName::Linux => P::Linux,
+            OverlapPolicyName::Windows => P::Windows,
+            OverlapPolicyName::Solaris => P::Solaris,
+        },
+        ..tapwatch_defrag::DefragConfig::default()
+    }
+}
+
+/// The stream reassembly settings of `config`.
+pub fn stream_config(config: &Config) -> tapwatch_stream::StreamConfig {
+    use tapwatch_stream::OverlapPolicy as P;
+    let s = &config.stream;
+    tapwatch_stream::StreamConfig {
+        depth: s.depth_bytes,
+        memcap: s.memcap_bytes.get(),
+        max_buffered_per_direction: s.max_buffered_bytes_per_direction.get(),
+        max_segments_per_direction: s.max_segments_per_direction.get(),
+        overlap_policy: match s.overlap_policy {
+            OverlapPolicyName::First => P::First,
+            OverlapPolicyName::Last => P::Last,
+            OverlapPolicyName::Bsd => P::Bsd,
+            OverlapPolicyName::Linux => P::Linux,
+            OverlapPolicyName::Windows => P::Windows,
+            OverlapPolicyName::Solaris => P::Solaris,
+        },
+        ..tapwatch_stream::StreamConfig::default()
+    }
+}
+
+/// The application-layer settings of `config`.
+pub fn app_config(config: &Config) -> tapwatch_app::AppConfig {
+    let h = &config.app.http;
+    tapwatch_app::AppConfig {
+        detection_buffer_bytes: config.app.detection_buffer_bytes.get(),
+        http: tapwatch_http::HttpConfig {
+            request_body_limit: h.request_body_limit_bytes,
+            response_body_limit: h.response_body_limit_bytes,
+            decompress: h.decompress,
+            ..tapwatch_http::HttpConfig::default()
+        },
+        ..tapwatch_app::AppConfig::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_is_the_default() {
+        assert_eq!(Config::parse("", "t").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn default_toml_parses_back_to_default() {
+        assert_eq!(
+            Config::parse(&Config::default_toml(), "t").unwrap(),
+            Config::default()
+        );
+    }
+
+    #[test]
+    fn unknown_key_is_refused_with_its_line() {
+        let err =
+            Config::parse("[flow]\nmax_flows = 10\nmax_flow = 3\n", "sensor.toml").unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.contains("sensor.toml"), "{msg}");
+        assert!(msg.contains("line 3"), "{msg}");
+        assert!(msg.contains("unknown field `max_flow`"), "{msg}");
+        assert!(
+            msg.contains("max_flows"),
+            "the message lists the valid keys: {msg}"
+        );
+    }
+
+    #[test]
+    fn zero_size_is_refused() {
+        let err = Config::parse("[flow]\nmax_flows = 0\n", "t").unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.contains("line 2"), "{msg}");
+        assert!(msg.contains("nonzero"), "{msg}");
+    }
+
+    #[test]
+    fn values_are_read() {
+        let c = Config::parse(
+            "[flow]\ntcp_midstream = true\n[flow.timeouts.tcp]\nnew_secs = 1\nestablished_secs = 2\nclosed_secs = 3\n\
+             [eve]\ntypes = [\"alert\"]\n",
+            "t",
+        );
+        // "alert" is not an EVE type this build writes yet: refused, naming the valid ones.
+        let msg = format!("{:#}", c.unwrap_err());
+        assert!(msg.contains("unknown variant `alert`"), "{msg}");
+        let c = Config::parse(
+            "[flow]\ntcp_midstream = true\n[flow.timeouts.tcp]\nnew_secs = 1\nestablished_secs = 2\nclosed_secs = 3\n",
+            "t",
+        )
+        .unwrap();
+        assert!(c.flow.tcp_midstream);
+        assert_eq!(c.flow.timeouts.tcp.closed_secs, 3);
+        assert_eq!(c.flow.timeouts.udp.new_secs, 30);
+    }
+}

@@ -1,0 +1,250 @@
+//! `tapwatch replay`: capture files through one worker, with progress and a summary.
+
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use tapwatch_capture::CaptureReader;
+
+use crate::config::Config;
+use crate::counters::Counters;
+use crate::worker::Worker;
+use crate::{ProgressMode, ReplayArgs};
+
+/// Runs a replay. Files that cannot be opened are reported and skipped; the exit status is 1
+/// when any file could not be read at all, 0 otherwise (damage inside a file is reported but
+/// is not a failure: the rest of the file was read).
+pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
+    let config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    let eve: Option<Box<dyn Write>> = match &args.eve {
+        None => None,
+        Some(p) if p.as_os_str() == "-" => Some(Box::new(BufWriter::new(std::io::stdout().lock()))),
+        Some(p) => {
+            let f = File::create(p)
+                .with_context(|| format!("cannot create EVE file {}", p.display()))?;
+            Some(Box::new(BufWriter::with_capacity(1 << 20, f)))
+        }
+    };
+    let mut worker = Worker::new(config, eve);
+    let total_bytes: u64 = args
+        .pcaps
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    let show_progress = match args.progress {
+        ProgressMode::Always => true,
+        ProgressMode::Never => false,
+        ProgressMode::Auto => std::io::stderr().is_terminal(),
+    };
+    let bar = show_progress.then(|| progress_bar(total_bytes));
+
+    let started = Instant::now();
+    let mut pcap_cnt = 0u64;
+    let mut failed_files = 0usize;
+    let mut file_problems = 0usize;
+    let mut done_bytes = 0u64;
+    for path in &args.pcaps {
+        let file_len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let mut reader = match CaptureReader::open(path) {
+            Ok(r) => r,
+            Err(e) => {
+                report(&bar, &format!("tapwatch: error: {}: {e}", path.display()));
+                failed_files += 1;
+                done_bytes += file_len;
+                continue;
+            }
+        };
+        let mut last_tick = 0u64;
+        while let Some(packet) = reader.next_packet() {
+            pcap_cnt += 1;
+            worker.process(pcap_cnt, &packet);
+            if let Some(bar) = &bar {
+                if pcap_cnt - last_tick >= 4096 {
+                    last_tick = pcap_cnt;
+                    // Compressed files advance by their uncompressed size: clamp to the file's.
+                    bar.set_position(done_bytes + reader.bytes_consumed().min(file_len));
+                }
+            }
+        }
+        for problem in reader.problems() {
+            file_problems += 1;
+            report(
+                &bar,
+                &format!("tapwatch: warning: {}: {problem}", path.display()),
+            );
+        }
+        done_bytes += file_len;
+        if let Some(bar) = &bar {
+            bar.set_position(done_bytes);
+        }
+    }
+    worker.finish().context("cannot write EVE output")?;
+    let elapsed = started.elapsed();
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let summary = Summary {
+        files: args.pcaps.len(),
+        failed_files,
+        file_problems,
+        elapsed,
+        counters: worker.counters(),
+        eve_records: worker.eve_records(),
+    };
+    if args.summary_json {
+        eprintln!("{}", summary.json());
+    } else {
+        eprint!("{}", summary.text());
+    }
+    Ok(if failed_files > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn progress_bar(total: u64) -> ProgressBar {
+    let bar = ProgressBar::new(total);
+    let style = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] [{wide_bar}] {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta})",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar
+}
+
+fn report(bar: &Option<ProgressBar>, line: &str) {
+    match bar {
+        Some(b) => b.println(line),
+        None => eprintln!("{line}"),
+    }
+}
+
+/// What a replay did, for the operator.
+struct Summary<'a> {
+    files: usize,
+    failed_files: usize,
+    file_problems: usize,
+    elapsed: Duration,
+    counters: &'a Counters,
+    eve_records: u64,
+}
+
+impl Summary<'_> {
+    fn rates(&self) -> (f64, f64) {
+        let secs = self.elapsed.as_secs_f64().max(1e-9);
+        let pps = self.counters.packets as f64 / secs;
+        let gbps = self.counters.bytes as f64 * 8.0 / secs / 1e9;
+        (pps, gbps)
+    }
+
+    fn text(&self) -> String {
+        let c = self.counters;
+        let (pps, gbps) = self.rates();
+        let mut s = String::new();
+        s.push_str(&format!(
+            "tapwatch replay: {} file(s), {} packets, {} bytes in {:.3} s ({:.0} packets/s, {:.3} Gbit/s)\n",
+            self.files,
+            c.packets,
+            c.bytes,
+            self.elapsed.as_secs_f64(),
+            pps,
+            gbps
+        ));
+        if self.failed_files > 0 || self.file_problems > 0 {
+            s.push_str(&format!(
+                "  capture files: {} unreadable, {} damaged record(s) reported above\n",
+                self.failed_files, self.file_problems
+            ));
+        }
+        s.push_str(&format!(
+            "  layers: ipv4 {}, ipv6 {}, tcp {}, udp {}, icmp {}, not ip {}, fragments {}\n",
+            c.ipv4,
+            c.ipv6,
+            c.tcp,
+            c.udp,
+            c.icmpv4 + c.icmpv6,
+            c.not_ip,
+            c.fragments
+        ));
+        s.push_str(&format!(
+            "  flows: {} ({}), evicted {}, dropped for a full table {}\n",
+            c.flows_total(),
+            join(&c.flows_by_proto),
+            c.flows_evicted,
+            c.flow_table_full
+        ));
+        s.push_str(&format!(
+            "  app layer: {} flows ({}), failed tcp {}; http {} tx, dns {} messages, tls {} handshakes\n",
+            c.app_flows.values().sum::<u64>(),
+            join(&c.app_flows),
+            c.app_failed_tcp,
+            c.http_tx,
+            c.dns_tx,
+            c.tls_tx
+        ));
+        s.push_str(&format!(
+            "  decode events: {}{}\n",
+            c.decode_event_total(),
+            top(&c.decode_events)
+        ));
+        s.push_str(&format!(
+            "  stream events: {}{}\n",
+            c.stream_events.values().sum::<u64>(),
+            top(&c.stream_events)
+        ));
+        s.push_str(&format!("  eve: {} records\n", self.eve_records));
+        s
+    }
+
+    fn json(&self) -> serde_json::Value {
+        let c = self.counters;
+        let (pps, gbps) = self.rates();
+        json!({
+            "files": self.files,
+            "failed_files": self.failed_files,
+            "file_problems": self.file_problems,
+            "packets": c.packets,
+            "bytes": c.bytes,
+            "elapsed_secs": self.elapsed.as_secs_f64(),
+            "packets_per_sec": pps,
+            "gbit_per_sec": gbps,
+            "flows": c.flows_total(),
+            "flows_by_proto": c.flows_by_proto,
+            "app_flows": c.app_flows,
+            "decode_events": c.decode_events,
+            "defrag_events": c.defrag_events,
+            "stream_events": c.stream_events,
+            "app_events": c.app_events,
+            "eve_records": self.eve_records,
+        })
+    }
+}
+
+fn join(map: &std::collections::BTreeMap<&'static str, u64>) -> String {
+    let parts: Vec<String> = map.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    if parts.is_empty() {
+        "none".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+fn top(map: &std::collections::BTreeMap<&'static str, u64>) -> String {
+    let mut v: Vec<_> = map.iter().collect();
+    v.sort_by(|a, b| b.1.cmp(a.1));
+    let parts: Vec<String> = v.iter().take(5).map(|(k, n)| format!("{k} {n}")).collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" (most: {})", parts.join(", "))
+    }
+}

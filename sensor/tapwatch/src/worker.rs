@@ -1,0 +1,645 @@
+//! One packet-processing worker: decode, defragment, track flows, reassemble TCP, parse the
+//! application layer and write EVE records. It owns all of its state; nothing is shared.
+
+use std::io::Write;
+
+use tapwatch_app::{AppConfig, AppFlow, AppOutput, AppProto, DetectOutcome};
+use tapwatch_capture::RawPacket;
+use tapwatch_common::{Direction, Timestamp};
+use tapwatch_defrag::{DefragOutcome, Defragmenter, Fragment};
+use tapwatch_eve::{
+    AnomalyBody, AnomalyType, Endpoint, Envelope, EveWriter, EventType, FlowBody, PacketSource,
+    TcpFlagsBody,
+};
+use tapwatch_flow::FlowHandle;
+use tapwatch_flow::{
+    EndReason, EndedFlow, Flow, FlowTable, IcmpMeta, PacketMeta, TcpMeta, Tracked,
+};
+use tapwatch_stream::{Reassembler, Segment, StreamEvent, StreamSink, TcpStreams};
+use tapwatch_wire::{Decoded, Transport};
+
+use crate::config::{AnomalyKind, Config, EveType};
+use crate::counters::Counters;
+
+/// Per-flow state the worker keeps inside the flow table.
+#[derive(Debug, Default)]
+pub struct FlowState {
+    streams: TcpStreams,
+    app: AppFlow,
+}
+
+impl FlowState {
+    /// Whether no application-layer parser recognised the flow's data.
+    pub fn app_failed(&self) -> bool {
+        self.app.outcome() == DetectOutcome::Failed
+    }
+}
+
+/// The packet that caused the records being written.
+#[derive(Debug, Clone, Copy)]
+struct Origin {
+    ts: Timestamp,
+    pcap_cnt: Option<u64>,
+    source: PacketSource,
+    /// Direction of the packet within its flow.
+    direction: Direction,
+}
+
+/// A packet-processing worker writing EVE to `W`.
+pub struct Worker<W: Write> {
+    config: Config,
+    app_config: AppConfig,
+    flows: FlowTable<FlowState>,
+    defrag: Defragmenter,
+    reassembler: Reassembler,
+    eve: Option<EveWriter<W>>,
+    counters: Counters,
+    /// Flows ended by the flow table, waiting to be finished and logged.
+    ended: Vec<EndedFlow<FlowState>>,
+    /// Application-layer output of the current packet.
+    app_out: Vec<AppOutput>,
+    /// Stream (session and reassembly) event names of the current packet.
+    stream_events: Vec<(Direction, &'static str)>,
+    /// Reused buffer holding a reassembled IP datagram while it is processed.
+    datagram: Vec<u8>,
+    /// Packet time of the next flow-timeout sweep.
+    next_sweep: Option<Timestamp>,
+    /// Latest packet time seen.
+    now: Timestamp,
+    /// The first EVE write error; further records are not attempted.
+    eve_error: Option<std::io::Error>,
+}
+
+impl<W: Write> Worker<W> {
+    /// A worker with `config`, writing EVE records to `eve` when given.
+    pub fn new(config: Config, eve: Option<W>) -> Self {
+        let app_config = crate::config::app_config(&config);
+        Self {
+            flows: FlowTable::new(crate::config::flow_config(&config)),
+            defrag: Defragmenter::new(crate::config::defrag_config(&config)),
+            reassembler: Reassembler::new(crate::config::stream_config(&config)),
+            eve: eve.map(EveWriter::new),
+            counters: Counters::default(),
+            ended: Vec::new(),
+            app_out: Vec::new(),
+            stream_events: Vec::new(),
+            datagram: Vec::new(),
+            next_sweep: None,
+            now: Timestamp::default(),
+            eve_error: None,
+            app_config,
+            config,
+        }
+    }
+
+    /// Counters so far.
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// Processes one captured packet; `pcap_cnt` is its 1-based number in the run.
+    pub fn process(&mut self, pcap_cnt: u64, packet: &RawPacket<'_>) {
+        self.counters.packets += 1;
+        self.counters.bytes += packet.data.len() as u64;
+        self.counters.max_packet_size = self.counters.max_packet_size.max(packet.data.len() as u64);
+        if packet.ts > self.now {
+            self.now = packet.ts;
+        }
+        let decoded = tapwatch_wire::decode(packet.link, packet.data);
+        let origin = Origin {
+            ts: packet.ts,
+            pcap_cnt: Some(pcap_cnt),
+            source: PacketSource::Wire,
+            direction: Direction::ToServer,
+        };
+        self.count_decoded(&decoded, origin);
+        match decoded
+            .ip
+            .as_ref()
+            .and_then(|ip| ip.fragment.map(|f| (ip, f)))
+        {
+            Some((ip, frag)) => {
+                self.counters.fragments += 1;
+                let fragment = Fragment {
+                    ts: packet.ts,
+                    version: ip.version,
+                    src: ip.src,
+                    dst: ip.dst,
+                    protocol: ip.protocol,
+                    id: frag.id,
+                    offset: frag.offset,
+                    more: frag.more,
+                    header: ip.header,
+                    payload: ip.payload,
+                    context: context_id(&decoded),
+                };
+                let mut datagram = std::mem::take(&mut self.datagram);
+                datagram.clear();
+                let complete = match self.defrag.insert(&fragment) {
+                    DefragOutcome::Complete { packet, events } => {
+                        datagram.extend_from_slice(packet);
+                        self.counters
+                            .count_defrag_events(events.iter().map(|e| e.name()));
+                        true
+                    }
+                    DefragOutcome::Pending { events } | DefragOutcome::Dropped { events, .. } => {
+                        self.counters
+                            .count_defrag_events(events.iter().map(|e| e.name()));
+                        false
+                    }
+                };
+                if complete {
+                    let inner = tapwatch_wire::decode_ip(&datagram, &decoded);
+                    let origin = Origin {
+                        source: PacketSource::Defrag,
+                        ..origin
+                    };
+                    self.count_decoded(&inner, origin);
+                    self.track(&inner, datagram.len() as u32, origin);
+                }
+                self.datagram = datagram;
+            }
+            None => self.track(&decoded, packet.data.len() as u32, origin),
+        }
+        self.sweep_if_due(packet.ts);
+    }
+
+    /// End of input: every flow ends, and the final records are written.
+    pub fn finish(&mut self) -> std::io::Result<()> {
+        let mut ended = std::mem::take(&mut self.ended);
+        self.flows.drain(&mut ended);
+        for flow in ended.drain(..) {
+            self.end_flow(flow);
+        }
+        self.ended = ended;
+        if self.config.eve.wants(EveType::Stats) {
+            let stats = self
+                .counters
+                .stats_record(&self.flows, &self.reassembler, &self.defrag);
+            let env = Envelope::new(self.now, EventType::Stats);
+            self.write_eve(&env, &stats);
+        }
+        if let Some(eve) = self.eve.as_mut() {
+            eve.flush()?;
+        }
+        match self.eve_error.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// EVE records written so far.
+    pub fn eve_records(&self) -> u64 {
+        self.eve.as_ref().map_or(0, EveWriter::records)
+    }
+
+    fn count_decoded(&mut self, decoded: &Decoded<'_>, origin: Origin) {
+        self.counters.count_decoded(decoded);
+        if decoded.events.is_empty() || !self.config.eve.wants_anomaly(AnomalyKind::Decode) {
+            return;
+        }
+        for event in decoded.events.iter() {
+            let env = Envelope {
+                pcap_cnt: origin.pcap_cnt,
+                pkt_src: Some(origin.source),
+                vlan: decoded.vlan.ids(),
+                ..Envelope::new(origin.ts, EventType::Anomaly)
+            };
+            let body = AnomalyBody {
+                kind: AnomalyType::Decode,
+                event: event.name(),
+                app_proto: None,
+            };
+            self.write_eve(&env, &body);
+        }
+    }
+
+    /// Flow tracking and everything after it, for a decoded (and, if need be, reassembled) packet.
+    fn track(&mut self, decoded: &Decoded<'_>, wire_len: u32, origin: Origin) {
+        let Some(ip) = decoded.ip.as_ref() else {
+            return;
+        };
+        let (src_port, dst_port, tcp, icmp) = match &decoded.transport {
+            Transport::Tcp(t) => (
+                t.src_port,
+                t.dst_port,
+                Some(TcpMeta {
+                    seq: t.seq,
+                    ack: t.ack,
+                    flags: t.flags.0 as u8,
+                    window: t.window,
+                    wscale: t.options.wscale,
+                    sack_permitted: t.options.sack_permitted,
+                    timestamp: t.options.timestamp,
+                }),
+                None,
+            ),
+            Transport::Udp(u) => (u.src_port, u.dst_port, None, None),
+            Transport::Sctp(s) => (s.src_port, s.dst_port, None, None),
+            Transport::Icmpv4(i) | Transport::Icmpv6(i) => (
+                0,
+                0,
+                None,
+                Some(IcmpMeta {
+                    icmp_type: i.icmp_type,
+                    code: i.code,
+                    id: i.id.unwrap_or(0),
+                }),
+            ),
+            // A transport header that should be there but could not be read (truncated or
+            // malformed): the packet is counted as invalid by the decoder and not tracked.
+            Transport::None if matches!(ip.protocol, 1 | 6 | 17 | 58 | 132) => return,
+            // Other protocols are flows without ports.
+            Transport::None | Transport::Other(_) => (0, 0, None, None),
+        };
+        let vlan = decoded.vlan.ids();
+        let mut vlan_ids = [0u16; 3];
+        for (slot, id) in vlan_ids.iter_mut().zip(vlan) {
+            *slot = *id;
+        }
+        let meta = PacketMeta {
+            ts: origin.ts,
+            src: ip.src,
+            dst: ip.dst,
+            src_port,
+            dst_port,
+            protocol: ip.protocol,
+            vlan: vlan_ids,
+            vlan_len: vlan.len().min(3) as u8,
+            tunnel_id: decoded.tunnel.id(),
+            wire_len,
+            payload_len: decoded.payload.len() as u32,
+            tcp,
+            icmp,
+        };
+        let tracked = match self.flows.track(&meta, &mut self.ended) {
+            Ok(t) => t,
+            Err(_) => {
+                self.counters.flow_table_full += 1;
+                return;
+            }
+        };
+        self.finish_ended_flows();
+        let origin = Origin {
+            direction: tracked.direction,
+            ..origin
+        };
+        self.inspect(&tracked, decoded, origin);
+    }
+
+    /// Stream reassembly and the application layer for one tracked packet.
+    fn inspect(&mut self, tracked: &Tracked, decoded: &Decoded<'_>, origin: Origin) {
+        let Some(flow) = self.flows.get_mut(tracked.handle) else {
+            return;
+        };
+        let server_port = flow.server.1;
+        match &decoded.transport {
+            Transport::Tcp(t) if tracked.tcp_accept => {
+                let segment = Segment {
+                    ts: origin.ts,
+                    seq: t.seq,
+                    ack: t.ack,
+                    flags: t.flags.0 as u8,
+                    payload: decoded.payload,
+                };
+                let mut sink = AppSink {
+                    app: &mut flow.user.app,
+                    config: &self.app_config,
+                    server_port,
+                    ts: origin.ts,
+                    out: &mut self.app_out,
+                    events: &mut self.stream_events,
+                };
+                self.reassembler.segment(
+                    &mut flow.user.streams,
+                    tracked.direction,
+                    &segment,
+                    &mut sink,
+                );
+            }
+            Transport::Udp(_) if !decoded.payload.is_empty() => {
+                flow.user.app.on_udp(
+                    &self.app_config,
+                    tracked.direction,
+                    decoded.payload,
+                    origin.ts,
+                    &mut self.app_out,
+                );
+            }
+            _ => {}
+        }
+        for event in tracked.tcp_events.iter() {
+            self.stream_events.push((tracked.direction, event.name()));
+        }
+        self.emit(tracked.handle, origin);
+    }
+
+    /// Writes the records the current packet produced for flow `handle`.
+    fn emit(&mut self, handle: FlowHandle, origin: Origin) {
+        if self.app_out.is_empty() && self.stream_events.is_empty() {
+            return;
+        }
+        let Some(flow) = self.flows.get(handle) else {
+            return;
+        };
+        let view = FlowView::of(flow);
+        let mut out = std::mem::take(&mut self.app_out);
+        let mut events = std::mem::take(&mut self.stream_events);
+        for (dir, event) in events.drain(..) {
+            self.counters.count_stream_event(event);
+            if self.config.eve.wants_anomaly(AnomalyKind::Stream) {
+                let env = view.envelope(
+                    EventType::Anomaly,
+                    Origin {
+                        direction: dir,
+                        ..origin
+                    },
+                    dir,
+                    None,
+                );
+                let body = AnomalyBody {
+                    kind: AnomalyType::Stream,
+                    event,
+                    app_proto: None,
+                };
+                self.write_eve(&env, &body);
+            }
+        }
+        for output in out.drain(..) {
+            self.write_app_output(&view, output, origin);
+        }
+        self.app_out = out;
+        self.stream_events = events;
+    }
+
+    fn write_app_output(&mut self, view: &FlowView, output: AppOutput, origin: Origin) {
+        match output {
+            AppOutput::Detected(proto) => self.counters.count_app_flow(proto.name()),
+            AppOutput::Http(tx) => {
+                self.counters.http_tx += 1;
+                if self.config.eve.wants(EveType::Http) {
+                    let env =
+                        view.envelope(EventType::Http, origin, Direction::ToServer, Some(tx.tx_id));
+                    self.write_eve(&env, &*tx);
+                }
+            }
+            AppOutput::Dns(rec) => {
+                self.counters.dns_tx += 1;
+                if self.config.eve.wants(EveType::Dns) {
+                    let dir = if rec.message.response {
+                        Direction::ToClient
+                    } else {
+                        Direction::ToServer
+                    };
+                    let env = view.envelope(EventType::Dns, origin, dir, None);
+                    self.write_eve(&env, &*rec);
+                }
+            }
+            AppOutput::Tls(info) => {
+                self.counters.tls_tx += 1;
+                if self.config.eve.wants(EveType::Tls) {
+                    let env = view.envelope(EventType::Tls, origin, Direction::ToServer, None);
+                    self.write_eve(&env, &*info);
+                }
+            }
+            AppOutput::Anomaly {
+                proto,
+                event,
+                detection,
+                tx_id,
+            } => {
+                self.counters.count_app_event(event);
+                if self.config.eve.wants_anomaly(AnomalyKind::Applayer) {
+                    let env = view.envelope(EventType::Anomaly, origin, origin.direction, tx_id);
+                    let kind = if detection {
+                        AnomalyType::AppLayerDetect
+                    } else {
+                        AnomalyType::AppLayerParser
+                    };
+                    let body = AnomalyBody {
+                        kind,
+                        event,
+                        app_proto: proto.map(AppProto::name),
+                    };
+                    self.write_eve(&env, &body);
+                }
+            }
+        }
+    }
+
+    fn finish_ended_flows(&mut self) {
+        if self.ended.is_empty() {
+            return;
+        }
+        let mut ended = std::mem::take(&mut self.ended);
+        for flow in ended.drain(..) {
+            self.end_flow(flow);
+        }
+        self.ended = ended;
+    }
+
+    /// A flow ended: flush its stream and parsers, then write its remaining records and its
+    /// flow record.
+    fn end_flow(&mut self, ended: EndedFlow<FlowState>) {
+        let EndedFlow { mut flow, reason } = ended;
+        let origin = Origin {
+            ts: flow.last,
+            pcap_cnt: None,
+            source: PacketSource::FlowTimeout,
+            direction: Direction::ToServer,
+        };
+        let server_port = flow.server.1;
+        {
+            let FlowState { streams, app } = &mut flow.user;
+            let mut sink = AppSink {
+                app,
+                config: &self.app_config,
+                server_port,
+                ts: flow.last,
+                out: &mut self.app_out,
+                events: &mut self.stream_events,
+            };
+            self.reassembler.finish(streams, &mut sink);
+            app.finish(flow.last, &mut self.app_out);
+        }
+        let view = FlowView::of(&flow);
+        let mut out = std::mem::take(&mut self.app_out);
+        self.stream_events.clear();
+        for output in out.drain(..) {
+            self.write_app_output(&view, output, origin);
+        }
+        self.app_out = out;
+        self.counters.count_flow_end(&flow, reason);
+        if self.config.eve.wants(EveType::Flow) {
+            self.write_flow_record(&flow, reason);
+        }
+    }
+
+    fn write_flow_record(&mut self, flow: &Flow<FlowState>, reason: EndReason) {
+        let view = FlowView::of(flow);
+        let app_proto = match flow.user.app.outcome() {
+            DetectOutcome::Detected(p) => Some(p.name()),
+            DetectOutcome::Failed => Some("failed"),
+            DetectOutcome::Pending => None,
+        };
+        let env = Envelope {
+            flow_id: Some(view.id),
+            vlan: view.vlan(),
+            endpoints: Some(view.endpoints(Direction::ToServer)),
+            proto: Some(view.protocol),
+            icmp: view.icmp,
+            app_proto,
+            ..Envelope::new(flow.start, EventType::Flow)
+        };
+        let body = FlowBody {
+            pkts_toserver: flow.to_server.packets,
+            pkts_toclient: flow.to_client.packets,
+            bytes_toserver: flow.to_server.bytes,
+            bytes_toclient: flow.to_client.bytes,
+            start: flow.start,
+            end: flow.last,
+            state: flow.state.name(),
+            reason: match reason {
+                EndReason::Timeout => "timeout",
+                EndReason::Shutdown => "shutdown",
+                _ => "forced",
+            },
+            alerted: false,
+        };
+        let tcp = flow.tcp.as_ref().map(|s| TcpFlagsBody {
+            flags_ts: s.client.flags,
+            flags_tc: s.server.flags,
+            state: Some(s.state.name()),
+        });
+        if self.eve_error.is_some() {
+            return;
+        }
+        if let Some(eve) = self.eve.as_mut() {
+            let extra = tcp.as_ref().map(|t| ("tcp", t));
+            if let Err(e) = eve.write_with(&env, &body, extra) {
+                self.eve_error = Some(e);
+            }
+        }
+    }
+
+    fn sweep_if_due(&mut self, ts: Timestamp) {
+        let due = self.next_sweep.is_none_or(|next| ts >= next);
+        if !due {
+            return;
+        }
+        self.next_sweep = Some(ts.add(std::time::Duration::from_secs(1)));
+        self.defrag.expire(ts);
+        let mut ended = std::mem::take(&mut self.ended);
+        self.flows.expire(ts, &mut ended);
+        self.ended = ended;
+        self.finish_ended_flows();
+    }
+
+    fn write_eve<B: serde::Serialize + ?Sized>(&mut self, env: &Envelope<'_>, body: &B) {
+        if self.eve_error.is_some() {
+            return;
+        }
+        if let Some(eve) = self.eve.as_mut() {
+            if let Err(e) = eve.write(env, body) {
+                self.eve_error = Some(e);
+            }
+        }
+    }
+}
+
+/// What a record needs to know of its flow, copied out so the flow table is free again.
+#[derive(Debug, Clone, Copy)]
+struct FlowView {
+    id: u64,
+    client: Endpoint,
+    server: Endpoint,
+    protocol: u8,
+    vlan: [u16; 3],
+    vlan_len: u8,
+    icmp: Option<(u8, u8)>,
+}
+
+impl FlowView {
+    fn of(flow: &Flow<FlowState>) -> Self {
+        let has_ports = matches!(flow.protocol, 6 | 17 | 132);
+        let endpoint = |(ip, port): (std::net::IpAddr, u16)| Endpoint {
+            ip,
+            port: has_ports.then_some(port),
+        };
+        Self {
+            id: flow.id,
+            client: endpoint(flow.client),
+            server: endpoint(flow.server),
+            protocol: flow.protocol,
+            vlan: flow.vlan,
+            vlan_len: flow.vlan_len,
+            icmp: None,
+        }
+    }
+
+    fn vlan(&self) -> &[u16] {
+        self.vlan.get(..usize::from(self.vlan_len)).unwrap_or(&[])
+    }
+
+    /// Source and destination for a record about data travelling in `dir`.
+    fn endpoints(&self, dir: Direction) -> (Endpoint, Endpoint) {
+        match dir {
+            Direction::ToServer => (self.client, self.server),
+            Direction::ToClient => (self.server, self.client),
+        }
+    }
+
+    fn envelope(
+        &self,
+        event_type: EventType,
+        origin: Origin,
+        dir: Direction,
+        tx_id: Option<u64>,
+    ) -> Envelope<'_> {
+        Envelope {
+            flow_id: Some(self.id),
+            pcap_cnt: origin.pcap_cnt,
+            vlan: self.vlan(),
+            endpoints: Some(self.endpoints(dir)),
+            proto: Some(self.protocol),
+            pkt_src: Some(origin.source),
+            tx_id,
+            ..Envelope::new(origin.ts, event_type)
+        }
+    }
+}
+
+/// Feeds reassembled stream data to a flow's application layer.
+struct AppSink<'a> {
+    app: &'a mut AppFlow,
+    config: &'a AppConfig,
+    server_port: u16,
+    ts: Timestamp,
+    out: &'a mut Vec<AppOutput>,
+    events: &'a mut Vec<(Direction, &'static str)>,
+}
+
+impl StreamSink for AppSink<'_> {
+    fn data(&mut self, dir: Direction, data: &[u8]) {
+        self.app
+            .on_stream_data(self.config, self.server_port, dir, data, self.ts, self.out);
+    }
+
+    fn gap(&mut self, dir: Direction, len: u64) {
+        self.app.on_stream_gap(dir, len, self.out);
+    }
+
+    fn event(&mut self, dir: Direction, event: StreamEvent) {
+        self.events.push((dir, event.name()));
+    }
+}
+
+/// A stable id for the VLAN and tunnel context of a packet, so that fragments from different
+/// contexts never combine.
+fn context_id(decoded: &Decoded<'_>) -> u64 {
+    let mut id = decoded.tunnel.id();
+    for vlan in decoded.vlan.ids() {
+        id = id.rotate_left(13) ^ u64::from(*vlan);
+    }
+    id
+}
