@@ -9,10 +9,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 /// The whole configuration.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Packet decoding.
@@ -30,7 +30,7 @@ pub struct Config {
 }
 
 /// `[decode]`
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct DecodeConfig {
     /// Verify IPv4, TCP, UDP and ICMP checksums and count bad ones (`decoder.invalid_checksum`).
@@ -39,7 +39,7 @@ pub struct DecodeConfig {
 }
 
 /// Overlap resolution policy, for fragments and TCP segments.
-#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum OverlapPolicyName {
     /// Earlier data wins.
@@ -58,7 +58,7 @@ pub enum OverlapPolicyName {
 }
 
 /// `[defrag]`
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct DefragSection {
     /// Bytes of fragments held at most; past this the oldest datagram is dropped (counted).
@@ -83,7 +83,7 @@ impl Default for DefragSection {
 }
 
 /// Timeouts of one protocol's flows, in seconds of packet time.
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct StateTimeoutsSection {
     /// Before the flow is established (TCP: handshake not complete; others: one side spoke).
@@ -95,7 +95,7 @@ pub struct StateTimeoutsSection {
 }
 
 /// `[flow.timeouts]`: per protocol. Suricata 8's defaults.
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
 pub struct TimeoutsSection {
     /// TCP flows.
@@ -125,7 +125,7 @@ impl Default for TimeoutsSection {
 }
 
 /// `[flow]`
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct FlowSection {
     /// Flows tracked at most; when full, the longest-idle flow is ended (counted as evicted).
@@ -147,7 +147,7 @@ impl Default for FlowSection {
 }
 
 /// `[stream]`
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct StreamSection {
     /// Bytes reassembled per direction of a connection; 0 means no limit.
@@ -175,7 +175,7 @@ impl Default for StreamSection {
 }
 
 /// `[app]`
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct AppSection {
     /// Bytes held per direction while a flow's protocol is being detected.
@@ -194,7 +194,7 @@ impl Default for AppSection {
 }
 
 /// `[app.http]`
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpSection {
     /// Decoded request body bytes kept for inspection.
@@ -216,7 +216,7 @@ impl Default for HttpSection {
 }
 
 /// Record types EVE can carry.
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum EveType {
     /// HTTP transactions.
@@ -234,7 +234,7 @@ pub enum EveType {
 }
 
 /// Kinds of anomalies logged when `anomaly` is among the types.
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum AnomalyKind {
     /// Packet decoding events (`decoder.*`).
@@ -246,7 +246,7 @@ pub enum AnomalyKind {
 }
 
 /// `[eve]`
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct EveSection {
     /// Record types written.
@@ -300,13 +300,10 @@ impl Config {
         Self::parse(&text, &path.display().to_string())
     }
 
-    /// The default configuration as commented TOML, for `tapwatch config default`.
-    pub fn default_toml() -> String {
-        let body = toml::to_string_pretty(&Config::default()).unwrap_or_default();
-        format!(
-            "# tapwatch configuration. Every key is optional; these are the defaults.\n\
-             # Sizes are in bytes, times in seconds of packet time.\n\n{body}"
-        )
+    /// The default configuration, commented key by key, for `tapwatch config default`.
+    /// A test keeps it equal to `Config::default()`.
+    pub fn default_toml() -> &'static str {
+        include_str!("../tapwatch.example.toml")
     }
 }
 

@@ -15,10 +15,20 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 /// tapwatch: a network security sensor.
 ///
-/// Decodes packets, tracks flows, reassembles TCP streams and parses HTTP, DNS and TLS,
-/// writing Suricata-compatible EVE JSON.
+/// Decodes packets (Ethernet, VLAN, MPLS, GRE/VXLAN/Geneve/ERSPAN tunnels, IPv4/IPv6 with
+/// defragmentation), tracks flows, reassembles TCP streams and parses HTTP, DNS and TLS, writing
+/// Suricata-compatible EVE JSON that SIEM pipelines built for Suricata ingest unchanged.
 #[derive(Debug, Parser)]
-#[command(name = "tapwatch", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "tapwatch",
+    version,
+    propagate_version = true,
+    after_help = "Examples:\n  \
+        tapwatch replay --eve eve.json capture.pcap more.pcapng.gz\n  \
+        tapwatch replay --config sensor.toml --eve - capture.pcap | jq .\n  \
+        tapwatch config default > sensor.toml\n  \
+        tapwatch config check sensor.toml"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
