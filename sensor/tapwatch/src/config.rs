@@ -396,7 +396,7 @@ mod tests {
     #[test]
     fn default_toml_parses_back_to_default() {
         assert_eq!(
-            Config::parse(&Config::default_toml(), "t").unwrap(),
+            Config::parse(Config::default_toml(), "t").unwrap(),
             Config::default()
         );
     }
