@@ -202,7 +202,7 @@ pub fn decode(link: LinkType, frame: &[u8]) -> Decoded<'_> {
         LinkType::Ipv6 => Next::Ipv6(frame),
         LinkType::LinuxSll => link::sll(&mut decoder, frame),
         LinkType::LinuxSll2 => link::sll2(&mut decoder, frame),
-        LinkType::Ppp | LinkType::PppHdlc => Next::Ppp(frame),
+        LinkType::Ppp | LinkType::PppHdlc => link::ppp_link(&mut decoder, frame),
         LinkType::PppEther => link::pppoe_session(&mut decoder, frame),
         LinkType::Other(_) => {
             decoder.set_non_ip(None, frame);

@@ -270,6 +270,32 @@ mod ppp_proto {
     ];
 }
 
+/// Cisco HDLC addresses: unicast and broadcast.
+const CHDLC_ADDRESSES: [u8; 2] = [0x0f, 0x8f];
+/// Cisco HDLC header length: address, control, ethertype.
+const CHDLC_LEN: usize = 4;
+
+/// A frame of the PPP link types. Routers also write Cisco HDLC frames (address `0f` or
+/// `8f`, control `00`, then an ethertype) under these link types, and libpcap and Wireshark
+/// read them as such: neither address can start a PPP frame (`ff 03`) nor a compressed
+/// protocol field in use, so they are recognised here before PPP.
+pub(crate) fn ppp_link<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
+    if let [address, 0x00, ..] = data {
+        if CHDLC_ADDRESSES.contains(address) {
+            let Some(ty) = be16(data, 2) else {
+                d.event(DecodeEvent::PppPktTooSmall);
+                return Next::Done;
+            };
+            return Next::EtherType {
+                ethertype: ty,
+                data: rest(data, CHDLC_LEN),
+                from: EtherSource::Other,
+            };
+        }
+    }
+    ppp(d, data)
+}
+
 /// A PPP frame from its protocol field, optionally preceded by HDLC address/control bytes
 /// (`ff 03`); the protocol field may be compressed to one byte (odd first byte).
 pub(crate) fn ppp<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {

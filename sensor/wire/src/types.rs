@@ -124,12 +124,14 @@ pub struct TunnelContext {
 
 impl TunnelContext {
     /// A value for flow keys: the kind's tag in the top byte, and the identifier that is the
-    /// same in both directions (VXLAN/Geneve VNI, GRE key, ERSPAN session) in the low bits.
-    /// PPTP call ids and MPLS labels differ per direction, so they are left out. No hashing:
-    /// the same tunnel always gives the same value.
+    /// same in both directions (VXLAN/Geneve VNI, ERSPAN session) in the low bits.
+    /// PPTP call ids and MPLS labels differ per direction, so they are left out. The GRE key
+    /// is left out too: mirroring setups put the direction in it (Zeek's `erspan.pcap`
+    /// carries one TCP session with key 0 one way and `0x02000000` the other), so keying
+    /// flows on it splits every session in two; Suricata does not key flows on it either.
+    /// No hashing: the same tunnel always gives the same value.
     pub fn id(&self) -> u64 {
         let ident: u64 = match self.kind {
-            TunnelKind::Gre { key: Some(key) } => (1 << 32) | u64::from(key),
             TunnelKind::Vxlan { vni } | TunnelKind::Geneve { vni } => u64::from(vni),
             TunnelKind::Erspan { session } => u64::from(session),
             _ => 0,
@@ -415,8 +417,22 @@ mod tests {
                 ..a
             }
             .id(),
-            (1 << 56) | (1 << 32)
+            1 << 56
         );
+    }
+
+    /// Regression (tshark differential test, Zeek's `erspan.pcap`): a GRE mirror that puts
+    /// the direction in the key must not split one session into two flows.
+    #[test]
+    fn gre_key_is_not_part_of_the_flow_identity() {
+        let gre = |key| TunnelContext {
+            kind: TunnelKind::Gre { key },
+            depth: 1,
+            outer: Some((Ipv4Addr::LOCALHOST.into(), Ipv4Addr::BROADCAST.into())),
+        };
+        assert_eq!(gre(Some(0)).id(), gre(Some(0x0200_0000)).id());
+        assert_eq!(gre(Some(7)).id(), gre(None).id());
+        assert_ne!(gre(None).id(), TunnelContext::default().id());
     }
 
     #[test]

@@ -239,6 +239,35 @@ fn ppp_framings() {
     assert_events(&decode(LinkType::Ppp, &[0x12, 0x34]), &[E::PppWrongType]);
 }
 
+/// Regression (tshark differential test, nDPI's `BGP_Cisco_hdlc_slarp.pcap`): Cisco HDLC
+/// frames under the PPP link type were reported as `ppp.wrong_type` and lost.
+#[test]
+fn cisco_hdlc_under_ppp_link_type() {
+    let v4 = v4_udp();
+    for address in [0x0f, 0x8f] {
+        let f = cat(&[&[address, 0x00, 0x08, 0x00], &v4]);
+        for link in [LinkType::Ppp, LinkType::PppHdlc] {
+            let d = decode(link, &f);
+            assert_events(&d, &[]);
+            assert_eq!(d.transport.ports(), Some((1000, 53)));
+        }
+    }
+    // SLARP keepalives (ethertype 0x8035 is RARP's; Cisco uses it) are not IP, no event.
+    let d = decode(LinkType::Ppp, &[0x8f, 0x00, 0x80, 0x35, 0, 0, 0, 2]);
+    assert!(d.ip.is_none());
+    assert_eq!(d.ethertype, Some(0x8035));
+    assert_events(
+        &decode(LinkType::Ppp, &[0x0f, 0x00, 0x08]),
+        &[E::PppPktTooSmall],
+    );
+    // Inside PPPoE the same bytes stay PPP (a wrong protocol), never Cisco HDLC.
+    let f = eth(
+        0x8864,
+        &pppoe_session(0, &cat(&[&[0x0f, 0x00, 0x08, 0x00], &v4])),
+    );
+    assert!(decode(LinkType::Ethernet, &f).ip.is_none());
+}
+
 fn pppoe_session(code: u8, ppp: &[u8]) -> Vec<u8> {
     cat(&[
         &[0x11, code, 0x00, 0x07],
