@@ -9,7 +9,9 @@ use tapwatch_common::{Direction, Probe};
 use crate::anomaly::AnomalySet;
 use crate::config::DnsConfig;
 use crate::error::DnsError;
-use crate::message::{parse_question, parse_record, Header, FLAG_QR, HEADER_LEN};
+use crate::message::{
+    parse_message_with_anomalies, parse_question, parse_record, Header, FLAG_QR, HEADER_LEN,
+};
 
 /// Smallest wire size of a question (root name, type, class).
 const MIN_QUESTION: usize = 5;
@@ -18,15 +20,44 @@ const MIN_RECORD: usize = 11;
 
 /// Probes one UDP payload: a plausible header (record counts that fit the datagram) and a
 /// first question that parses; a response without questions (mDNS) needs a first answer
-/// that parses instead.
+/// that parses instead. As the datagram is whole, its question and answer sections must
+/// parse too, and every question's class must be one DNS defines: QUIC, DHCPv6 or NTP
+/// datagrams whose first bytes happen to look like a header are turned away.
 pub fn probe_udp(_dir: Direction, data: &[u8]) -> Probe {
     if data.len() < HEADER_LEN {
         return Probe::NoMatch;
     }
     match probe_message(data, data.len()) {
-        Ok(true) => Probe::Match,
-        Ok(false) | Err(_) => Probe::NoMatch,
+        Ok(true) if whole_message_plausible(data) => Probe::Match,
+        Ok(_) | Err(_) => Probe::NoMatch,
     }
+}
+
+/// Question classes DNS defines (RFC 1035, RFC 2136), with mDNS's unicast-response bit
+/// masked off: IN, CS, CH, HS, NONE and ANY.
+fn known_class(class: u16) -> bool {
+    matches!(class & 0x7FFF, 1..=4 | 254 | 255)
+}
+
+/// Whether the header, the questions and the answers of a whole message parse, with every
+/// question of a known class.
+fn whole_message_plausible(data: &[u8]) -> bool {
+    let cfg = DnsConfig::default();
+    let mut anomalies = AnomalySet::default();
+    match parse_message_with_anomalies(data, &cfg, &mut anomalies) {
+        Ok(msg) => msg.queries.iter().all(|q| known_class(q.rrclass)),
+        Err(_) => false,
+    }
+}
+
+/// Whether `data` at `pos` starts with a NetBIOS-encoded name (RFC 1002 §4.1): a first
+/// label of exactly 32 letters from `A` to `P`. NetBIOS name service borrows DNS's layout
+/// but is another protocol (Suricata does not log it as DNS either).
+fn netbios_name_at(data: &[u8], pos: usize) -> bool {
+    data.get(pos) == Some(&32)
+        && data
+            .get(pos + 1..pos + 33)
+            .is_some_and(|l| l.iter().all(|b| (b'A'..=b'P').contains(b)))
 }
 
 /// Probes the start of a TCP stream: a 2-byte length prefix, then a message as
@@ -60,6 +91,9 @@ fn probe_message(data: &[u8], msg_len: usize) -> Result<bool, DnsError> {
     let records = usize::from(h.ancount) + usize::from(h.nscount) + usize::from(h.arcount);
     let min_len = HEADER_LEN + usize::from(h.qdcount) * MIN_QUESTION + records * MIN_RECORD;
     if min_len > msg_len {
+        return Ok(false);
+    }
+    if netbios_name_at(data, HEADER_LEN) {
         return Ok(false);
     }
     let cfg = DnsConfig::default();
@@ -116,6 +150,26 @@ mod tests {
             probe_udp(Direction::ToServer, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
             Probe::NoMatch
         );
+    }
+
+    #[test]
+    fn udp_rejects_lookalikes() {
+        // A NetBIOS name service query (RFC 1002): DNS's layout, another protocol.
+        let mut nb = b"\x81\x0d\x01\x10\x00\x01\x00\x00\x00\x00\x00\x00\x20".to_vec();
+        nb.extend_from_slice(b"FHEPFCELEHFCEPFFFACACACACACACAAA\x00\x00\x20\x00\x01");
+        assert_eq!(probe_udp(Direction::ToServer, &nb), Probe::NoMatch);
+        // A question of a class DNS does not define.
+        let mut m = QUERY.to_vec();
+        let last = m.len() - 1;
+        m[last] = 0x77;
+        assert_eq!(probe_udp(Direction::ToServer, &m), Probe::NoMatch);
+        // An answer section that does not parse.
+        let mut m = QUERY.to_vec();
+        m[7] = 1;
+        m.extend_from_slice(b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x10\x00\x04\x01");
+        assert_eq!(probe_udp(Direction::ToServer, &m), Probe::NoMatch);
+        m.extend_from_slice(b"\x02\x03\x04");
+        assert_eq!(probe_udp(Direction::ToServer, &m), Probe::Match);
     }
 
     #[test]

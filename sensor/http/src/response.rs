@@ -86,10 +86,15 @@ impl HttpParser {
                 },
                 RespState::Idle { resync } => {
                     if self.resp.line.is_empty() {
-                        let blank = data
-                            .iter()
-                            .take_while(|&&b| b == b'\r' || b == b'\n')
-                            .count();
+                        // Blank lines before a response are skipped, but not when they
+                        // continue bytes already held (those started with a non-blank byte).
+                        let blank = if self.resp.held.is_empty() {
+                            data.iter()
+                                .take_while(|&&b| b == b'\r' || b == b'\n')
+                                .count()
+                        } else {
+                            0
+                        };
                         data = data.get(blank..).unwrap_or_default();
                         if data.is_empty() {
                             return;

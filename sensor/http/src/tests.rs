@@ -650,3 +650,20 @@ proptest! {
 fn anomaly_names_are_exposed() {
     assert_eq!(HttpAnomaly::MissingHostHeader.name(), "MISSING_HOST_HEADER");
 }
+
+/// Found by the `http` fuzz target: a response held while no request waits lost a line-end
+/// byte that started the next call, so the body length depended on the split.
+#[test]
+fn held_response_keeps_line_ends_across_calls() {
+    use Direction::ToClient;
+    let joined = run(&[(ToClient, b"not a status line\r\nmore")]);
+    let split = run(&[(ToClient, b"not a status line\r"), (ToClient, b"\nmore")]);
+    assert_eq!(joined, split);
+    let tx = txs(&split);
+    assert_eq!(
+        tx.first()
+            .and_then(|t| t.response.as_ref())
+            .map(|r| r.body_len),
+        Some(23)
+    );
+}

@@ -89,7 +89,11 @@ impl Serialize for TlsInfo {
         if let Some(sni) = &self.sni {
             map.serialize_entry("sni", &String::from_utf8_lossy(sni))?;
         }
-        let version = self.version.or(self.server_record_version).unwrap_or(0);
+        // Without anything from the server, Suricata reports the ClientHello's version.
+        let version = self
+            .version
+            .or(self.server_record_version)
+            .unwrap_or(self.client_version);
         map.serialize_entry("version", &version_name(version))?;
         if let Some(c) = leaf {
             map.serialize_entry("notbefore", &c.not_before)?;

@@ -15,6 +15,7 @@ use crate::{TlsAnomaly, TlsConfig, TlsEvent, TlsInfo};
 mod hs {
     pub const CLIENT_HELLO: u8 = 1;
     pub const SERVER_HELLO: u8 = 2;
+    pub const NEW_SESSION_TICKET: u8 = 4;
     pub const CERTIFICATE: u8 = 11;
     /// Every handshake type a peer may legitimately send.
     pub const KNOWN: [u8; 22] = [
@@ -41,7 +42,7 @@ struct Side {
     stopped: bool,
     /// Handshake messages are no longer parsed: encrypted, malformed, or over the limit.
     handshake_off: bool,
-    /// Whether any byte was seen in this direction.
+    /// Whether the first record header of this direction was read whole (or lost in a gap).
     started: bool,
     /// A change_cipher_spec record was seen.
     ccs_seen: bool,
@@ -57,6 +58,8 @@ pub struct TlsParser {
     sides: [Side; 2],
     info: TlsInfo,
     client_session_id: Vec<u8>,
+    /// The server sent a Certificate message (a full handshake, not a resumption).
+    server_certificate_seen: bool,
     /// Anomalies already reported (each at most once per flow).
     reported: u32,
     done: bool,
@@ -70,6 +73,7 @@ impl TlsParser {
             sides: [Side::default(), Side::default()],
             info: TlsInfo::default(),
             client_session_id: Vec::new(),
+            server_certificate_seen: false,
             reported: 0,
             done: false,
         }
@@ -100,8 +104,9 @@ impl TlsParser {
             }
             if !side.framing.in_body() {
                 let sslv2 = dir == Direction::ToServer && !side.started;
-                side.started = true;
                 let (used, state) = side.framing.push_header(input, sslv2);
+                // The first header may arrive split: it is the first until it is complete.
+                side.started |= !matches!(state, HeaderState::Partial);
                 input = input.get(used..).unwrap_or(&[]);
                 match state {
                     HeaderState::Partial => {}
@@ -270,7 +275,13 @@ impl TlsParser {
                 side.ccs_seen = true;
                 side.handshake_off = true;
                 side.pending = Vec::new();
-                let abbreviated = side.last_message == Some(hs::SERVER_HELLO);
+                // An abbreviated handshake: no Certificate between the ServerHello and the
+                // server's ChangeCipherSpec, at most a NewSessionTicket (ticket resumption).
+                let abbreviated = match side.last_message {
+                    Some(hs::SERVER_HELLO) => true,
+                    Some(hs::NEW_SESSION_TICKET) => !self.server_certificate_seen,
+                    _ => false,
+                };
                 if dir == Direction::ToClient
                     && abbreviated
                     && self.info.version.is_some_and(|v| !is_tls13(v))
@@ -391,6 +402,9 @@ impl TlsParser {
         }
         if let Some(side) = self.sides.get_mut(idx) {
             side.last_message = Some(ty);
+        }
+        if (dir, ty) == (Direction::ToClient, hs::CERTIFICATE) {
+            self.server_certificate_seen = true;
         }
         match (dir, ty) {
             (Direction::ToServer, hs::CLIENT_HELLO) => self.on_client_hello(body, out),

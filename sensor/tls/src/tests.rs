@@ -668,3 +668,15 @@ proptest! {
         let _ = serde_json::to_string(p.info());
     }
 }
+
+/// Found by the `tls` fuzz target: an SSLv2 header whose first byte came alone was not
+/// recognised, so the result depended on how the stream was split.
+#[test]
+fn sslv2_client_hello_split_after_its_first_byte() {
+    let mut v2 = vec![0x80, 0x00, 1, 3, 1, 0, 3, 0, 0, 0, 16, 0, 0, 0x2f];
+    v2.extend_from_slice(&[0x77; 16]);
+    v2[1] = (v2.len() - 2) as u8;
+    let mut p = parser();
+    run(&mut p, S, &[&v2[..1], &v2[1..]]);
+    assert_eq!(p.info().client_version, 0x0301);
+}
