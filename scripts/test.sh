@@ -9,8 +9,14 @@ scripts/install-deps.sh --test
 echo "== cargo fmt"
 cargo fmt --all -- --check
 
+echo "== dependency licences"
+python3 scripts/check-licences.py
+
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "== cargo test"
 cargo test --workspace --locked
+
+echo "== fuzz smoke runs"
+scripts/fuzz-smoke.sh
