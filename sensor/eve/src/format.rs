@@ -7,17 +7,102 @@ use tapwatch_common::Timestamp;
 
 /// Formats a timestamp as Suricata does: `2022-11-18T12:39:03.298992+0000` (UTC, microseconds).
 pub fn format_timestamp(ts: Timestamp, out: &mut String) {
-    let days = ts.secs.div_euclid(86_400);
-    let secs_of_day = ts.secs.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    let _ = write!(
-        out,
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}+0000",
-        secs_of_day / 3600,
-        (secs_of_day / 60) % 60,
-        secs_of_day % 60,
-        ts.micros()
-    );
+    match TimestampText::of(ts) {
+        TimestampText::Fixed(buf) => out.extend(buf.iter().map(|&b| char::from(b))),
+        TimestampText::Other(s) => out.push_str(&s),
+    }
+}
+
+/// Appends `ts` in EVE's timestamp format to `out` (the allocation-free form of
+/// [`format_timestamp`]).
+pub(crate) fn push_timestamp(out: &mut Vec<u8>, ts: Timestamp) {
+    match TimestampText::of(ts) {
+        TimestampText::Fixed(buf) => out.extend_from_slice(&buf),
+        TimestampText::Other(s) => out.extend_from_slice(s.as_bytes()),
+    }
+}
+
+/// Length of a timestamp whose year has four digits: `2022-11-18T12:39:03.298992+0000`.
+const TIMESTAMP_LEN: usize = 31;
+
+/// A formatted timestamp: on the stack for years 0 to 9999, the only ones real captures
+/// carry, and through `std::fmt` otherwise.
+pub(crate) enum TimestampText {
+    /// ASCII text of exactly [`TIMESTAMP_LEN`] bytes.
+    Fixed([u8; TIMESTAMP_LEN]),
+    /// Years outside 0..=9999.
+    Other(String),
+}
+
+impl TimestampText {
+    /// Formats `ts`.
+    pub(crate) fn of(ts: Timestamp) -> Self {
+        let days = ts.secs.div_euclid(86_400);
+        let secs_of_day = ts.secs.rem_euclid(86_400);
+        let (year, month, day) = civil_from_days(days);
+        let Ok(year4 @ 0..=9999) = u32::try_from(year) else {
+            let mut s = String::with_capacity(40);
+            let _ = write!(
+                s,
+                "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}+0000",
+                secs_of_day / 3600,
+                (secs_of_day / 60) % 60,
+                secs_of_day % 60,
+                ts.micros()
+            );
+            return Self::Other(s);
+        };
+        // secs_of_day is in 0..86_400, so these casts are lossless.
+        let sod = secs_of_day as u32;
+        let mut buf = *b"0000-00-00T00:00:00.000000+0000";
+        put_digits(&mut buf[0..4], year4);
+        put_digits(&mut buf[5..7], month);
+        put_digits(&mut buf[8..10], day);
+        put_digits(&mut buf[11..13], sod / 3600);
+        put_digits(&mut buf[14..16], (sod / 60) % 60);
+        put_digits(&mut buf[17..19], sod % 60);
+        put_digits(&mut buf[20..26], ts.micros());
+        Self::Fixed(buf)
+    }
+
+    /// The text.
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            // The fixed form is ASCII digits and punctuation only.
+            Self::Fixed(buf) => std::str::from_utf8(buf).unwrap_or(""),
+            Self::Other(s) => s,
+        }
+    }
+}
+
+/// Writes `value` zero-padded into `dst` (its low digits if it does not fit).
+fn put_digits(dst: &mut [u8], mut value: u32) {
+    for slot in dst.iter_mut().rev() {
+        *slot = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
+}
+
+/// Appends the decimal digits of `value` to `out`, without allocating.
+pub(crate) fn push_u64(out: &mut Vec<u8>, mut value: u64) {
+    let mut buf = [0u8; 20];
+    let mut len = 0;
+    for slot in buf.iter_mut().rev() {
+        *slot = b'0' + (value % 10) as u8;
+        value /= 10;
+        len += 1;
+        if value == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(buf.get(buf.len() - len..).unwrap_or(&[]));
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// The two lower-case hex digits of `b`.
+pub(crate) fn hex_byte(b: u8) -> [u8; 2] {
+    [HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]]
 }
 
 /// The proleptic Gregorian date of a day count since 1970-01-01.
@@ -48,16 +133,30 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 /// Formats an address as Suricata does: IPv4 dotted, IPv6 as eight zero-padded groups
 /// (`2003:00de:2016:0125:fc36:8317:4e86:cb72`), never compressed.
 pub fn format_ip(ip: IpAddr, out: &mut String) {
+    let mut buf = Vec::with_capacity(39);
+    push_ip(&mut buf, ip);
+    out.extend(buf.iter().map(|&b| char::from(b)));
+}
+
+/// Appends `ip` in EVE's address format to `out` (the allocation-free form of [`format_ip`]).
+pub(crate) fn push_ip(out: &mut Vec<u8>, ip: IpAddr) {
     match ip {
         IpAddr::V4(v4) => {
-            let _ = write!(out, "{v4}");
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                push_u64(out, u64::from(octet));
+            }
         }
         IpAddr::V6(v6) => {
-            for (i, seg) in v6.segments().iter().enumerate() {
+            for (i, seg) in v6.segments().into_iter().enumerate() {
                 if i > 0 {
-                    out.push(':');
+                    out.push(b':');
                 }
-                let _ = write!(out, "{seg:04x}");
+                let [hi, lo] = seg.to_be_bytes();
+                out.extend_from_slice(&hex_byte(hi));
+                out.extend_from_slice(&hex_byte(lo));
             }
         }
     }
@@ -124,6 +223,37 @@ mod tests {
         s.clear();
         format_ip(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), &mut s);
         assert_eq!(s, "10.0.0.1");
+    }
+
+    #[test]
+    fn timestamps_outside_four_digit_years_use_the_general_form() {
+        // Year 10000 and a year before 0 still format, as std::fmt writes them.
+        assert_eq!(ts(253_402_300_800, 0), "10000-01-01T00:00:00.000000+0000");
+        let before_year_0 = ts(-62_200_000_000, 0);
+        assert!(before_year_0.starts_with("-00"), "{before_year_0}");
+        assert!(before_year_0.ends_with("+0000"), "{before_year_0}");
+    }
+
+    #[test]
+    fn byte_writers_match_std_formatting() {
+        for n in [0u64, 7, 10, 99, 100, 65_535, 1 << 32, u64::MAX] {
+            let mut v = Vec::new();
+            push_u64(&mut v, n);
+            assert_eq!(v, n.to_string().into_bytes());
+        }
+        for b in [0u8, 0x0f, 0x1b, 0xa0, 0xff] {
+            assert_eq!(hex_byte(b).to_vec(), format!("{b:02x}").into_bytes());
+        }
+        let mut v = Vec::new();
+        push_ip(&mut v, IpAddr::V4(Ipv4Addr::new(192, 168, 0, 255)));
+        assert_eq!(v, b"192.168.0.255");
+        for secs in [0i64, 59, 86_399, 951_782_400, 1_700_000_000, 4_102_444_799] {
+            let t = Timestamp::new(secs, 123_456_789);
+            let mut v = Vec::new();
+            push_timestamp(&mut v, t);
+            assert_eq!(v, ts(secs, 123_456_789).into_bytes());
+            assert_eq!(TimestampText::of(t).as_str(), ts(secs, 123_456_789));
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use tapwatch_common::Timestamp;
 
-use crate::format::format_timestamp;
+use crate::format::{hex_byte, push_u64, TimestampText};
 
 /// The `flow` object of a `flow` record.
 #[derive(Debug, Clone)]
@@ -36,18 +36,48 @@ impl Serialize for FlowBody {
         m.serialize_entry("pkts_toclient", &self.pkts_toclient)?;
         m.serialize_entry("bytes_toserver", &self.bytes_toserver)?;
         m.serialize_entry("bytes_toclient", &self.bytes_toclient)?;
-        let mut start = String::with_capacity(32);
-        format_timestamp(self.start, &mut start);
-        m.serialize_entry("start", &start)?;
-        let mut end = String::with_capacity(32);
-        format_timestamp(self.end, &mut end);
-        m.serialize_entry("end", &end)?;
+        m.serialize_entry("start", TimestampText::of(self.start).as_str())?;
+        m.serialize_entry("end", TimestampText::of(self.end).as_str())?;
         // Age in whole seconds, as Suricata computes it: end seconds minus start seconds.
         m.serialize_entry("age", &(self.end.secs - self.start.secs).max(0))?;
         m.serialize_entry("state", self.state)?;
         m.serialize_entry("reason", self.reason)?;
         m.serialize_entry("alerted", &self.alerted)?;
         m.end()
+    }
+}
+
+impl FlowBody {
+    /// Appends the object as JSON, the same text its `Serialize` form gives through
+    /// `serde_json` (the values are numbers, timestamps and names that need no escaping).
+    pub(crate) fn write_json(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"pkts_toserver\":");
+        push_u64(out, self.pkts_toserver);
+        out.extend_from_slice(b",\"pkts_toclient\":");
+        push_u64(out, self.pkts_toclient);
+        out.extend_from_slice(b",\"bytes_toserver\":");
+        push_u64(out, self.bytes_toserver);
+        out.extend_from_slice(b",\"bytes_toclient\":");
+        push_u64(out, self.bytes_toclient);
+        out.extend_from_slice(b",\"start\":");
+        push_json_str(out, TimestampText::of(self.start).as_str());
+        out.extend_from_slice(b",\"end\":");
+        push_json_str(out, TimestampText::of(self.end).as_str());
+        out.extend_from_slice(b",\"age\":");
+        // Whole seconds, end minus start, never negative (as the Serialize form).
+        push_u64(
+            out,
+            self.end.secs.saturating_sub(self.start.secs).max(0) as u64,
+        );
+        out.extend_from_slice(b",\"state\":");
+        push_json_str(out, self.state);
+        out.extend_from_slice(b",\"reason\":");
+        push_json_str(out, self.reason);
+        out.extend_from_slice(if self.alerted {
+            b",\"alerted\":true}"
+        } else {
+            b",\"alerted\":false}"
+        });
     }
 }
 
@@ -66,19 +96,10 @@ impl Serialize for TcpFlagsBody {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let all = self.flags_ts | self.flags_tc;
         let mut m = s.serialize_map(None)?;
-        m.serialize_entry("tcp_flags", &format!("{all:02x}"))?;
-        m.serialize_entry("tcp_flags_ts", &format!("{:02x}", self.flags_ts))?;
-        m.serialize_entry("tcp_flags_tc", &format!("{:02x}", self.flags_tc))?;
-        for (bit, name) in [
-            (0x01, "fin"),
-            (0x02, "syn"),
-            (0x04, "rst"),
-            (0x08, "psh"),
-            (0x10, "ack"),
-            (0x20, "urg"),
-            (0x40, "ecn"),
-            (0x80, "cwr"),
-        ] {
+        m.serialize_entry("tcp_flags", &Hex(all))?;
+        m.serialize_entry("tcp_flags_ts", &Hex(self.flags_ts))?;
+        m.serialize_entry("tcp_flags_tc", &Hex(self.flags_tc))?;
+        for (bit, name) in FLAG_NAMES {
             if all & bit != 0 {
                 m.serialize_entry(name, &true)?;
             }
@@ -89,6 +110,78 @@ impl Serialize for TcpFlagsBody {
         m.end()
     }
 }
+
+/// A byte as two lower-case hex digits, serialised as a string without allocating.
+struct Hex(u8);
+
+impl Serialize for Hex {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let digits = hex_byte(self.0);
+        // Hex digits are ASCII.
+        s.serialize_str(std::str::from_utf8(&digits).unwrap_or("00"))
+    }
+}
+
+/// A string made of a prefix and a name, serialised without building it first.
+struct Prefixed<'a>(&'static str, &'a str);
+
+impl Serialize for Prefixed<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("{}{}", self.0, self.1))
+    }
+}
+
+impl TcpFlagsBody {
+    /// Appends the object as JSON, the same text its `Serialize` form gives.
+    pub(crate) fn write_json(&self, out: &mut Vec<u8>) {
+        let all = self.flags_ts | self.flags_tc;
+        for (key, value) in [
+            (&b"{\"tcp_flags\":\""[..], all),
+            (b"\",\"tcp_flags_ts\":\"", self.flags_ts),
+            (b"\",\"tcp_flags_tc\":\"", self.flags_tc),
+        ] {
+            out.extend_from_slice(key);
+            out.extend_from_slice(&hex_byte(value));
+        }
+        out.push(b'"');
+        for (bit, name) in FLAG_NAMES {
+            if all & bit != 0 {
+                out.extend_from_slice(b",\"");
+                out.extend_from_slice(name.as_bytes());
+                out.extend_from_slice(b"\":true");
+            }
+        }
+        if let Some(state) = self.state {
+            out.extend_from_slice(b",\"state\":");
+            push_json_str(out, state);
+        }
+        out.push(b'}');
+    }
+}
+
+/// A string as a JSON string: copied when it needs no escaping, through serde_json otherwise.
+fn push_json_str(out: &mut Vec<u8>, value: &str) {
+    if value.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(value.as_bytes());
+        out.push(b'"');
+    } else {
+        // Writing into a Vec cannot fail.
+        let _ = serde_json::to_writer(out, value);
+    }
+}
+
+/// TCP flag bits and their names in a flow record's `tcp` object, in Suricata's order.
+const FLAG_NAMES: [(u8, &str); 8] = [
+    (0x01, "fin"),
+    (0x02, "syn"),
+    (0x04, "rst"),
+    (0x08, "psh"),
+    (0x10, "ack"),
+    (0x20, "urg"),
+    (0x40, "ecn"),
+    (0x80, "cwr"),
+];
 
 /// The layer an anomaly was found in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,11 +216,11 @@ impl Serialize for AnomalyBody<'_> {
         match self.kind {
             AnomalyType::Decode => {
                 m.serialize_entry("type", "decode")?;
-                m.serialize_entry("event", &format!("decoder.{}", self.event))?;
+                m.serialize_entry("event", &Prefixed("decoder.", self.event))?;
             }
             AnomalyType::Stream => {
                 m.serialize_entry("type", "stream")?;
-                m.serialize_entry("event", &format!("stream.{}", self.event))?;
+                m.serialize_entry("event", &Prefixed("stream.", self.event))?;
             }
             AnomalyType::AppLayerParser | AnomalyType::AppLayerDetect => {
                 m.serialize_entry("type", "applayer")?;
@@ -179,6 +272,60 @@ mod tests {
         assert_eq!(v["tcp_flags_tc"], "12");
         assert_eq!(v["syn"], true);
         assert!(v.get("rst").is_none());
+    }
+
+    #[test]
+    fn direct_json_matches_serde() {
+        let bodies = [
+            FlowBody {
+                pkts_toserver: 3,
+                pkts_toclient: 0,
+                bytes_toserver: u64::MAX,
+                bytes_toclient: 200,
+                start: Timestamp::new(1_668_775_143, 298_992_000),
+                end: Timestamp::new(1_668_775_200, 999_999_999),
+                state: "established",
+                reason: "timeout",
+                alerted: false,
+            },
+            FlowBody {
+                pkts_toserver: 0,
+                pkts_toclient: 0,
+                bytes_toserver: 0,
+                bytes_toclient: 0,
+                // End before start: age stays 0.
+                start: Timestamp::new(100, 0),
+                end: Timestamp::new(-5, 0),
+                state: "new",
+                reason: "odd\"name",
+                alerted: true,
+            },
+        ];
+        for body in &bodies {
+            let mut direct = Vec::new();
+            body.write_json(&mut direct);
+            assert_eq!(
+                String::from_utf8(direct).unwrap(),
+                serde_json::to_string(body).unwrap()
+            );
+        }
+        for (ts, tc, state) in [
+            (0x1b, 0x12, Some("closed")),
+            (0, 0, None),
+            (0xff, 0x80, Some("x")),
+        ] {
+            let body = TcpFlagsBody {
+                flags_ts: ts,
+                flags_tc: tc,
+                state,
+            };
+            let mut direct = Vec::new();
+            body.write_json(&mut direct);
+            assert_eq!(
+                String::from_utf8(direct).unwrap(),
+                serde_json::to_string(&body).unwrap()
+            );
+        }
     }
 
     #[test]

@@ -5,7 +5,8 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use crate::envelope::Envelope;
-use crate::format::{format_ip, format_timestamp, protocol_name};
+use crate::format::{protocol_name, push_ip, push_timestamp, push_u64};
+use crate::records::{FlowBody, TcpFlagsBody};
 
 /// Writes EVE records, one JSON object per line.
 ///
@@ -15,7 +16,6 @@ use crate::format::{format_ip, format_timestamp, protocol_name};
 pub struct EveWriter<W: Write> {
     out: W,
     line: Vec<u8>,
-    scratch: String,
     records: u64,
 }
 
@@ -25,7 +25,6 @@ impl<W: Write> EveWriter<W> {
         Self {
             out,
             line: Vec::with_capacity(4096),
-            scratch: String::with_capacity(64),
             records: 0,
         }
     }
@@ -48,11 +47,40 @@ impl<W: Write> EveWriter<W> {
         body: &B,
         extra: Option<(&str, &X)>,
     ) -> io::Result<()> {
+        self.begin(env);
+        serde_json::to_writer(&mut self.line, body).map_err(io::Error::other)?;
+        if let Some((key, value)) = extra {
+            self.push_key(key);
+            serde_json::to_writer(&mut self.line, value).map_err(io::Error::other)?;
+        }
+        self.finish()
+    }
+
+    /// Writes a `flow` record (`env.event_type` should be [`EventType::Flow`]) and, for TCP,
+    /// its `tcp` object: the same line as [`write_with`](Self::write_with) gives, built
+    /// without serde, since one such record is written for every flow.
+    ///
+    /// [`EventType::Flow`]: crate::EventType::Flow
+    pub fn write_flow(
+        &mut self,
+        env: &Envelope<'_>,
+        body: &FlowBody,
+        tcp: Option<&TcpFlagsBody>,
+    ) -> io::Result<()> {
+        self.begin(env);
+        body.write_json(&mut self.line);
+        if let Some(tcp) = tcp {
+            self.push_key("tcp");
+            tcp.write_json(&mut self.line);
+        }
+        self.finish()
+    }
+
+    /// Starts a line: the envelope's fields, then the key of the event's own object.
+    fn begin(&mut self, env: &Envelope<'_>) {
         self.line.clear();
         self.line.extend_from_slice(b"{\"timestamp\":\"");
-        self.scratch.clear();
-        format_timestamp(env.timestamp, &mut self.scratch);
-        self.line.extend_from_slice(self.scratch.as_bytes());
+        push_timestamp(&mut self.line, env.timestamp);
         self.line.push(b'"');
         if let Some(id) = env.flow_id {
             self.push_number("flow_id", id);
@@ -67,7 +95,7 @@ impl<W: Write> EveWriter<W> {
                 if i > 0 {
                     self.line.push(b',');
                 }
-                self.line.extend_from_slice(id.to_string().as_bytes());
+                push_u64(&mut self.line, u64::from(*id));
             }
             self.line.push(b']');
         }
@@ -100,15 +128,11 @@ impl<W: Write> EveWriter<W> {
         if let Some(app) = env.app_proto {
             self.push_str("app_proto", app);
         }
-        self.line.extend_from_slice(b",\"");
-        self.line
-            .extend_from_slice(env.event_type.name().as_bytes());
-        self.line.extend_from_slice(b"\":");
-        serde_json::to_writer(&mut self.line, body).map_err(io::Error::other)?;
-        if let Some((key, value)) = extra {
-            self.push_key(key);
-            serde_json::to_writer(&mut self.line, value).map_err(io::Error::other)?;
-        }
+        self.push_key(env.event_type.name());
+    }
+
+    /// Ends the line and writes it.
+    fn finish(&mut self) -> io::Result<()> {
         self.line.extend_from_slice(b"}\n");
         self.out.write_all(&self.line)?;
         self.records += 1;
@@ -133,22 +157,27 @@ impl<W: Write> EveWriter<W> {
 
     fn push_number(&mut self, key: &str, value: u64) {
         self.push_key(key);
-        self.line.extend_from_slice(value.to_string().as_bytes());
+        push_u64(&mut self.line, value);
     }
 
-    /// A string value known to need no JSON escaping (names chosen by this crate).
+    /// A string value, normally a name chosen by this crate that needs no JSON escaping.
     fn push_str(&mut self, key: &str, value: &str) {
         self.push_key(key);
-        // Serialising through serde_json keeps this correct even if a name ever needs escaping.
-        let _ = serde_json::to_writer(&mut self.line, value);
+        // JSON escapes only '"', '\\' and control characters; anything else is copied as is.
+        if value.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+            self.line.push(b'"');
+            self.line.extend_from_slice(value.as_bytes());
+            self.line.push(b'"');
+        } else {
+            // Serialising through serde_json keeps this correct should a value need escaping.
+            let _ = serde_json::to_writer(&mut self.line, value);
+        }
     }
 
     fn push_ip(&mut self, key: &str, ip: std::net::IpAddr) {
-        self.scratch.clear();
-        format_ip(ip, &mut self.scratch);
         self.push_key(key);
         self.line.push(b'"');
-        self.line.extend_from_slice(self.scratch.as_bytes());
+        push_ip(&mut self.line, ip);
         self.line.push(b'"');
     }
 }
@@ -195,5 +224,68 @@ mod tests {
         // The line is valid JSON.
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(v["http"]["hostname"], "localhost");
+    }
+
+    #[test]
+    fn strings_needing_escapes_are_escaped() {
+        for value in [
+            "plain",
+            "quote\"in",
+            "back\\slash",
+            "ctl\u{1}",
+            "del\u{7f}",
+            "\u{e9}t\u{e9}",
+        ] {
+            let mut w = EveWriter::new(Vec::new());
+            w.push_str("k", value);
+            let expected = format!(",\"k\":{}", serde_json::to_string(value).unwrap());
+            assert_eq!(String::from_utf8(w.line).unwrap(), expected);
+        }
+    }
+
+    #[test]
+    fn flow_records_match_the_generic_path() {
+        let env = Envelope {
+            flow_id: Some(42),
+            endpoints: Some((
+                Endpoint {
+                    ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+                    port: Some(1),
+                },
+                Endpoint {
+                    ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+                    port: Some(2),
+                },
+            )),
+            proto: Some(6),
+            app_proto: Some("failed"),
+            ..Envelope::new(Timestamp::new(1_668_775_143, 298_992_000), EventType::Flow)
+        };
+        let body = crate::FlowBody {
+            pkts_toserver: 1,
+            pkts_toclient: 2,
+            bytes_toserver: 3,
+            bytes_toclient: 4,
+            start: Timestamp::new(1_668_775_143, 298_992_000),
+            end: Timestamp::new(1_668_775_150, 0),
+            state: "closed",
+            reason: "shutdown",
+            alerted: false,
+        };
+        let tcp = crate::TcpFlagsBody {
+            flags_ts: 0x1b,
+            flags_tc: 0x1a,
+            state: Some("closed"),
+        };
+        for tcp in [Some(&tcp), None] {
+            let mut generic = EveWriter::new(Vec::new());
+            generic
+                .write_with(&env, &body, tcp.map(|t| ("tcp", t)))
+                .unwrap();
+            let mut direct = EveWriter::new(Vec::new());
+            direct.write_flow(&env, &body, tcp).unwrap();
+            assert_eq!(direct.records(), 1);
+            assert_eq!(direct.into_inner(), generic.into_inner());
+        }
     }
 }

@@ -172,8 +172,9 @@ impl EndReason {
 /// A flow that left the table, with the reason.
 #[derive(Debug, Clone)]
 pub struct EndedFlow<T> {
-    /// The flow as it was when it ended.
-    pub flow: Flow<T>,
+    /// The flow as it was when it ended. Boxed: flows live in their own allocation in the
+    /// table, so ending one moves a pointer, not the flow and its user state.
+    pub flow: Box<Flow<T>>,
     /// Why it ended.
     pub reason: EndReason,
 }

@@ -65,7 +65,9 @@ struct Entry<T> {
     key: FlowKey,
     /// Creation order, for `drain`.
     serial: u64,
-    flow: Flow<T>,
+    /// Boxed so that a slot stays small (the slab of slots grows to the peak number of live
+    /// flows) and so that creating and ending a flow moves a pointer, not the flow's state.
+    flow: Box<Flow<T>>,
 }
 
 #[derive(Debug)]
@@ -221,7 +223,7 @@ impl<T: Default> FlowTable<T> {
             .get_mut(handle.index as usize)
             .filter(|s| s.generation == handle.generation)
             .and_then(|s| s.entry.as_mut())
-            .map(|e| &mut e.flow)
+            .map(|e| &mut *e.flow)
     }
 
     /// The flow of `handle`, if it is still live.
@@ -230,7 +232,7 @@ impl<T: Default> FlowTable<T> {
             .get(handle.index as usize)
             .filter(|s| s.generation == handle.generation)
             .and_then(|s| s.entry.as_ref())
-            .map(|e| &e.flow)
+            .map(|e| &*e.flow)
     }
 
     /// Ends flows whose timeout passed at packet time `now` (idle for at least the timeout
@@ -299,7 +301,7 @@ impl<T: Default> FlowTable<T> {
         self.slots
             .get(index as usize)
             .and_then(|s| s.entry.as_ref())
-            .map(|e| &e.flow)
+            .map(|e| &*e.flow)
     }
 
     fn timeout_of(&self, flow: &Flow<T>) -> Duration {
@@ -355,7 +357,7 @@ impl<T: Default> FlowTable<T> {
                 i
             }
         };
-        let flow = self.new_flow(pkt);
+        let flow = Box::new(self.new_flow(pkt));
         let serial = self.next_serial;
         self.next_serial += 1;
         if let Some(slot) = self.slots.get_mut(index as usize) {
