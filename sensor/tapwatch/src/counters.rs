@@ -190,10 +190,14 @@ impl Counters {
         let avg = self.bytes.checked_div(self.packets).unwrap_or(0);
         decoder.insert("avg_pkt_size".into(), json!(avg));
         decoder.insert("max_pkt_size".into(), json!(self.max_packet_size));
-        // decoder.event.<layer>.<name>, as Suricata nests its decoder event counters.
+        // decoder.event.<layer>.<name>, as Suricata nests its decoder event counters; events
+        // without a layer (`too_many_layers`) are counters of the decoder itself.
         let mut events = Map::new();
         for (name, n) in self.decode_events.iter().chain(self.defrag_events.iter()) {
-            let (layer, event) = name.split_once('.').unwrap_or(("decoder", name));
+            let Some((layer, event)) = name.split_once('.') else {
+                decoder.insert((*name).into(), json!(n));
+                continue;
+            };
             let layer = events
                 .entry(layer)
                 .or_insert_with(|| Value::Object(Map::new()));

@@ -374,7 +374,15 @@ impl<W: Write> Worker<W> {
 
     fn write_app_output(&mut self, view: &FlowView, output: AppOutput, origin: Origin) {
         match output {
-            AppOutput::Detected(proto) => self.counters.count_app_flow(proto.name()),
+            AppOutput::Detected(proto) => {
+                // Suricata counts DNS flows per transport (`dns_udp`, `dns_tcp`).
+                let name = match (proto, view.protocol) {
+                    (AppProto::Dns, 17) => "dns_udp",
+                    (AppProto::Dns, _) => "dns_tcp",
+                    (other, _) => other.name(),
+                };
+                self.counters.count_app_flow(name);
+            }
             AppOutput::Http(tx) => {
                 self.counters.http_tx += 1;
                 if self.config.eve.wants(EveType::Http) {
@@ -515,8 +523,7 @@ impl<W: Write> Worker<W> {
             return;
         }
         if let Some(eve) = self.eve.as_mut() {
-            let extra = tcp.as_ref().map(|t| ("tcp", t));
-            if let Err(e) = eve.write_with(&env, &body, extra) {
+            if let Err(e) = eve.write_flow(&env, &body, tcp.as_ref()) {
                 self.eve_error = Some(e);
             }
         }
