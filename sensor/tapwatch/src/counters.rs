@@ -54,6 +54,10 @@ pub struct Counters {
     pub defrag_events: BTreeMap<&'static str, u64>,
     /// Packets dropped because the flow table was full and nothing could be evicted.
     pub flow_table_full: u64,
+    /// Packets with a bad IPv4 header or transport checksum (only with checksum validation on).
+    pub invalid_checksum: u64,
+    /// TCP segments with a bad checksum (only with checksum validation on).
+    pub tcp_invalid_checksum: u64,
     /// TCP session and reassembly events by name.
     pub stream_events: BTreeMap<&'static str, u64>,
     /// Flows whose application protocol was detected, by protocol.
@@ -226,6 +230,7 @@ impl Counters {
         let ss = reassembler.stats();
         let tcp = json!({
             "sessions": fs.tcp.sessions,
+            "invalid_checksum": self.tcp_invalid_checksum,
             "midstream_pickups": fs.tcp.midstream_pickups,
             "reassembly_gap": ss.gaps,
             "overlap": ss.overlaps,

@@ -201,6 +201,12 @@ impl Summary<'_> {
             c.stream_events.values().sum::<u64>(),
             top(&c.stream_events)
         ));
+        if c.invalid_checksum > 0 {
+            s.push_str(&format!(
+                "  invalid checksums: {} packets (not reassembled or parsed)\n",
+                c.invalid_checksum
+            ));
+        }
         s.push_str(&format!("  eve: {} records\n", self.eve_records));
         s
     }
@@ -224,6 +230,7 @@ impl Summary<'_> {
             "defrag_events": c.defrag_events,
             "stream_events": c.stream_events,
             "app_events": c.app_events,
+            "invalid_checksum": c.invalid_checksum,
             "eve_records": self.eve_records,
         })
     }

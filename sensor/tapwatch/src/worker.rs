@@ -16,7 +16,7 @@ use tapwatch_flow::{
     EndReason, EndedFlow, Flow, FlowTable, IcmpMeta, PacketMeta, TcpMeta, Tracked,
 };
 use tapwatch_stream::{Reassembler, Segment, StreamEvent, StreamSink, TcpStreams};
-use tapwatch_wire::{Decoded, Transport};
+use tapwatch_wire::{Checksum, Decoded, Transport};
 
 use crate::config::{AnomalyKind, Config, EveType};
 use crate::counters::Counters;
@@ -280,11 +280,29 @@ impl<W: Write> Worker<W> {
             }
         };
         self.finish_ended_flows();
+        if self.config.decode.checksum_validation && !self.checksums_valid(decoded) {
+            // Counted with its flow, but an end host would drop it: not reassembled or parsed.
+            return;
+        }
         let origin = Origin {
             direction: tracked.direction,
             ..origin
         };
         self.inspect(&tracked, decoded, origin);
+    }
+
+    /// Verifies the packet's IPv4 header and transport checksums, counting bad ones.
+    fn checksums_valid(&mut self, decoded: &Decoded<'_>) -> bool {
+        let status = tapwatch_wire::checksum_ok(decoded);
+        let transport_bad = status.transport == Checksum::Invalid;
+        if transport_bad && matches!(decoded.transport, Transport::Tcp(_)) {
+            self.counters.tcp_invalid_checksum += 1;
+        }
+        let bad = transport_bad || status.ip == Checksum::Invalid;
+        if bad {
+            self.counters.invalid_checksum += 1;
+        }
+        !bad
     }
 
     /// Stream reassembly and the application layer for one tracked packet.
@@ -320,6 +338,7 @@ impl<W: Write> Worker<W> {
             Transport::Udp(_) if !decoded.payload.is_empty() => {
                 flow.user.app.on_udp(
                     &self.app_config,
+                    (flow.client.1, server_port),
                     tracked.direction,
                     decoded.payload,
                     origin.ts,
@@ -400,6 +419,15 @@ impl<W: Write> Worker<W> {
                         Direction::ToServer
                     };
                     let env = view.envelope(EventType::Dns, origin, dir, None);
+                    self.write_eve(&env, &*rec);
+                }
+            }
+            AppOutput::Mdns(rec) => {
+                self.counters.dns_tx += 1;
+                // Queries and responses both travel to port 5353: show the packet's direction.
+                if self.config.eve.wants(EveType::Dns) {
+                    let env =
+                        view.envelope(EventType::Mdns, origin, origin.direction, Some(rec.tx_id()));
                     self.write_eve(&env, &*rec);
                 }
             }

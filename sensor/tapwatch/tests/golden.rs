@@ -132,3 +132,70 @@ fn bad_config_is_refused_with_its_line() {
     assert!(stderr.contains("line 3"), "{stderr}");
     assert!(stderr.contains("unknown field `timeout`"), "{stderr}");
 }
+
+/// The sample with one byte of the HTTP request (packet 7) changed, so its TCP checksum is wrong.
+fn sample_with_bad_tcp_checksum(dir: &Path) -> std::path::PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut pcap = std::fs::read(root.join("samples/sample.pcap")).expect("sample");
+    let mut offset = 24; // classic pcap file header
+    for _ in 0..6 {
+        let caplen = u32::from_le_bytes(pcap[offset + 8..offset + 12].try_into().expect("4 bytes"));
+        offset += 16 + caplen as usize;
+    }
+    let caplen =
+        u32::from_le_bytes(pcap[offset + 8..offset + 12].try_into().expect("4 bytes")) as usize;
+    let last = offset + 16 + caplen - 1;
+    pcap[last] ^= 0x20;
+    let path = dir.join("bad-checksum.pcap");
+    std::fs::write(&path, pcap).expect("write");
+    path
+}
+
+fn http_records(args: &[&str], pcap: &Path) -> (usize, serde_json::Value) {
+    let output = Command::new(env!("CARGO_BIN_EXE_tapwatch"))
+        .args([
+            "replay",
+            "--progress",
+            "never",
+            "--summary-json",
+            "--eve",
+            "-",
+        ])
+        .args(args)
+        .arg(pcap)
+        .output()
+        .expect("run tapwatch");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let eve = String::from_utf8(output.stdout).expect("utf-8");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let summary = serde_json::from_str(stderr.lines().last().expect("summary")).expect("json");
+    (
+        eve.lines()
+            .filter(|l| l.contains("\"event_type\":\"http\""))
+            .count(),
+        summary,
+    )
+}
+
+#[test]
+fn checksum_validation_drops_bad_segments_from_inspection() {
+    let dir = std::env::temp_dir().join(format!("tapwatch-checksum-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let pcap = sample_with_bad_tcp_checksum(&dir);
+    let config = dir.join("checksums.toml");
+    std::fs::write(&config, "[decode]\nchecksum_validation = true\n").expect("write");
+
+    // Off (the default): the request is parsed as it is, both HTTP transactions are logged.
+    let (http, summary) = http_records(&[], &pcap);
+    assert_eq!(http, 2);
+    assert_eq!(summary["invalid_checksum"], 0);
+    // On: the corrupted segment is counted and not inspected, so its transaction is missing.
+    let (http, summary) = http_records(&["--config", config.to_str().expect("utf-8 path")], &pcap);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(summary["invalid_checksum"], 1, "{summary}");
+    assert_eq!(http, 1, "{summary}");
+}
