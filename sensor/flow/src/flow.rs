@@ -119,6 +119,18 @@ impl<T> Flow<T> {
         }
     }
 
+    /// Makes the server the client and the client the server, with their counters, for when
+    /// the application layer learns that the flow's first packet was a reply (a DNS response
+    /// seen before its query, say), as Suricata turns such flows round. TCP flows keep the
+    /// roles their handshake gave them: for them this does nothing and returns false.
+    pub fn reverse(&mut self) -> bool {
+        if self.tcp.is_some() {
+            return false;
+        }
+        self.swap_roles();
+        true
+    }
+
     /// Exchanges client and server (and their counters and TCP sides).
     pub(crate) fn swap_roles(&mut self) {
         std::mem::swap(&mut self.client, &mut self.server);

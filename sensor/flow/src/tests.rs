@@ -901,3 +901,37 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn reversing_a_udp_flow_swaps_roles_and_counters_and_later_directions() {
+    let mut table: FlowTable<u32> = FlowTable::with_seed(FlowConfig::default(), 3);
+    let mut ended = Vec::new();
+    // A DNS response seen first: its sender became the client.
+    let first = table
+        .track(&udp(SERVER, 53, CLIENT, 33_000, 10), &mut ended)
+        .unwrap();
+    assert_eq!(first.direction, Direction::ToServer);
+    let flow = table.get_mut(first.handle).unwrap();
+    assert!(flow.reverse());
+    assert_eq!(flow.client, (ip(CLIENT), 33_000));
+    assert_eq!(flow.server, (ip(SERVER), 53));
+    assert_eq!((flow.to_server.packets, flow.to_client.packets), (0, 1));
+    // The next query from the real client now travels to the server.
+    let next = table
+        .track(&udp(CLIENT, 33_000, SERVER, 53, 11), &mut ended)
+        .unwrap();
+    assert_eq!(next.handle, first.handle);
+    assert_eq!(next.direction, Direction::ToServer);
+    let flow = table.get(first.handle).unwrap();
+    assert_eq!((flow.to_server.packets, flow.to_client.packets), (1, 1));
+}
+
+#[test]
+fn tcp_flows_are_never_reversed() {
+    let mut conv = Conv::default_cfg();
+    let syn = conv.pkt(true, SYN, CISN, 0, 0);
+    let tracked = conv.table.track(&syn, &mut conv.ended).unwrap();
+    let flow = conv.table.get_mut(tracked.handle).unwrap();
+    assert!(!flow.reverse());
+    assert_eq!(flow.client, (ip(CLIENT), CPORT));
+}
