@@ -55,14 +55,20 @@ impl Serialize for DnsRecord {
             map.serialize_entry("queries", &Queries(&m.queries))?;
         }
         if m.answers.iter().any(shown) {
-            map.serialize_entry("answers", &Records(&m.answers))?;
+            map.serialize_entry("answers", &Records(&m.answers, Section::Answers))?;
             map.serialize_entry("grouped", &Grouped(&m.answers))?;
         }
         if m.authorities.iter().any(shown) {
-            map.serialize_entry("authorities", &Records(&m.authorities))?;
+            map.serialize_entry(
+                "authorities",
+                &Records(&m.authorities, Section::Authorities),
+            )?;
         }
         if m.additionals.iter().any(shown) {
-            map.serialize_entry("additionals", &Records(&m.additionals))?;
+            map.serialize_entry(
+                "additionals",
+                &Records(&m.additionals, Section::Additionals),
+            )?;
         }
         map.end()
     }
@@ -205,7 +211,7 @@ fn ipv6_full(addr: &std::net::Ipv6Addr) -> String {
     s
 }
 
-fn is_truncated(name: &[u8]) -> bool {
+pub(crate) fn is_truncated(name: &[u8]) -> bool {
     name.len() >= TRUNCATED_NAME_LEN
 }
 
@@ -236,23 +242,69 @@ impl Serialize for QueryEntry<'_> {
     }
 }
 
+/// The section a record is shown in. Suricata 8.0.6's schema lets each section carry
+/// different fields; where its own output differs from the schema (`rdata_truncated` and
+/// `opt` in answers, seen in its EVE files), its output is followed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Section {
+    /// `answers`: `rdata`, `rdata_truncated`, `soa`, `srv`, `sshfp`, `opt`.
+    Answers,
+    /// `authorities`: `rdata`, `rdata_truncated`, `rrname_truncated`, `soa`.
+    Authorities,
+    /// `additionals`: `rdata`, `opt`.
+    Additionals,
+}
+
+impl Section {
+    /// Whether entries of this section may carry `rrname_truncated`.
+    fn rrname_truncated(self) -> bool {
+        self == Self::Authorities
+    }
+
+    /// Whether entries of this section may carry `rdata_truncated`.
+    fn rdata_truncated(self) -> bool {
+        self != Self::Additionals
+    }
+
+    /// Whether entries of this section may carry `soa`.
+    fn soa(self) -> bool {
+        self != Self::Additionals
+    }
+
+    /// Whether entries of this section may carry `srv` and `sshfp`.
+    fn srv_sshfp(self) -> bool {
+        self == Self::Answers
+    }
+
+    /// Whether entries of this section may carry `opt`.
+    fn opt(self) -> bool {
+        self != Self::Authorities
+    }
+}
+
 /// A section: one entry per record, except TXT records, which give one entry per string.
-struct Records<'a>(&'a [ResourceRecord]);
+struct Records<'a>(&'a [ResourceRecord], Section);
 
 impl Serialize for Records<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut seq = serializer.serialize_seq(None)?;
+        let section = self.1;
         for rr in self.0.iter().filter(|rr| shown(rr)) {
             match &rr.data {
                 RData::Txt(strings) if !strings.is_empty() => {
                     for text in strings {
                         seq.serialize_element(&RecordEntry {
                             rr,
+                            section,
                             text: Some(text),
                         })?;
                     }
                 }
-                _ => seq.serialize_element(&RecordEntry { rr, text: None })?,
+                _ => seq.serialize_element(&RecordEntry {
+                    rr,
+                    section,
+                    text: None,
+                })?,
             }
         }
         seq.end()
@@ -261,6 +313,7 @@ impl Serialize for Records<'_> {
 
 struct RecordEntry<'a> {
     rr: &'a ResourceRecord,
+    section: Section,
     /// The TXT string this entry shows.
     text: Option<&'a [u8]>,
 }
@@ -268,10 +321,11 @@ struct RecordEntry<'a> {
 impl Serialize for RecordEntry<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let rr = self.rr;
+        let section = self.section;
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("rrname", &escape_bytes(&rr.name))?;
         map.serialize_entry("rrtype", &rrtype_name(rr.rrtype))?;
-        if is_truncated(&rr.name) {
+        if section.rrname_truncated() && is_truncated(&rr.name) {
             map.serialize_entry("rrname_truncated", &true)?;
         }
         map.serialize_entry("ttl", &rr.ttl)?;
@@ -280,7 +334,7 @@ impl Serialize for RecordEntry<'_> {
             RData::Aaaa(a) => map.serialize_entry("rdata", &ipv6_full(a))?,
             RData::Cname(n) | RData::Ns(n) | RData::Ptr(n) | RData::Mx { exchange: n, .. } => {
                 map.serialize_entry("rdata", &escape_bytes(n))?;
-                if is_truncated(n) {
+                if section.rdata_truncated() && is_truncated(n) {
                     map.serialize_entry("rdata_truncated", &true)?;
                 }
             }
@@ -290,13 +344,15 @@ impl Serialize for RecordEntry<'_> {
                 }
             }
             RData::Null(bytes) => map.serialize_entry("rdata", &escape_bytes(bytes))?,
-            RData::Soa(soa) => map.serialize_entry("soa", &SoaView(soa))?,
-            RData::Srv(srv) => map.serialize_entry("srv", &SrvView(srv))?,
+            RData::Soa(soa) if section.soa() => map.serialize_entry("soa", &SoaView(soa))?,
+            RData::Srv(srv) if section.srv_sshfp() => {
+                map.serialize_entry("srv", &SrvView(srv))?;
+            }
             RData::Sshfp {
                 algorithm,
                 fp_type,
                 fingerprint,
-            } => map.serialize_entry(
+            } if section.srv_sshfp() => map.serialize_entry(
                 "sshfp",
                 &SshfpView {
                     algorithm: *algorithm,
@@ -304,9 +360,15 @@ impl Serialize for RecordEntry<'_> {
                     fingerprint,
                 },
             )?,
-            RData::Opt(options) => map.serialize_entry("opt", &OptView(options))?,
+            RData::Opt(options) if section.opt() => {
+                map.serialize_entry("opt", &OptView(options))?;
+            }
             RData::Other(_) if is_address_type(rr.rrtype) => map.serialize_entry("rdata", "")?,
-            RData::Other(_) => {}
+            RData::Soa(_)
+            | RData::Srv(_)
+            | RData::Sshfp { .. }
+            | RData::Opt(_)
+            | RData::Other(_) => {}
         }
         map.end()
     }
@@ -400,6 +462,10 @@ fn groupable(rr: &ResourceRecord) -> bool {
     if is_address_type(rr.rrtype) {
         return true;
     }
+    if let RData::Txt(strings) = &rr.data {
+        // A group must not be empty: a TXT record without strings adds nothing.
+        return !strings.is_empty();
+    }
     matches!(
         rr.data,
         RData::A(_)
@@ -408,7 +474,6 @@ fn groupable(rr: &ResourceRecord) -> bool {
             | RData::Ns(_)
             | RData::Ptr(_)
             | RData::Mx { .. }
-            | RData::Txt(_)
             | RData::Null(_)
             | RData::Soa(_)
             | RData::Srv(_)
@@ -450,7 +515,11 @@ struct Group<'a> {
 impl Serialize for Group<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut seq = serializer.serialize_seq(None)?;
-        for rr in self.answers.iter().filter(|rr| rr.rrtype == self.rrtype) {
+        for rr in self
+            .answers
+            .iter()
+            .filter(|rr| rr.rrtype == self.rrtype && groupable(rr))
+        {
             match &rr.data {
                 RData::A(a) => seq.serialize_element(&format_args!("{a}"))?,
                 RData::Aaaa(a) => seq.serialize_element(&ipv6_full(a))?,

@@ -54,6 +54,9 @@ pub struct DnsFlow {
 /// Transaction numbering and unanswered requests.
 #[derive(Debug, Clone, Default)]
 struct TxState {
+    /// mDNS: queries and responses both travel to port 5353 (often multicast), so the
+    /// direction of a message says nothing about its kind.
+    multicast: bool,
     next_tx: u64,
     /// DNS ids of requests without a response yet, oldest first.
     pending: VecDeque<u16>,
@@ -79,6 +82,15 @@ impl DnsFlow {
             to_server: Framer::default(),
             to_client: Framer::default(),
         }
+    }
+
+    /// New state for a multicast DNS (mDNS, UDP port 5353) flow: as [`DnsFlow::new`], except
+    /// that a response travelling to the server or a query to the client raises no anomaly,
+    /// since mDNS sends both to port 5353.
+    pub fn new_mdns(cfg: &DnsConfig) -> Self {
+        let mut flow = Self::new(cfg);
+        flow.txs.multicast = true;
+        flow
     }
 
     /// Handles one UDP payload: one DNS message.
@@ -154,6 +166,7 @@ impl TxState {
             }
         };
         match (dir, message.response) {
+            _ if self.multicast => {}
             (Direction::ToServer, true) => anomalies.insert(DnsAnomaly::NotRequest),
             (Direction::ToClient, false) => anomalies.insert(DnsAnomaly::NotResponse),
             _ => {}

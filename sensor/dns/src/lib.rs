@@ -8,6 +8,9 @@
 //!   `dns` app-layer events.
 //! - [`DnsRecord`] serializes to the object Suricata 8 writes under `"dns"` in EVE `dns`
 //!   records (see the `eve` module notes for the exact shape).
+//! - [`MdnsRecord`] serializes a message seen on an mDNS flow (UDP port 5353, see
+//!   [`DnsFlow::new_mdns`]) to the object Suricata 8 writes under `"mdns"` in EVE `mdns`
+//!   records (see the `mdns` module notes).
 //!
 //! Invariants: no input panics; every list and buffer is bounded by a [`DnsConfig`] value;
 //! no `unsafe`.
@@ -17,11 +20,14 @@ mod config;
 mod error;
 mod eve;
 mod flow;
+mod mdns;
 mod message;
 mod name;
 mod probe;
 mod rdata;
 
+#[cfg(test)]
+mod schema_tests;
 #[cfg(test)]
 mod test_util;
 #[cfg(test)]
@@ -32,6 +38,7 @@ pub use config::DnsConfig;
 pub use error::DnsError;
 pub use eve::{escape_bytes, rcode_name, rrtype_name};
 pub use flow::{DnsEvent, DnsFlow, DnsRecord};
+pub use mdns::MdnsRecord;
 pub use message::{
     parse_message, DnsMessage, EdnsOption, Question, RData, ResourceRecord, Soa, Srv,
 };

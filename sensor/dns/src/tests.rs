@@ -694,3 +694,88 @@ proptest! {
         }
     }
 }
+
+// ---- mDNS ----------------------------------------------------------------------------
+
+const PTR: u16 = 12;
+
+fn mdns_eve(wire: &[u8]) -> String {
+    let mut flow = DnsFlow::new_mdns(&cfg());
+    let mut out = Vec::new();
+    flow.on_udp(Direction::ToServer, wire, ts(), &mut out);
+    let rec = records(&out)[0].clone();
+    serde_json::to_string(&MdnsRecord(rec)).unwrap()
+}
+
+#[test]
+fn mdns_ptr_queries() {
+    // Three PTR questions, as macOS sends them (suricata-verify's `mdns` case shows the same).
+    let wire = Msg::new(0, 0)
+        .question("_apple-mobdev._tcp.local", PTR)
+        .question_raw(&name("92e80812._sub._apple-mobdev2._tcp.local"), PTR)
+        .question("_apple-pairable._tcp.local", PTR)
+        .build();
+    assert_eq!(
+        mdns_eve(&wire),
+        r#"{"type":"request","id":0,"queries":[{"rrname":"_apple-mobdev._tcp.local","rrtype":"ptr"},{"rrname":"92e80812._sub._apple-mobdev2._tcp.local","rrtype":"ptr"},{"rrname":"_apple-pairable._tcp.local","rrtype":"ptr"}]}"#
+    );
+}
+
+#[test]
+fn mdns_dns_sd_response() {
+    let instance = "John\u{2019}s iMac._device-info._tcp.local";
+    let target = name("host.local");
+    let wire = Msg::new(0, 0x8400)
+        .record(1, instance, TXT, 4500, b"\x0emodel=iMac17,1\x0aosxvers=17")
+        .record(
+            1,
+            "_companion-link._tcp.local",
+            PTR,
+            4500,
+            &name("John\u{2019}s iMac._companion-link._tcp.local"),
+        )
+        .record(2, "host.local", A, 120, &[10, 0, 0, 9])
+        .record(
+            3,
+            "x._tcp.local",
+            SRV,
+            120,
+            &cat(&[&[0, 0, 0, 0, 0x1b, 0x58], &target]),
+        )
+        .record(3, "host.local", A, 120, &[10, 0, 0, 9])
+        .record_raw(3, b"\x00", OPT, 1440, 0, b"\x00\x04\x00\x02\xaa\xbb")
+        .build();
+    assert_eq!(
+        mdns_eve(&wire),
+        concat!(
+            r#"{"type":"response","id":0,"flags":["aa"],"#,
+            r#""answers":[{"rrname":"John’s iMac._device-info._tcp.local","txt":["model=iMac17,1","osxvers=17"]},"#,
+            r#"{"rrname":"_companion-link._tcp.local","ptr":"John’s iMac._companion-link._tcp.local"}],"#,
+            r#""authorities":[{"rrname":"host.local"}],"#,
+            r#""additionals":[{"rrname":"x._tcp.local"},{"rrname":"host.local"}]}"#
+        )
+    );
+}
+
+#[test]
+fn mdns_header_fields_and_no_direction_anomalies() {
+    // Opcode 2, rcode 5 and the AD/CD bits; a response travelling to port 5353.
+    let wire = Msg::new(9, 0x8000 | (2 << 11) | 0x0030 | 5)
+        .question("a.local", 255)
+        .build();
+    assert_eq!(
+        mdns_eve(&wire),
+        r#"{"type":"response","id":9,"flags":["ad","cd"],"opcode":2,"rcode":5,"queries":[{"rrname":"a.local","rrtype":"any"}]}"#
+    );
+    let mut flow = DnsFlow::new_mdns(&cfg());
+    let mut out = Vec::new();
+    flow.on_udp(Direction::ToServer, &answer(1), ts(), &mut out);
+    flow.on_udp(Direction::ToClient, &query(2), ts(), &mut out);
+    assert!(anomalies(&out).is_empty(), "{out:?}");
+    assert_eq!(records(&out).len(), 2);
+    // The same messages on a unicast DNS flow are anomalies.
+    assert_eq!(
+        anomalies(&one_udp(Direction::ToServer, &answer(1))),
+        [(Some(0), "not_request")]
+    );
+}

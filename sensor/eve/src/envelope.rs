@@ -11,6 +11,8 @@ pub enum EventType {
     Http,
     /// A DNS message (`dns`).
     Dns,
+    /// A multicast DNS message (`mdns`).
+    Mdns,
     /// A TLS handshake (`tls`).
     Tls,
     /// A flow that ended (`flow`).
@@ -27,6 +29,7 @@ impl EventType {
         match self {
             Self::Http => "http",
             Self::Dns => "dns",
+            Self::Mdns => "mdns",
             Self::Tls => "tls",
             Self::Flow => "flow",
             Self::Anomaly => "anomaly",
