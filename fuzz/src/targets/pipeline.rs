@@ -268,6 +268,7 @@ impl Worker {
             Transport::Udp(_) if !d.payload.is_empty() => {
                 flow.user.app.on_udp(
                     &self.app_cfg,
+                    (flow.client.1, flow.server.1),
                     tracked.direction,
                     d.payload,
                     ts,
@@ -326,6 +327,7 @@ impl Worker {
             let json = match &o {
                 AppOutput::Http(tx) => Some(serde_json::to_vec(&**tx)),
                 AppOutput::Dns(r) => Some(serde_json::to_vec(&**r)),
+                AppOutput::Mdns(r) => Some(serde_json::to_vec(&**r)),
                 AppOutput::Tls(i) => Some(serde_json::to_vec(&**i)),
                 AppOutput::Detected(_) | AppOutput::Anomaly { .. } => None,
             };

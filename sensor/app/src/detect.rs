@@ -11,6 +11,8 @@ pub enum AppProto {
     Tls,
     /// DNS over TCP or UDP.
     Dns,
+    /// Multicast DNS: DNS messages on a UDP flow with port 5353 on either side.
+    Mdns,
 }
 
 impl AppProto {
@@ -20,6 +22,7 @@ impl AppProto {
             Self::Http => "http",
             Self::Tls => "tls",
             Self::Dns => "dns",
+            Self::Mdns => "mdns",
         }
     }
 }
@@ -50,6 +53,8 @@ pub(crate) fn probe_tcp(proto: AppProto, dir: Direction, data: &[u8]) -> Probe {
         AppProto::Http => tapwatch_http::probe(dir, data),
         AppProto::Tls => tapwatch_tls::probe(dir, data),
         AppProto::Dns => tapwatch_dns::probe_tcp(dir, data),
+        // mDNS is UDP only.
+        AppProto::Mdns => Probe::NoMatch,
     }
 }
 
@@ -69,6 +74,29 @@ pub(crate) fn detect_tcp(order: &[AppProto], dir: Direction, data: &[u8]) -> Det
         DetectStep::NeedMore
     } else {
         DetectStep::NoMatch
+    }
+}
+
+/// Whether the first bytes of a stream are a protocol tapwatch recognises but does not parse:
+/// an SSH identification string (`SSH-`) or a SIP response (`SIP/2.0 `). On the other side of
+/// a flow detected as HTTP or TLS, such data makes the two directions mismatch rather than
+/// leaving one direction unrecognised.
+pub(crate) fn probe_foreign(dir: Direction, data: &[u8]) -> Probe {
+    let signatures: &[&[u8]] = match dir {
+        Direction::ToServer => &[b"SSH-"],
+        Direction::ToClient => &[b"SSH-", b"SIP/2.0 "],
+    };
+    let mut need_more = false;
+    for sig in signatures {
+        if data.starts_with(sig) {
+            return Probe::Match;
+        }
+        need_more |= data.len() < sig.len() && sig.starts_with(data);
+    }
+    if need_more {
+        Probe::NeedMore
+    } else {
+        Probe::NoMatch
     }
 }
 
@@ -108,6 +136,20 @@ mod tests {
                 b"\x00\x01garbage that is nothing"
             ),
             DetectStep::NoMatch
+        );
+    }
+
+    #[test]
+    fn foreign_banners() {
+        let c = Direction::ToClient;
+        assert_eq!(probe_foreign(c, b"SSH-2.0-OpenSSH_8.7\r\n"), Probe::Match);
+        assert_eq!(probe_foreign(c, b"SIP/2.0 200 OK\r\n"), Probe::Match);
+        assert_eq!(probe_foreign(c, b"SS"), Probe::NeedMore);
+        assert_eq!(probe_foreign(c, b"HTTP/1.1 200 OK"), Probe::NoMatch);
+        // A SIP response line is only looked for towards the client.
+        assert_eq!(
+            probe_foreign(Direction::ToServer, b"SIP/2.0 200 OK"),
+            Probe::NoMatch
         );
     }
 }

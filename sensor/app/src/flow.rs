@@ -1,11 +1,32 @@
 //! Per-flow application-layer state: detection, then the chosen parser.
 
 use tapwatch_common::{Direction, Timestamp};
-use tapwatch_dns::{DnsConfig, DnsEvent, DnsFlow, DnsRecord};
+use tapwatch_dns::{DnsConfig, DnsEvent, DnsFlow, DnsRecord, MdnsRecord};
 use tapwatch_http::{HttpConfig, HttpEvent, HttpParser, HttpTransaction};
 use tapwatch_tls::{TlsConfig, TlsEvent, TlsInfo, TlsParser};
 
-use crate::detect::{detect_tcp, tcp_probe_order, AppProto, DetectOutcome, DetectStep};
+use tapwatch_common::Probe;
+
+use crate::detect::{
+    detect_tcp, probe_foreign, tcp_probe_order, AppProto, DetectOutcome, DetectStep,
+};
+
+/// Suricata's event when a flow's protocol was detected in one direction and the other
+/// direction's first data is no known protocol.
+const ONLY_ONE_DIRECTION: &str = "APPLAYER_DETECT_PROTOCOL_ONLY_ONE_DIRECTION";
+/// Suricata's event when the two directions of a flow look like different protocols.
+const MISMATCH_BOTH_DIRECTIONS: &str = "APPLAYER_MISMATCH_PROTOCOL_BOTH_DIRECTIONS";
+
+/// The mDNS port (RFC 6762).
+const MDNS_PORT: u16 = 5353;
+
+/// Whether DNS on a UDP flow between these ports is mDNS: port 5353 on either side, and not
+/// port 53, which wins as Suricata 8 decides it (a resolver queried from source port 5353
+/// is plain DNS).
+fn is_mdns(ports: (u16, u16)) -> bool {
+    let has = |p: u16| ports.0 == p || ports.1 == p;
+    has(MDNS_PORT) && !has(53)
+}
 
 /// Limits and parser settings for the application layer (one per worker, shared by its flows).
 #[derive(Debug, Clone)]
@@ -49,6 +70,8 @@ pub enum AppOutput {
     Http(Box<HttpTransaction>),
     /// A DNS message.
     Dns(Box<DnsRecord>),
+    /// A DNS message on an mDNS flow (logged as EVE `mdns`).
+    Mdns(Box<MdnsRecord>),
     /// A TLS handshake, as far as it was seen.
     Tls(Box<TlsInfo>),
     /// An application-layer anomaly.
@@ -71,6 +94,7 @@ enum State {
     Http(Box<HttpParser>),
     Tls(Box<TlsParser>),
     Dns(Box<DnsFlow>),
+    Mdns(Box<DnsFlow>),
     /// No parser recognised the data; the flow's bytes are no longer looked at here.
     Failed,
 }
@@ -85,6 +109,27 @@ pub struct AppFlow {
     rejected: [bool; 2],
     /// A TLS record was already logged for this flow.
     tls_logged: bool,
+    /// After detection, the check of the other direction's first bytes.
+    cross: CrossCheck,
+}
+
+/// After a TCP flow's protocol is detected from one direction, the first bytes of the other
+/// direction are probed too: the same protocol is expected there. The parser gets the data
+/// either way; only the detection anomaly depends on the answer.
+#[derive(Debug, Default)]
+enum CrossCheck {
+    /// No protocol detected yet, or not a TCP flow.
+    #[default]
+    Idle,
+    /// Waiting for enough of `dir`'s first bytes (kept in `buf`, bounded by
+    /// [`AppConfig::detection_buffer_bytes`]) to decide.
+    Waiting {
+        dir: Direction,
+        proto: AppProto,
+        buf: Vec<u8>,
+    },
+    /// Decided, or given up (a gap before the first bytes).
+    Done,
 }
 
 impl AppFlow {
@@ -95,6 +140,7 @@ impl AppFlow {
             State::Http(_) => DetectOutcome::Detected(AppProto::Http),
             State::Tls(_) => DetectOutcome::Detected(AppProto::Tls),
             State::Dns(_) => DetectOutcome::Detected(AppProto::Dns),
+            State::Mdns(_) => DetectOutcome::Detected(AppProto::Mdns),
             State::Failed => DetectOutcome::Failed,
         }
     }
@@ -124,11 +170,23 @@ impl AppFlow {
             self.detect_stream(cfg, server_port, dir, data, ts, out);
             return;
         }
+        self.cross_check(
+            cfg.detection_buffer_bytes,
+            server_port,
+            dir,
+            data,
+            false,
+            out,
+        );
         self.feed_stream(dir, data, ts, out);
     }
 
     /// A hole of `len` bytes in the TCP stream travelling in `dir`.
     pub fn on_stream_gap(&mut self, dir: Direction, len: u64, out: &mut Vec<AppOutput>) {
+        if matches!(&self.cross, CrossCheck::Waiting { dir: d, .. } if *d == dir) {
+            // The start of that direction is lost: nothing to compare.
+            self.cross = CrossCheck::Done;
+        }
         match &mut self.state {
             State::Detecting => {
                 // Detection needs the start of the stream: without it, give up on this flow.
@@ -148,16 +206,19 @@ impl AppFlow {
             State::Dns(p) => {
                 let mut events = Vec::new();
                 p.on_tcp_gap(dir, len, &mut events);
-                push_dns(events, out);
+                push_dns(events, out, false);
             }
-            State::Failed => {}
+            State::Mdns(_) | State::Failed => {}
         }
     }
 
-    /// One UDP datagram's payload travelling in `dir`.
+    /// One UDP datagram's payload travelling in `dir`. `ports` are the flow's client and
+    /// server ports: DNS on a flow with port 5353 on either side (and not 53) is multicast
+    /// DNS.
     pub fn on_udp(
         &mut self,
         cfg: &AppConfig,
+        ports: (u16, u16),
         dir: Direction,
         payload: &[u8],
         ts: Timestamp,
@@ -165,6 +226,10 @@ impl AppFlow {
     ) {
         if let State::Detecting = self.state {
             match tapwatch_dns::probe_udp(dir, payload) {
+                tapwatch_common::Probe::Match if is_mdns(ports) => {
+                    self.state = State::Mdns(Box::new(DnsFlow::new_mdns(&cfg.dns)));
+                    out.push(AppOutput::Detected(AppProto::Mdns));
+                }
                 tapwatch_common::Probe::Match => {
                     self.state = State::Dns(Box::new(DnsFlow::new(&cfg.dns)));
                     out.push(AppOutput::Detected(AppProto::Dns));
@@ -179,15 +244,23 @@ impl AppFlow {
                 }
             }
         }
-        if let State::Dns(p) = &mut self.state {
-            let mut events = Vec::new();
-            p.on_udp(dir, payload, ts, &mut events);
-            push_dns(events, out);
-        }
+        let (p, mdns) = match &mut self.state {
+            State::Dns(p) => (p, false),
+            State::Mdns(p) => (p, true),
+            _ => return,
+        };
+        let mut events = Vec::new();
+        p.on_udp(dir, payload, ts, &mut events);
+        push_dns(events, out, mdns);
     }
 
     /// The flow ended: parsers complete what they can.
     pub fn finish(&mut self, ts: Timestamp, out: &mut Vec<AppOutput>) {
+        if let CrossCheck::Waiting { dir, .. } = self.cross {
+            // What arrived is all there is: decide on it (the port only orders the probes,
+            // which rarely matters for bytes that no probe accepted so far).
+            self.cross_check(usize::MAX, 0, dir, &[], true, out);
+        }
         match &mut self.state {
             State::Http(p) => {
                 let mut events = Vec::new();
@@ -209,7 +282,7 @@ impl AppFlow {
                     self.state = State::Failed;
                 }
             }
-            State::Dns(_) | State::Failed => {}
+            State::Dns(_) | State::Mdns(_) | State::Failed => {}
         }
         self.pending = Default::default();
     }
@@ -235,13 +308,27 @@ impl AppFlow {
                 self.state = match proto {
                     AppProto::Http => State::Http(Box::new(HttpParser::new(&cfg.http))),
                     AppProto::Tls => State::Tls(Box::new(TlsParser::new(&cfg.tls))),
-                    AppProto::Dns => State::Dns(Box::new(DnsFlow::new(&cfg.dns))),
+                    // The TCP probes never report mDNS.
+                    AppProto::Dns | AppProto::Mdns => State::Dns(Box::new(DnsFlow::new(&cfg.dns))),
                 };
                 out.push(AppOutput::Detected(proto));
+                self.cross = CrossCheck::Waiting {
+                    dir: dir.reverse(),
+                    proto,
+                    buf: Vec::new(),
+                };
                 // Replay what was held back: the other direction's bytes first (they arrived
                 // earlier), then this direction's, including what did not fit the buffer.
                 let other = std::mem::take(&mut self.pending[dir.reverse().index()]);
                 if !other.is_empty() {
+                    self.cross_check(
+                        cfg.detection_buffer_bytes,
+                        server_port,
+                        dir.reverse(),
+                        &other,
+                        false,
+                        out,
+                    );
                     self.feed_stream(dir.reverse(), &other, ts, out);
                 }
                 let mine = std::mem::take(&mut self.pending[i]);
@@ -258,6 +345,61 @@ impl AppFlow {
                     self.pending = Default::default();
                 }
             }
+        }
+    }
+
+    /// Probes the first bytes of the direction opposite to the one the protocol was detected
+    /// in, and raises Suricata's detection anomaly when they are another protocol
+    /// ([`MISMATCH_BOTH_DIRECTIONS`]) or none ([`ONLY_ONE_DIRECTION`]). `last`: no more data
+    /// will come, so "need more" counts as no match.
+    fn cross_check(
+        &mut self,
+        limit: usize,
+        server_port: u16,
+        dir: Direction,
+        data: &[u8],
+        last: bool,
+        out: &mut Vec<AppOutput>,
+    ) {
+        let CrossCheck::Waiting {
+            dir: want,
+            proto,
+            buf,
+        } = &mut self.cross
+        else {
+            return;
+        };
+        if *want != dir {
+            return;
+        }
+        let proto = *proto;
+        let take = data.len().min(limit.saturating_sub(buf.len()));
+        buf.extend_from_slice(data.get(..take).unwrap_or_default());
+        let full = take < data.len() || buf.len() >= limit;
+        if buf.is_empty() {
+            if last {
+                self.cross = CrossCheck::Done;
+            }
+            return;
+        }
+        let event = match detect_tcp(&tcp_probe_order(server_port), dir, buf) {
+            DetectStep::Found(found) if found == proto => None,
+            DetectStep::Found(_) => Some(MISMATCH_BOTH_DIRECTIONS),
+            DetectStep::NeedMore if !(last || full) => return,
+            DetectStep::NeedMore | DetectStep::NoMatch => match probe_foreign(dir, buf) {
+                Probe::Match => Some(MISMATCH_BOTH_DIRECTIONS),
+                Probe::NeedMore if !(last || full) => return,
+                Probe::NeedMore | Probe::NoMatch => Some(ONLY_ONE_DIRECTION),
+            },
+        };
+        self.cross = CrossCheck::Done;
+        if let Some(event) = event {
+            out.push(AppOutput::Anomaly {
+                proto: Some(proto),
+                event,
+                detection: true,
+                tx_id: None,
+            });
         }
     }
 
@@ -282,9 +424,9 @@ impl AppFlow {
             State::Dns(p) => {
                 let mut events = Vec::new();
                 p.on_tcp_data(dir, data, ts, &mut events);
-                push_dns(events, out);
+                push_dns(events, out, false);
             }
-            State::Detecting | State::Failed => {}
+            State::Mdns(_) | State::Detecting | State::Failed => {}
         }
     }
 
@@ -322,16 +464,162 @@ fn push_http(events: Vec<HttpEvent>, out: &mut Vec<AppOutput>) {
     }
 }
 
-fn push_dns(events: Vec<DnsEvent>, out: &mut Vec<AppOutput>) {
+/// Turns DNS parser events into outputs; on an mDNS flow, messages become [`AppOutput::Mdns`]
+/// and anomalies are reported under [`AppProto::Mdns`].
+fn push_dns(events: Vec<DnsEvent>, out: &mut Vec<AppOutput>, mdns: bool) {
+    let proto = if mdns { AppProto::Mdns } else { AppProto::Dns };
     for ev in events {
         match ev {
+            DnsEvent::Message(rec) if mdns => out.push(AppOutput::Mdns(Box::new(MdnsRecord(*rec)))),
             DnsEvent::Message(rec) => out.push(AppOutput::Dns(rec)),
             DnsEvent::Anomaly { tx_id, event } => out.push(AppOutput::Anomaly {
-                proto: Some(AppProto::Dns),
+                proto: Some(proto),
                 event: event.name(),
                 detection: false,
                 tx_id,
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+
+    fn ts() -> Timestamp {
+        Timestamp::new(1_700_000_000, 0)
+    }
+
+    /// Feeds stream chunks to a new flow (server port 80) and ends it; returns the
+    /// detection anomalies raised.
+    fn detection_events(chunks: &[(Direction, &[u8])]) -> Vec<(Option<AppProto>, &'static str)> {
+        let cfg = AppConfig::default();
+        let mut flow = AppFlow::default();
+        let mut out = Vec::new();
+        for (dir, data) in chunks {
+            flow.on_stream_data(&cfg, 80, *dir, data, ts(), &mut out);
+        }
+        flow.finish(ts(), &mut out);
+        out.iter()
+            .filter_map(|o| match o {
+                AppOutput::Anomaly {
+                    proto,
+                    event,
+                    detection: true,
+                    ..
+                } => Some((*proto, *event)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn same_protocol_both_ways_raises_nothing() {
+        let c = Direction::ToClient;
+        let s = Direction::ToServer;
+        assert!(detection_events(&[(s, REQUEST), (c, b"HTTP/1.1 200 OK\r\n\r\n")]).is_empty());
+        // Split inside "HTTP/": decided when enough bytes arrived.
+        assert!(
+            detection_events(&[(s, REQUEST), (c, b"HT"), (c, b"TP/1.1 200 OK\r\n\r\n")]).is_empty()
+        );
+        // No data the other way: nothing to compare.
+        assert!(detection_events(&[(s, REQUEST)]).is_empty());
+    }
+
+    #[test]
+    fn unrecognised_other_direction_is_only_one_direction() {
+        let ev = detection_events(&[
+            (Direction::ToServer, REQUEST),
+            (Direction::ToClient, b"<html>HTTP/0.9 body</html>"),
+        ]);
+        assert_eq!(ev, [(Some(AppProto::Http), ONLY_ONE_DIRECTION)]);
+        // Bytes still undecided when the flow ends count as unrecognised.
+        let ev = detection_events(&[(Direction::ToServer, REQUEST), (Direction::ToClient, b"HT")]);
+        assert_eq!(ev, [(Some(AppProto::Http), ONLY_ONE_DIRECTION)]);
+    }
+
+    #[test]
+    fn other_protocol_is_a_mismatch() {
+        let ev = detection_events(&[
+            (Direction::ToServer, REQUEST),
+            (Direction::ToClient, b"SSH-2.0-OpenSSH_8.7\r\n"),
+        ]);
+        assert_eq!(ev, [(Some(AppProto::Http), MISMATCH_BOTH_DIRECTIONS)]);
+        // TLS to a web server that answers in HTTP.
+        let hello = [0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00, 0x01, 0x00];
+        let ev = detection_events(&[
+            (Direction::ToServer, &hello),
+            (Direction::ToClient, b"HTTP/1.1 400 Bad Request\r\n\r\n"),
+        ]);
+        assert_eq!(ev, [(Some(AppProto::Tls), MISMATCH_BOTH_DIRECTIONS)]);
+    }
+
+    #[test]
+    fn other_direction_seen_first_is_checked_at_detection() {
+        // The server speaks first with a banner no probe accepts; the request then detects
+        // HTTP, and the banner is judged at once.
+        let ev = detection_events(&[
+            (Direction::ToClient, b"220 banner\r\n"),
+            (Direction::ToServer, REQUEST),
+        ]);
+        assert_eq!(ev, [(Some(AppProto::Http), ONLY_ONE_DIRECTION)]);
+    }
+
+    #[test]
+    fn gap_before_other_direction_gives_up() {
+        let cfg = AppConfig::default();
+        let mut flow = AppFlow::default();
+        let mut out = Vec::new();
+        flow.on_stream_data(&cfg, 80, Direction::ToServer, REQUEST, ts(), &mut out);
+        flow.on_stream_gap(Direction::ToClient, 100, &mut out);
+        flow.on_stream_data(&cfg, 80, Direction::ToClient, b"garbage", ts(), &mut out);
+        flow.finish(ts(), &mut out);
+        assert!(!out.iter().any(|o| matches!(
+            o,
+            AppOutput::Anomaly {
+                detection: true,
+                ..
+            }
+        )));
+    }
+
+    /// A DNS query for `a.local` (type A).
+    const QUERY: &[u8] =
+        b"\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x01a\x05local\x00\x00\x01\x00\x01";
+
+    fn udp_outputs(ports: (u16, u16), dir: Direction, payload: &[u8]) -> Vec<AppOutput> {
+        let mut flow = AppFlow::default();
+        let mut out = Vec::new();
+        flow.on_udp(&AppConfig::default(), ports, dir, payload, ts(), &mut out);
+        out
+    }
+
+    #[test]
+    fn port_5353_is_mdns_unless_port_53() {
+        let out = udp_outputs((5353, 5353), Direction::ToServer, QUERY);
+        assert!(matches!(out[0], AppOutput::Detected(AppProto::Mdns)));
+        assert!(matches!(&out[1], AppOutput::Mdns(r) if r.tx_id() == 0 && !r.is_response()));
+        let out = udp_outputs((40000, 5353), Direction::ToServer, QUERY);
+        assert!(matches!(out[0], AppOutput::Detected(AppProto::Mdns)));
+        let out = udp_outputs((5353, 53), Direction::ToServer, QUERY);
+        assert!(matches!(out[0], AppOutput::Detected(AppProto::Dns)));
+        assert!(matches!(out[1], AppOutput::Dns(_)));
+        // A response travelling to port 5353 is normal for mDNS: no `not_request`.
+        let mut response = QUERY.to_vec();
+        response[2] = 0x84;
+        let out = udp_outputs((5353, 5353), Direction::ToServer, &response);
+        assert!(!out.iter().any(|o| matches!(o, AppOutput::Anomaly { .. })));
+        let out = udp_outputs((1234, 53), Direction::ToServer, &response);
+        assert!(out.iter().any(|o| matches!(
+            o,
+            AppOutput::Anomaly {
+                proto: Some(AppProto::Dns),
+                event: "not_request",
+                ..
+            }
+        )));
+        assert_eq!(AppProto::Mdns.name(), "mdns");
     }
 }
