@@ -680,3 +680,96 @@ fn sslv2_client_hello_split_after_its_first_byte() {
     run(&mut p, S, &[&v2[..1], &v2[1..]]);
     assert_eq!(p.info().client_version, 0x0301);
 }
+
+/// Session-ticket resumption (RFC 5077): the server answers a ticket with ServerHello,
+/// NewSessionTicket and ChangeCipherSpec, without a Certificate. That is resumed; a full
+/// handshake that also sends a NewSessionTicket before its ChangeCipherSpec is not.
+#[test]
+fn session_ticket_resumption() {
+    let client = record(22, 0x0301, &client_hello(&[]));
+    let ticket = handshake(4, &[0, 0, 0x1c, 0x20, 0, 4, 1, 2, 3, 4]);
+    let resumed = [
+        record(22, 0x0303, &server_hello(0x0303, &[9; 32], &[])),
+        record(22, 0x0303, &ticket),
+        record(20, 0x0303, &[1]),
+        record(22, 0x0303, &[0x44; 40]),
+    ]
+    .concat();
+    let mut p = parser();
+    run(&mut p, S, &[&client]);
+    run(&mut p, C, &[&resumed]);
+    assert!(p.info().session_resumed);
+    // The same in one handshake record, and split byte by byte: the same answer.
+    let one_record = [
+        record(
+            22,
+            0x0303,
+            &[server_hello(0x0303, &[9; 32], &[]), ticket.clone()].concat(),
+        ),
+        record(20, 0x0303, &[1]),
+    ]
+    .concat();
+    let mut p = parser();
+    run(&mut p, S, &[&client]);
+    let bytes: Vec<&[u8]> = one_record.chunks(1).collect();
+    run(&mut p, C, &bytes);
+    assert!(p.info().session_resumed);
+
+    // A full handshake issuing a new ticket: Certificate first, so not resumed.
+    let full = [
+        record(
+            22,
+            0x0303,
+            &[
+                server_hello(0x0303, &[9; 32], &[]),
+                certificate_message(&[TEST_CERT_DER]),
+                handshake(14, &[]),
+            ]
+            .concat(),
+        ),
+        record(22, 0x0303, &ticket),
+        record(20, 0x0303, &[1]),
+    ]
+    .concat();
+    let mut p = parser();
+    run(&mut p, S, &[&client]);
+    run(&mut p, C, &[&full]);
+    assert!(!p.info().session_resumed);
+    let json = serde_json::to_string(p.info()).unwrap();
+    assert!(!json.contains("session_resumed"), "{json}");
+}
+
+/// The version logged: the server's when it spoke, else (nothing from the server) the
+/// ClientHello's, as Suricata reports it.
+#[test]
+fn version_falls_back_to_the_client_hello() {
+    let version = |p: &TlsParser| -> serde_json::Value {
+        serde_json::to_value(p.info()).unwrap()["version"].clone()
+    };
+    // Only a ClientHello (legacy version TLS 1.2 in the hello body).
+    let mut p = parser();
+    run(&mut p, S, &[&record(22, 0x0301, &client_hello(&[]))]);
+    assert_eq!(p.info().client_version, 0x0303);
+    assert_eq!(version(&p), "TLS 1.2");
+    // An SSLv2-compatible hello offering TLS 1.0.
+    let mut v2 = vec![0x80, 0x00, 1, 3, 1, 0, 3, 0, 0, 0, 16, 0, 0, 0x2f];
+    v2.extend_from_slice(&[0x77; 16]);
+    v2[1] = (v2.len() - 2) as u8;
+    let mut p = parser();
+    run(&mut p, S, &[&v2]);
+    assert_eq!(version(&p), "TLSv1");
+    // The server's record version wins over the client's once the server spoke.
+    let mut p = parser();
+    run(&mut p, S, &[&record(22, 0x0301, &client_hello(&[]))]);
+    run(&mut p, C, &[&record(21, 0x0301, &[2, 40])]);
+    assert_eq!(version(&p), "TLSv1");
+    // And the ServerHello's version over both.
+    let mut p = parser();
+    run(&mut p, S, &[&record(22, 0x0301, &client_hello(&[]))]);
+    run(
+        &mut p,
+        C,
+        &[&record(22, 0x0301, &server_hello(0x0302, &[1; 32], &[]))],
+    );
+    assert_eq!(version(&p), "TLS 1.1");
+}
