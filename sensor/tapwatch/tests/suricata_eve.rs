@@ -426,6 +426,15 @@ fn tapwatch_agrees_with_suricata_eve() {
             None => unexplained.push(d),
         }
     }
+    // Entries the corpus no longer fills: their `max` can be lowered to the count shown.
+    for (a, n) in ALLOWED.iter().zip(&used) {
+        if *n < a.max {
+            println!(
+                "allow-list entry {} {} {} {:?} covers {n} of its {}: lower its max",
+                a.event_type, a.kind, a.anomaly, a.captures, a.max
+            );
+        }
+    }
     let mut problems = Vec::new();
     if !unexplained.is_empty() {
         let mut s = format!(

@@ -234,8 +234,11 @@ pub fn tapwatch(binary: &Path, capture: &Path) -> Result<Observed, String> {
                     seen.insert((Kind::Conv, conv));
                 }
             }
-            Some("dns") => {
-                let queries = record.pointer("/dns/queries").and_then(|q| q.as_array());
+            // mDNS (port 5353) messages are `mdns` records with the same `queries`.
+            Some(et @ ("dns" | "mdns")) => {
+                let queries = record
+                    .pointer(&format!("/{et}/queries"))
+                    .and_then(|q| q.as_array());
                 for q in queries.into_iter().flatten() {
                     if let Some(name) = q.get("rrname").and_then(|n| n.as_str()) {
                         seen.insert((Kind::Dns, name.to_string()));
