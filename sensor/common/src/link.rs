@@ -25,6 +25,24 @@ pub enum LinkType {
     PppHdlc,
     /// `LINKTYPE_PPP_ETHER` (51): PPPoE session frames without the Ethernet header.
     PppEther,
+    /// `LINKTYPE_C_HDLC` (104): Cisco HDLC, an address byte (`0f` unicast, `8f` broadcast),
+    /// a control byte (`00`), then an ethertype.
+    Chdlc,
+    /// `LINKTYPE_NFLOG` (239): Linux netfilter log messages; the packet is in the
+    /// `NFULA_PAYLOAD` TLV and its address family in the header.
+    Nflog,
+    /// `LINKTYPE_FDDI` (10): FDDI frames, an LLC header after the MAC header.
+    Fddi,
+    /// `LINKTYPE_FRELAY` (107): Frame Relay, a Q.922 address then an RFC 2427 (NLPID) or
+    /// Cisco (ethertype) encapsulation.
+    FrameRelay,
+    /// `LINKTYPE_PPI` (192): a Per-Packet Information header naming the link type of the
+    /// frame that follows it.
+    Ppi,
+    /// `LINKTYPE_IEEE802_11` (105): IEEE 802.11 wireless frames without a radio header.
+    Ieee80211,
+    /// `LINKTYPE_IEEE802_11_RADIOTAP` (127): a radiotap header, then an 802.11 frame.
+    Radiotap,
     /// Any other link type, by its pcap number; frames of it are counted and not decoded.
     Other(u32),
 }
@@ -36,13 +54,20 @@ impl LinkType {
             0 => Self::Null,
             1 => Self::Ethernet,
             9 => Self::Ppp,
+            10 => Self::Fddi,
             12 | 14 | 101 => Self::Raw,
             50 => Self::PppHdlc,
             51 => Self::PppEther,
+            104 => Self::Chdlc,
+            105 => Self::Ieee80211,
+            107 => Self::FrameRelay,
             108 => Self::Loop,
             113 => Self::LinuxSll,
+            127 => Self::Radiotap,
+            192 => Self::Ppi,
             228 => Self::Ipv4,
             229 => Self::Ipv6,
+            239 => Self::Nflog,
             276 => Self::LinuxSll2,
             other => Self::Other(other),
         }
@@ -54,13 +79,20 @@ impl LinkType {
             Self::Null => 0,
             Self::Ethernet => 1,
             Self::Ppp => 9,
+            Self::Fddi => 10,
             Self::Raw => 101,
             Self::PppHdlc => 50,
             Self::PppEther => 51,
+            Self::Chdlc => 104,
+            Self::Ieee80211 => 105,
+            Self::FrameRelay => 107,
             Self::Loop => 108,
             Self::LinuxSll => 113,
+            Self::Radiotap => 127,
+            Self::Ppi => 192,
             Self::Ipv4 => 228,
             Self::Ipv6 => 229,
+            Self::Nflog => 239,
             Self::LinuxSll2 => 276,
             Self::Other(v) => v,
         }
@@ -73,9 +105,20 @@ mod tests {
 
     #[test]
     fn linktype_numbers_round_trip() {
-        for n in [0, 1, 9, 50, 51, 101, 108, 113, 228, 229, 276, 105] {
+        let known = [
+            0, 1, 9, 10, 50, 51, 101, 104, 105, 107, 108, 113, 127, 192, 228, 229, 239, 276,
+        ];
+        for n in known {
+            let link = LinkType::from_linktype(n);
+            assert_ne!(link, LinkType::Other(n), "{n} is named");
+            assert_eq!(link.linktype(), n);
+        }
+        for n in [147, 195, 230, 0xffff_ffff] {
+            assert_eq!(LinkType::from_linktype(n), LinkType::Other(n));
             assert_eq!(LinkType::from_linktype(n).linktype(), n);
         }
         assert_eq!(LinkType::from_linktype(12), LinkType::Raw);
+        assert_eq!(LinkType::from_linktype(104), LinkType::Chdlc);
+        assert_eq!(LinkType::from_linktype(239), LinkType::Nflog);
     }
 }

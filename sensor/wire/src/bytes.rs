@@ -17,6 +17,12 @@ pub(crate) fn be32(data: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_be_bytes(bytes))
 }
 
+/// The little-endian `u16` at `at`.
+pub(crate) fn le16(data: &[u8], at: usize) -> Option<u16> {
+    let bytes: [u8; 2] = data.get(at..at.checked_add(2)?)?.try_into().ok()?;
+    Some(u16::from_le_bytes(bytes))
+}
+
 /// The little-endian `u32` at `at`.
 pub(crate) fn le32(data: &[u8], at: usize) -> Option<u32> {
     let bytes: [u8; 4] = data.get(at..at.checked_add(4)?)?.try_into().ok()?;
@@ -48,6 +54,9 @@ mod tests {
         assert_eq!(be32(&d, 1), Some(0x0203_0405));
         assert_eq!(be32(&d, 2), None);
         assert_eq!(le32(&d, 0), Some(0x0403_0201));
+        assert_eq!(le16(&d, 3), Some(0x0504));
+        assert_eq!(le16(&d, 4), None);
+        assert_eq!(le16(&d, usize::MAX), None);
         assert_eq!(rest(&d, 3), &[4, 5]);
         assert_eq!(rest(&d, 9), &[] as &[u8]);
         assert_eq!(head(&d, 2), &[1, 2]);

@@ -5,7 +5,7 @@ use core::net::IpAddr;
 
 use crate::event::DecodeEvent;
 use crate::types::{Decoded, IpInfo, Transport, TunnelContext, TunnelKind, VlanStack};
-use crate::{ip, ipv4, ipv6, link, mpls, LinkType};
+use crate::{hdlc, ip, ipv4, ipv6, link, llc, mpls, pseudo, wlan, LinkType};
 
 /// Most tunnels one packet may be nested in; one more raises `too_many_layers`.
 pub const MAX_TUNNEL_DEPTH: u8 = 8;
@@ -51,6 +51,8 @@ pub(crate) enum Next<'a> {
     Mpls(&'a [u8]),
     /// A PPP protocol field (optionally after HDLC address and control bytes).
     Ppp(&'a [u8]),
+    /// A frame of a link type named inside the packet (PPI).
+    Frame { link: LinkType, data: &'a [u8] },
 }
 
 /// A tunnel entered whose inner packet has not been reached yet.
@@ -177,6 +179,7 @@ impl<'a> Decoder<'a> {
                 Next::IpRaw(data) => ip::raw(&mut self, data),
                 Next::Mpls(data) => mpls::decode(&mut self, data),
                 Next::Ppp(data) => link::ppp(&mut self, data),
+                Next::Frame { link, data } => start(&mut self, link, data),
             };
         }
         if let Some(p) = self.pending.take() {
@@ -194,22 +197,34 @@ impl<'a> Decoder<'a> {
 /// returned undecoded (no IP, the whole frame as payload).
 pub fn decode(link: LinkType, frame: &[u8]) -> Decoded<'_> {
     let mut decoder = Decoder::new(VlanStack::new(), TunnelContext::default());
-    let first = match link {
+    let first = start(&mut decoder, link, frame);
+    decoder.run(first)
+}
+
+/// The first layer of a frame of link type `link`.
+fn start<'a>(d: &mut Decoder<'a>, link: LinkType, frame: &'a [u8]) -> Next<'a> {
+    match link {
         LinkType::Ethernet => Next::Ethernet(frame),
-        LinkType::Null | LinkType::Loop => link::null(&mut decoder, frame),
+        LinkType::Null | LinkType::Loop => link::null(d, frame),
         LinkType::Raw => Next::IpRaw(frame),
         LinkType::Ipv4 => Next::Ipv4(frame),
         LinkType::Ipv6 => Next::Ipv6(frame),
-        LinkType::LinuxSll => link::sll(&mut decoder, frame),
-        LinkType::LinuxSll2 => link::sll2(&mut decoder, frame),
-        LinkType::Ppp | LinkType::PppHdlc => link::ppp_link(&mut decoder, frame),
-        LinkType::PppEther => link::pppoe_session(&mut decoder, frame),
+        LinkType::LinuxSll => link::sll(d, frame),
+        LinkType::LinuxSll2 => link::sll2(d, frame),
+        LinkType::Ppp | LinkType::PppHdlc => link::ppp_link(d, frame),
+        LinkType::PppEther => link::pppoe_session(d, frame),
+        LinkType::Chdlc => hdlc::chdlc(d, frame, DecodeEvent::ChdlcPktTooSmall),
+        LinkType::FrameRelay => hdlc::frame_relay(d, frame),
+        LinkType::Fddi => llc::fddi(d, frame),
+        LinkType::Nflog => pseudo::nflog(d, frame),
+        LinkType::Ppi => pseudo::ppi(d, frame),
+        LinkType::Radiotap => pseudo::radiotap(d, frame),
+        LinkType::Ieee80211 => wlan::ieee80211(d, frame),
         LinkType::Other(_) => {
-            decoder.set_non_ip(None, frame);
+            d.set_non_ip(None, frame);
             Next::Done
         }
-    };
-    decoder.run(first)
+    }
 }
 
 /// Decodes a packet that starts at its IP header (a reassembled datagram), keeping the VLAN

@@ -6,6 +6,7 @@
 use crate::bytes::{be16, be32, rest, u8_at};
 use crate::decoder::{Decoder, EtherSource, Next};
 use crate::event::DecodeEvent;
+use crate::ip;
 use crate::link::ethertype;
 use crate::types::TunnelKind;
 
@@ -23,6 +24,38 @@ const RECURSION_MASK: u8 = 0x07;
 const FLAG_ACK: u8 = 0x80;
 const RESERVED_MASK: u8 = 0x78;
 const VERSION_MASK: u8 = 0x07;
+
+/// A GRE-in-UDP payload (RFC 8086): followed as GRE only when it is a clean version 0
+/// header (no routing, recursion, acknowledgment or reserved bits) whose protocol is one
+/// that leads to IP (IPv4, IPv6, Ethernet, MPLS), with a whole IP header when the protocol
+/// is IP. Anything else stays plain UDP, without an event: the port alone does
+/// not prove the tunnel.
+pub(crate) fn in_udp<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
+    const OPTIONAL: u8 = FLAG_CHECKSUM | FLAG_KEY | FLAG_SEQ;
+    const ETHERNET_LEN: usize = 14;
+    const MPLS_ENTRY_LEN: usize = 4;
+    let (Some(f0), Some(f1), Some(protocol)) = (u8_at(data, 0), u8_at(data, 1), be16(data, 2))
+    else {
+        return Next::Done;
+    };
+    if f0 & !OPTIONAL != 0 || f1 != 0 {
+        return Next::Done;
+    }
+    let len = BASE_LEN + 4 * (f0 & OPTIONAL).count_ones() as usize;
+    let inner = rest(data, len);
+    let version = ip::plausible_version(inner);
+    let plausible = match protocol {
+        ethertype::IPV4 => version == Some(4),
+        ethertype::IPV6 => version == Some(6),
+        ethertype::TEB => inner.len() >= ETHERNET_LEN,
+        ethertype::MPLS_UC | ethertype::MPLS_MC => inner.len() >= MPLS_ENTRY_LEN,
+        _ => false,
+    };
+    if !plausible {
+        return Next::Done;
+    }
+    decode(d, data)
+}
 
 /// A GRE header at the start of `data`.
 pub(crate) fn decode<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {

@@ -1,7 +1,7 @@
 //! IP helpers shared by IPv4 and IPv6: raw-IP dispatch by version nibble, IP-in-IP
 //! tunnels, and the upper-layer protocol dispatch.
 
-use crate::bytes::u8_at;
+use crate::bytes::{be16, u8_at};
 use crate::decoder::{Decoder, Next};
 use crate::event::DecodeEvent;
 use crate::types::{Transport, TunnelKind};
@@ -36,6 +36,28 @@ pub(crate) fn raw<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
             d.event(DecodeEvent::IprawInvalidIpVersion);
             Next::Done
         }
+    }
+}
+
+/// The IP version of `data` when it starts with a whole, plausible IP header: an IPv4
+/// header whose header and total lengths fit the data, or an IPv6 header whose payload fits.
+/// Used before following a tunnel recognised only by a UDP port, so that other traffic on
+/// that port stays plain UDP instead of raising decode events.
+pub(crate) fn plausible_version(data: &[u8]) -> Option<u8> {
+    const IPV4_MIN_LEN: usize = 20;
+    const IPV6_LEN: usize = 40;
+    match u8_at(data, 0)? >> 4 {
+        4 => {
+            let header_len = usize::from(u8_at(data, 0)? & 0x0f) * 4;
+            let total_len = usize::from(be16(data, 2)?);
+            (header_len >= IPV4_MIN_LEN && header_len <= total_len && total_len <= data.len())
+                .then_some(4)
+        }
+        6 => {
+            let payload_len = usize::from(be16(data, 4)?);
+            (IPV6_LEN + payload_len <= data.len()).then_some(6)
+        }
+        _ => None,
     }
 }
 

@@ -13,6 +13,10 @@
 //! with the VLAN and tunnel context of the packet it came from. [`checksum_ok`] verifies
 //! checksums on request.
 //!
+//! Link layers: Ethernet (with VLAN, QinQ, VN-Tag, E-Tag, 802.1ah), BSD null/loop, raw
+//! IPv4/IPv6, Linux SLL/SLL2, PPP, PPPoE, Cisco HDLC, Frame Relay, FDDI, Linux NFLOG, PPI,
+//! and 802.11 data frames (bare or after radiotap) carrying LLC/SNAP.
+//!
 //! A tunnel (GRE, ERSPAN, VXLAN, Geneve, Teredo, IP-in-IP, MPLS) becomes
 //! [`Decoded::tunnel`] only once its inner packet is reached; when the inner packet cannot
 //! be decoded, the result describes the outer packet (tunnel protocol as transport) plus
@@ -29,8 +33,10 @@
 //! - TCP options: etherparse's iterator stops at the first bad option and does not see
 //!   duplicates.
 //! - ICMPv4/ICMPv6: etherparse's slices reject some messages by exact length (timestamps).
-//! - MPLS, GRE (v0 and v1/PPTP), ERSPAN I/II/III, VXLAN, Geneve, Teredo, PPP, PPPoE,
-//!   802.1ah, VN-Tag, E-Tag, BSD null/loop, SCTP: not supported by etherparse.
+//! - MPLS, GRE (v0 and v1/PPTP), ERSPAN I/II/III, VXLAN, VXLAN-GPE, Geneve, Teredo,
+//!   GRE-in-UDP, MPLS-in-UDP, PPP, PPPoE, Cisco HDLC, Frame Relay, FDDI, LLC/SNAP, 802.11,
+//!   radiotap, PPI, NFLOG, 802.1ah, VN-Tag, E-Tag, BSD null/loop, SCTP: not supported by
+//!   etherparse.
 //! - Linux SLL/SLL2: etherparse has no SLL2, and its SLL view validates ARPHRD and packet
 //!   type values that a sensor must tolerate.
 #![forbid(unsafe_code)]
@@ -40,15 +46,19 @@ mod checksum;
 mod decoder;
 mod event;
 mod gre;
+mod hdlc;
 mod icmp;
 mod ip;
 mod ipv4;
 mod ipv6;
 mod link;
+mod llc;
 mod mpls;
+mod pseudo;
 mod transport;
 mod types;
 mod udp_tunnel;
+mod wlan;
 
 #[cfg(test)]
 mod tests;
@@ -62,4 +72,6 @@ pub use types::{
     Decoded, FragmentInfo, IcmpInfo, IpInfo, SctpInfo, TcpFlags, TcpInfo, TcpOptions, Transport,
     TunnelContext, TunnelKind, UdpInfo, VlanStack, MAX_VLAN_TAGS,
 };
-pub use udp_tunnel::{GENEVE_PORT, TEREDO_PORT, VXLAN_PORT};
+pub use udp_tunnel::{
+    GENEVE_PORT, GRE_IN_UDP_PORT, MPLS_IN_UDP_PORT, TEREDO_PORT, VXLAN_GPE_PORT, VXLAN_PORT,
+};

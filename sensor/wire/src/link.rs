@@ -1,11 +1,14 @@
 //! Link layers: Ethernet II / 802.3, VLAN tags, VN-Tag, E-Tag, 802.1ah, Linux SLL/SLL2,
-//! BSD null/loop, PPP and PPPoE.
+//! BSD null/loop, PPP and PPPoE. Cisco HDLC and Frame Relay are in `hdlc`, LLC/SNAP and
+//! FDDI in `llc`, 802.11 in `wlan`, capture pseudo-headers (NFLOG, PPI, radiotap) in
+//! `pseudo`.
 
 use etherparse::{Ethernet2HeaderSlice, SingleVlanHeaderSlice};
 
 use crate::bytes::{be16, be32, head, le32, rest, u8_at};
 use crate::decoder::{Decoder, EtherSource, Next};
 use crate::event::DecodeEvent;
+use crate::hdlc;
 
 /// Ethertypes this crate follows.
 pub(crate) mod ethertype {
@@ -270,28 +273,11 @@ mod ppp_proto {
     ];
 }
 
-/// Cisco HDLC addresses: unicast and broadcast.
-const CHDLC_ADDRESSES: [u8; 2] = [0x0f, 0x8f];
-/// Cisco HDLC header length: address, control, ethertype.
-const CHDLC_LEN: usize = 4;
-
-/// A frame of the PPP link types. Routers also write Cisco HDLC frames (address `0f` or
-/// `8f`, control `00`, then an ethertype) under these link types, and libpcap and Wireshark
-/// read them as such: neither address can start a PPP frame (`ff 03`) nor a compressed
-/// protocol field in use, so they are recognised here before PPP.
+/// A frame of the PPP link types. Routers also write Cisco HDLC frames under these link
+/// types (see [`hdlc::looks_chdlc`]); they are recognised before PPP.
 pub(crate) fn ppp_link<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
-    if let [address, 0x00, ..] = data {
-        if CHDLC_ADDRESSES.contains(address) {
-            let Some(ty) = be16(data, 2) else {
-                d.event(DecodeEvent::PppPktTooSmall);
-                return Next::Done;
-            };
-            return Next::EtherType {
-                ethertype: ty,
-                data: rest(data, CHDLC_LEN),
-                from: EtherSource::Other,
-            };
-        }
+    if hdlc::looks_chdlc(data) {
+        return hdlc::chdlc(d, data, DecodeEvent::PppPktTooSmall);
     }
     ppp(d, data)
 }

@@ -6,6 +6,7 @@
 use crate::bytes::{be32, rest, u8_at};
 use crate::decoder::{Decoder, Next};
 use crate::event::DecodeEvent;
+use crate::ip;
 use crate::types::TunnelKind;
 
 /// Label stack entry length.
@@ -20,6 +21,25 @@ const LABEL_ROUTER_ALERT: u32 = 1;
 const LABEL_IPV6_NULL: u32 = 2;
 const LABEL_IMPLICIT_NULL: u32 = 3;
 const LABEL_MAX_RESERVED: u32 = 15;
+
+/// Most label stack entries an MPLS-in-UDP payload may hold to be taken for one.
+const UDP_MAX_ENTRIES: usize = 16;
+
+/// An MPLS-in-UDP payload (RFC 7510): followed as MPLS only when its label stack ends
+/// within the first entries and a whole IPv4 or IPv6 header follows it. Anything else stays
+/// plain UDP, without an event: the port alone does not prove the tunnel.
+pub(crate) fn in_udp(data: &[u8]) -> Next<'_> {
+    let bottom = (0..UDP_MAX_ENTRIES)
+        .map_while(|i| be32(data, i * ENTRY_LEN).map(|entry| (i, entry)))
+        .find(|(_, entry)| entry & 0x100 != 0);
+    let Some((index, _)) = bottom else {
+        return Next::Done;
+    };
+    if ip::plausible_version(rest(data, (index + 1) * ENTRY_LEN)).is_none() {
+        return Next::Done;
+    }
+    Next::Mpls(data)
+}
 
 /// An MPLS label stack.
 pub(crate) fn decode<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {

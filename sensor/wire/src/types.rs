@@ -57,7 +57,8 @@ pub enum TunnelKind {
     /// Not tunnelled.
     #[default]
     None,
-    /// GRE version 0, with its key when the K flag is set.
+    /// GRE version 0 (over IP, or over UDP port 4754 as RFC 8086 GRE-in-UDP), with its key
+    /// when the K flag is set.
     Gre {
         /// The GRE key (for NVGRE: VSID and flow id).
         key: Option<u32>,
@@ -67,7 +68,7 @@ pub enum TunnelKind {
         /// The call id of the sender's peer (differs per direction).
         call_id: u16,
     },
-    /// VXLAN (UDP port 4789).
+    /// VXLAN (UDP port 4789), or VXLAN-GPE (UDP port 4790).
     Vxlan {
         /// The 24-bit VXLAN network identifier.
         vni: u32,
@@ -86,7 +87,8 @@ pub enum TunnelKind {
     IpInIp,
     /// Teredo (IPv6 inside UDP port 3544).
     Teredo,
-    /// An MPLS label stack.
+    /// An MPLS label stack (over a link layer, or over UDP port 6635 as RFC 7510
+    /// MPLS-in-UDP).
     Mpls {
         /// The bottom-of-stack label.
         label: u32,

@@ -1,11 +1,13 @@
 //! Decoder tests: byte fixtures built by the helpers below, one module per area.
 
 mod builders;
+mod capture_links;
 mod ip;
 mod link;
 mod props;
 mod transport;
 mod tunnels;
+mod udp_tunnels;
 
 use crate::{DecodeEvent, Decoded};
 

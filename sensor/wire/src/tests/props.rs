@@ -12,7 +12,7 @@ use proptest::prelude::*;
 use super::builders::{cat, eth, ipv4};
 use crate::{checksum_ok, decode, decode_ip, Checksum, LinkType, TcpFlags, Transport};
 
-const ALL_LINKS: [LinkType; 12] = [
+const ALL_LINKS: [LinkType; 19] = [
     LinkType::Ethernet,
     LinkType::Null,
     LinkType::Loop,
@@ -24,6 +24,13 @@ const ALL_LINKS: [LinkType; 12] = [
     LinkType::Ppp,
     LinkType::PppHdlc,
     LinkType::PppEther,
+    LinkType::Chdlc,
+    LinkType::FrameRelay,
+    LinkType::Fddi,
+    LinkType::Nflog,
+    LinkType::Ppi,
+    LinkType::Ieee80211,
+    LinkType::Radiotap,
     LinkType::Other(999),
 ];
 

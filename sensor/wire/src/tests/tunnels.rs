@@ -6,7 +6,7 @@ use super::assert_events;
 use super::builders::*;
 use crate::{decode, DecodeEvent as E, LinkType, Transport, TunnelKind, MAX_TUNNEL_DEPTH};
 
-fn inner_v4() -> Vec<u8> {
+pub(super) fn inner_v4() -> Vec<u8> {
     let mut p = ipv4(17, &udp(1111, 2222, b"in"));
     p[12..16].copy_from_slice(&[192, 168, 0, 1]);
     p
@@ -16,7 +16,7 @@ fn outer_endpoints() -> Option<(IpAddr, IpAddr)> {
     Some((Ipv4Addr::from(V4_A).into(), Ipv4Addr::from(V4_B).into()))
 }
 
-fn check_inner(d: &crate::Decoded<'_>, kind: TunnelKind) {
+pub(super) fn check_inner(d: &crate::Decoded<'_>, kind: TunnelKind) {
     assert_events(d, &[]);
     assert_eq!(d.tunnel.kind, kind);
     assert_eq!(d.tunnel.depth, 1);
@@ -346,7 +346,7 @@ fn teredo() {
     assert_eq!(decode(LinkType::Raw, &p).tunnel.kind, TunnelKind::None);
 }
 
-fn label(value: u32, bottom: bool) -> [u8; 4] {
+pub(super) fn label(value: u32, bottom: bool) -> [u8; 4] {
     ((value << 12) | (u32::from(bottom) << 8) | 64).to_be_bytes()
 }
 
