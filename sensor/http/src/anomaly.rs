@@ -92,6 +92,14 @@ pub enum HttpAnomaly {
     CompressionBomb,
     /// A stream gap where the parser could not skip it (outside a body of known length).
     InvalidGap,
+    /// A `multipart/*` request body with a part header line that is not a header field
+    /// (raised once per request).
+    MultipartInvalidHeader,
+    /// A request `Authorization` scheme other than Basic, Digest or Bearer.
+    RequestAuthUnrecognized,
+    /// A response that cannot have a body (to HEAD, 204, 304) declaring one with
+    /// `Content-Length` or `Transfer-Encoding`.
+    ResponseBodyUnexpected,
 }
 
 impl HttpAnomaly {
@@ -152,6 +160,9 @@ impl HttpAnomaly {
             Self::GzipDecompressionFailed => "GZIP_DECOMPRESSION_FAILED",
             Self::CompressionBomb => "COMPRESSION_BOMB",
             Self::InvalidGap => "INVALID_GAP",
+            Self::MultipartInvalidHeader => "MULTIPART_INVALID_HEADER",
+            Self::RequestAuthUnrecognized => "REQUEST_AUTH_UNRECOGNIZED",
+            Self::ResponseBodyUnexpected => "RESPONSE_BODY_UNEXPECTED",
         }
     }
 }

@@ -25,6 +25,7 @@ mod decompress;
 mod eve;
 mod event;
 mod headers;
+mod multipart;
 mod parser;
 mod probe;
 mod request;

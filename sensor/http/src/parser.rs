@@ -14,6 +14,7 @@ use tapwatch_common::{Direction, Timestamp};
 use crate::body::BodyDecoder;
 use crate::decompress::Decompressor;
 use crate::headers::{BlockState, LineBuf};
+use crate::multipart::MultipartScanner;
 use crate::{HttpAnomaly, HttpConfig, HttpEvent, HttpTransaction};
 
 /// A transaction in the queue, with what the state machines need to know about it.
@@ -85,6 +86,8 @@ pub(crate) struct ReqSide {
     pub(crate) cur: Option<u64>,
     pub(crate) block: BlockState,
     pub(crate) body: Option<BodyDecoder>,
+    /// Part-header checks of a `multipart/*` body, while one is being read.
+    pub(crate) multipart: Option<MultipartScanner>,
 }
 
 #[derive(Debug)]
@@ -145,6 +148,7 @@ impl HttpParser {
                 cur: None,
                 block: BlockState::default(),
                 body: None,
+                multipart: None,
             },
             resp: RespSide {
                 state: RespState::Idle { resync: false },
@@ -316,6 +320,7 @@ impl HttpParser {
         self.req.state = ReqState::Closed;
         self.req.held = Vec::new();
         self.req.body = None;
+        self.req.multipart = None;
         self.resp.state = RespState::Closed;
         self.resp.held = Vec::new();
         self.resp.body = None;

@@ -5,8 +5,9 @@ use tapwatch_common::{Direction, Timestamp};
 use crate::body::{BodyDecoder, BodySink};
 use crate::decompress::append_bounded;
 use crate::headers::{
-    add_header_line, declared_framing, strip_eol, trim, BlockState, Declared, Framing, Side,
+    add_header_line, declared_framing, is_ws, strip_eol, trim, BlockState, Declared, Framing, Side,
 };
+use crate::multipart::{boundary, MultipartScanner};
 use crate::parser::{anomaly, slot_mut, ReqState, TxSlot};
 use crate::startline::{parse_request_line, protocol_before_1_1};
 use crate::uri::{absolute_parts, normalize_uri, parse_authority};
@@ -17,6 +18,7 @@ use crate::{
 /// Where request body bytes and trailers go.
 struct ReqSink<'a> {
     req: Option<&'a mut Request>,
+    multipart: Option<&'a mut MultipartScanner>,
     block: &'a mut BlockState,
     cfg: &'a HttpConfig,
     out: &'a mut Vec<HttpEvent>,
@@ -28,6 +30,9 @@ impl BodySink for ReqSink<'_> {
         if let Some(r) = self.req.as_deref_mut() {
             r.body_len = r.body_len.saturating_add(bytes.len() as u64);
             append_bounded(&mut r.body, bytes, self.cfg.request_body_limit);
+        }
+        if self.multipart.as_deref_mut().is_some_and(|m| m.feed(bytes)) {
+            anomaly(self.out, Some(self.id), HttpAnomaly::MultipartInvalidHeader);
         }
     }
 
@@ -51,6 +56,25 @@ impl BodySink for ReqSink<'_> {
     }
 
     fn wire(&mut self, _n: usize) {}
+}
+
+/// `Authorization` schemes libhtp recognises; any other raises `REQUEST_AUTH_UNRECOGNIZED`.
+/// (Checked against Suricata's records: NTLM and Negotiate raise it, Basic and Digest do not.)
+const KNOWN_AUTH_SCHEMES: [&[u8]; 3] = [b"basic", b"digest", b"bearer"];
+
+/// Raises `REQUEST_AUTH_UNRECOGNIZED` for an `Authorization` header whose scheme is unknown.
+fn check_authorization(req: &Request, emit: &mut impl FnMut(HttpAnomaly)) {
+    let Some(value) = req.header("authorization").map(trim) else {
+        return;
+    };
+    let scheme = value.split(|&b| is_ws(b)).next().unwrap_or_default();
+    if !scheme.is_empty()
+        && !KNOWN_AUTH_SCHEMES
+            .iter()
+            .any(|k| scheme.eq_ignore_ascii_case(k))
+    {
+        emit(HttpAnomaly::RequestAuthUnrecognized);
+    }
 }
 
 /// Sets `hostname` and `port` from the URI or the `Host` header and reports the
@@ -229,9 +253,15 @@ impl HttpParser {
             return;
         };
         let mut framing = Framing::None;
+        self.req.multipart = None;
         if let Some(req) = slot_mut(&mut self.txs, id).and_then(|s| s.tx.request.as_mut()) {
             let mut emit = |a| anomaly(out, Some(id), a);
             resolve_authority(req, &mut emit);
+            check_authorization(req, &mut emit);
+            self.req.multipart = req
+                .header("content-type")
+                .and_then(boundary)
+                .map(|b| MultipartScanner::new(b, self.cfg.request_body_limit));
             framing = match declared_framing(&req.headers, Side::Request, &mut emit) {
                 Declared::Chunked => Framing::Chunked,
                 Declared::Length(n) => Framing::Length(n),
@@ -259,6 +289,7 @@ impl HttpParser {
         };
         let mut sink = ReqSink {
             req: slot_mut(&mut self.txs, id).and_then(|s| s.tx.request.as_mut()),
+            multipart: self.req.multipart.as_mut(),
             block: &mut self.req.block,
             cfg: &self.cfg,
             out,
@@ -281,6 +312,7 @@ impl HttpParser {
 
     /// The request of the current transaction is over.
     pub(crate) fn request_complete(&mut self, out: &mut Vec<HttpEvent>) {
+        self.req.multipart = None;
         let Some(id) = self.req.cur.take() else {
             return;
         };

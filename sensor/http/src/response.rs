@@ -308,7 +308,14 @@ impl HttpParser {
             let mut emit = |a| anomaly(out, Some(id), a);
             let declared = declared_framing(&resp.headers, Side::Response, &mut emit);
             framing = match declared {
-                _ if head || matches!(status, Some(204 | 304)) => Framing::None,
+                _ if head || matches!(status, Some(204 | 304)) => {
+                    // Only the status forbids a body here: libhtp accepts the framing
+                    // headers of a HEAD response (they describe the GET) silently.
+                    if !head && declared != Declared::Nothing {
+                        emit(HttpAnomaly::ResponseBodyUnexpected);
+                    }
+                    Framing::None
+                }
                 Declared::Chunked => {
                     if resp.protocol.is_empty() || protocol_before_1_1(&resp.protocol) {
                         emit(HttpAnomaly::ResponseChunkedOldProto);
@@ -414,6 +421,16 @@ impl HttpParser {
                 }
                 let skipped = self.resp.body.as_mut().is_some_and(|d| d.gap(len));
                 let done = self.resp.body.as_ref().is_some_and(BodyDecoder::is_done);
+                if skipped {
+                    // The missing bytes were body bytes on the wire: Suricata counts them
+                    // in `length` too.
+                    if let Some(r) = id
+                        .and_then(|id| slot_mut(&mut self.txs, id))
+                        .and_then(|s| s.tx.response.as_mut())
+                    {
+                        r.body_len = r.body_len.saturating_add(len);
+                    }
+                }
                 if !skipped {
                     anomaly(out, id, HttpAnomaly::InvalidGap);
                     self.response_complete(out);

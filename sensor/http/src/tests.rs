@@ -421,7 +421,98 @@ fn gap_in_body_is_skipped() {
         (t[1].response.as_ref().unwrap().status, t[1].incomplete),
         (Some(204), false)
     );
+    // The skipped bytes count in `length`, as Suricata counts them.
+    assert_eq!(r0.body_len, 10);
     assert!(anomalies(&out).is_empty());
+}
+
+#[test]
+fn body_declared_on_204_and_304_is_unexpected_but_not_on_head() {
+    let ev = run(&[
+        (
+            C,
+            b"GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n\
+HEAD /c HTTP/1.1\r\nHost: a\r\n\r\nGET /d HTTP/1.1\r\nHost: a\r\n\r\n",
+        ),
+        (
+            S,
+            b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n\
+HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n\
+HTTP/1.1 200 OK\r\nContent-Length: 23603\r\n\r\n\
+HTTP/1.1 304 Not Modified\r\nETag: x\r\n\r\n",
+        ),
+    ]);
+    assert_eq!(txs(&ev).len(), 4);
+    assert_eq!(
+        anomalies(&ev),
+        vec![
+            (Some(0), "RESPONSE_BODY_UNEXPECTED"),
+            (Some(1), "RESPONSE_BODY_UNEXPECTED")
+        ]
+    );
+}
+
+#[test]
+fn unrecognized_authorization_schemes() {
+    let ev = run(&[(
+        C,
+        b"GET /1 HTTP/1.1\r\nHost: a\r\nAuthorization: NTLM TlRMTVNTUAABAAAA\r\n\r\n\
+GET /2 HTTP/1.1\r\nHost: a\r\nAuthorization: Negotiate YIIGbQ==\r\n\r\n\
+GET /3 HTTP/1.1\r\nHost: a\r\nAuthorization:  basic dTpw\r\n\r\n\
+GET /4 HTTP/1.1\r\nHost: a\r\nAuthorization: Digest username=\"u\"\r\n\r\n\
+GET /5 HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer t0k3n\r\n\r\n",
+    )]);
+    assert_eq!(
+        anomalies(&ev),
+        vec![
+            (Some(0), "REQUEST_AUTH_UNRECOGNIZED"),
+            (Some(1), "REQUEST_AUTH_UNRECOGNIZED")
+        ]
+    );
+}
+
+#[test]
+fn multipart_request_bodies_are_checked_once_per_request() {
+    let winrm_body: &[u8] = b"--Encrypted Boundary\r\n\
+Content-Type: application/HTTP-SPNEGO-session-encrypted\r\n\
+OriginalContent: type=application/soap+xml;charset=UTF-8;Length=4\r\n\
+--Encrypted Boundary\r\n\
+Content-Type: application/octet-stream\r\n\
+\x04\x00\x00\x00abcd--Encrypted Boundary--\r\n";
+    let mut conv = format!(
+        "POST /wsman HTTP/1.1\r\nHost: h:5985\r\n\
+Content-Type: multipart/encrypted;protocol=\"application/HTTP-SPNEGO-session-encrypted\";\
+boundary=\"Encrypted Boundary\"\r\nContent-Length: {}\r\n\r\n",
+        winrm_body.len()
+    )
+    .into_bytes();
+    conv.extend_from_slice(winrm_body);
+    let form: &[u8] =
+        b"--b1\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx: y\r\n--b1--\r\n";
+    conv.extend_from_slice(
+        format!(
+            "POST /up HTTP/1.1\r\nHost: h\r\nContent-Type: multipart/form-data; boundary=b1\r\n\
+Transfer-Encoding: chunked\r\n\r\n{:x}\r\n",
+            form.len()
+        )
+        .as_bytes(),
+    );
+    conv.extend_from_slice(form);
+    conv.extend_from_slice(b"\r\n0\r\n\r\n");
+    // The same invalid part headers, but not a multipart body: nothing is checked.
+    conv.extend_from_slice(
+        b"POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 12\r\n\r\n--b\r\nbad\r\n\r\n",
+    );
+    for split in [1, 7, 64, conv.len()] {
+        let segments: Vec<(Direction, &[u8])> = conv.chunks(split).map(|c| (C, c)).collect();
+        let ev = run(&segments);
+        assert_eq!(txs(&ev).len(), 3, "split {split}");
+        assert_eq!(
+            anomalies(&ev),
+            vec![(Some(0), "MULTIPART_INVALID_HEADER")],
+            "split {split}"
+        );
+    }
 }
 
 #[test]
