@@ -329,7 +329,7 @@ impl Worker {
                 AppOutput::Dns(r) => Some(serde_json::to_vec(&**r)),
                 AppOutput::Mdns(r) => Some(serde_json::to_vec(&**r)),
                 AppOutput::Tls(i) => Some(serde_json::to_vec(&**i)),
-                AppOutput::Detected(_) | AppOutput::Anomaly { .. } => None,
+                AppOutput::Reversed | AppOutput::Detected(_) | AppOutput::Anomaly { .. } => None,
             };
             if let Some(json) = json {
                 assert!(json.is_ok(), "record does not serialize");

@@ -7,7 +7,7 @@ use tapwatch_wire::{
 };
 
 /// Link types the first input byte chooses from.
-pub(crate) const LINKS: [LinkType; 12] = [
+pub(crate) const LINKS: [LinkType; 19] = [
     LinkType::Ethernet,
     LinkType::Null,
     LinkType::Loop,
@@ -19,6 +19,13 @@ pub(crate) const LINKS: [LinkType; 12] = [
     LinkType::Ppp,
     LinkType::PppHdlc,
     LinkType::PppEther,
+    LinkType::Chdlc,
+    LinkType::Nflog,
+    LinkType::Fddi,
+    LinkType::FrameRelay,
+    LinkType::Ppi,
+    LinkType::Ieee80211,
+    LinkType::Radiotap,
     LinkType::Other(147),
 ];
 

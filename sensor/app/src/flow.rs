@@ -61,9 +61,18 @@ pub enum Transport {
     Udp,
 }
 
+/// Whether a DNS message has its QR bit set.
+fn is_dns_response(payload: &[u8]) -> bool {
+    payload.get(2).is_some_and(|flags| flags & 0x80 != 0)
+}
+
 /// What the application layer produced for the caller to log or inspect.
 #[derive(Debug)]
 pub enum AppOutput {
+    /// The flow's first packet was a reply: the caller should swap the flow's client and
+    /// server (`Flow::reverse`). Comes before any other output of the same packet, which
+    /// already treats the packet as travelling to the client.
+    Reversed,
     /// The flow's protocol was recognised.
     Detected(AppProto),
     /// A finished HTTP transaction.
@@ -224,6 +233,7 @@ impl AppFlow {
         ts: Timestamp,
         out: &mut Vec<AppOutput>,
     ) {
+        let mut dir = dir;
         if let State::Detecting = self.state {
             match tapwatch_dns::probe_udp(dir, payload) {
                 tapwatch_common::Probe::Match if is_mdns(ports) => {
@@ -232,6 +242,12 @@ impl AppFlow {
                 }
                 tapwatch_common::Probe::Match => {
                     self.state = State::Dns(Box::new(DnsFlow::new(&cfg.dns)));
+                    // The flow's first datagram is a response: its sender is the server.
+                    let first = !self.rejected[0] && !self.rejected[1];
+                    if first && dir == Direction::ToServer && is_dns_response(payload) {
+                        out.push(AppOutput::Reversed);
+                        dir = dir.reverse();
+                    }
                     out.push(AppOutput::Detected(AppProto::Dns));
                 }
                 // A datagram is complete: "need more" cannot become a match later.
@@ -611,7 +627,27 @@ mod tests {
         response[2] = 0x84;
         let out = udp_outputs((5353, 5353), Direction::ToServer, &response);
         assert!(!out.iter().any(|o| matches!(o, AppOutput::Anomaly { .. })));
+        // A port-53 flow whose first datagram is a response is turned round, as Suricata
+        // does: no anomaly, and the message is parsed as travelling to the client.
         let out = udp_outputs((1234, 53), Direction::ToServer, &response);
+        assert!(matches!(out[0], AppOutput::Reversed));
+        assert!(matches!(&out[2], AppOutput::Dns(r) if r.message.response));
+        assert!(!out.iter().any(|o| matches!(o, AppOutput::Anomaly { .. })));
+        // Later in the flow, a response travelling to the server is `not_request`.
+        let mut flow = AppFlow::default();
+        let mut out = Vec::new();
+        let cfg = AppConfig::default();
+        flow.on_udp(&cfg, (1234, 53), Direction::ToServer, QUERY, ts(), &mut out);
+        out.clear();
+        flow.on_udp(
+            &cfg,
+            (1234, 53),
+            Direction::ToServer,
+            &response,
+            ts(),
+            &mut out,
+        );
+        assert!(!out.iter().any(|o| matches!(o, AppOutput::Reversed)));
         assert!(out.iter().any(|o| matches!(
             o,
             AppOutput::Anomaly {

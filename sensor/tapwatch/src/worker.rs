@@ -306,7 +306,7 @@ impl<W: Write> Worker<W> {
     }
 
     /// Stream reassembly and the application layer for one tracked packet.
-    fn inspect(&mut self, tracked: &Tracked, decoded: &Decoded<'_>, origin: Origin) {
+    fn inspect(&mut self, tracked: &Tracked, decoded: &Decoded<'_>, mut origin: Origin) {
         let Some(flow) = self.flows.get_mut(tracked.handle) else {
             return;
         };
@@ -344,6 +344,10 @@ impl<W: Write> Worker<W> {
                     origin.ts,
                     &mut self.app_out,
                 );
+                let reversed = matches!(self.app_out.first(), Some(AppOutput::Reversed));
+                if reversed && flow.reverse() {
+                    origin.direction = origin.direction.reverse();
+                }
             }
             _ => {}
         }
@@ -393,6 +397,8 @@ impl<W: Write> Worker<W> {
 
     fn write_app_output(&mut self, view: &FlowView, output: AppOutput, origin: Origin) {
         match output {
+            // Already applied to the flow by `inspect`.
+            AppOutput::Reversed => {}
             AppOutput::Detected(proto) => {
                 // Suricata counts DNS flows per transport (`dns_udp`, `dns_tcp`).
                 let name = match (proto, view.protocol) {
@@ -446,7 +452,15 @@ impl<W: Write> Worker<W> {
             } => {
                 self.counters.count_app_event(event);
                 if self.config.eve.wants_anomaly(AnomalyKind::Applayer) {
-                    let env = view.envelope(EventType::Anomaly, origin, origin.direction, tx_id);
+                    // Suricata parses TCP data when the receiver acknowledges it, so it logs
+                    // the anomaly on the acknowledging packet, which travels the other way.
+                    let on_ack = view.protocol == 6 && origin.source != PacketSource::FlowTimeout;
+                    let dir = if on_ack {
+                        origin.direction.reverse()
+                    } else {
+                        origin.direction
+                    };
+                    let env = view.envelope(EventType::Anomaly, origin, dir, tx_id);
                     let kind = if detection {
                         AnomalyType::AppLayerDetect
                     } else {
