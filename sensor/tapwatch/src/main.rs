@@ -3,10 +3,9 @@
 //! The binary only wires the library crates together: it owns the command line, the
 //! configuration file and the packet pipeline's assembly.
 
-mod config;
-mod counters;
 mod replay;
-mod worker;
+
+use tapwatch::config;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -10,10 +10,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use tapwatch_capture::CaptureReader;
 
-use crate::config::Config;
-use crate::counters::Counters;
-use crate::worker::Worker;
 use crate::{ProgressMode, ReplayArgs};
+use tapwatch::config::Config;
+use tapwatch::counters::Counters;
+use tapwatch::worker::Worker;
 
 /// Runs a replay. Files that cannot be opened are reported and skipped; the exit status is 1
 /// when any file could not be read at all, 0 otherwise (damage inside a file is reported but

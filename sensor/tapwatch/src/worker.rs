@@ -45,6 +45,16 @@ struct Origin {
     direction: Direction,
 }
 
+impl<W: Write> std::fmt::Debug for Worker<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker")
+            .field("packets", &self.counters.packets)
+            .field("active_flows", &self.flows.len())
+            .field("eve_records", &self.eve_records())
+            .finish_non_exhaustive()
+    }
+}
+
 /// A packet-processing worker writing EVE to `W`.
 pub struct Worker<W: Write> {
     config: Config,
@@ -186,6 +196,31 @@ impl<W: Write> Worker<W> {
             Some(e) => Err(e),
             None => Ok(()),
         }
+    }
+
+    /// Flows being tracked now.
+    pub fn active_flows(&self) -> usize {
+        self.flows.len()
+    }
+
+    /// Bytes of out-of-order TCP data held now, across all connections.
+    pub fn stream_memory(&self) -> usize {
+        self.reassembler.stats().in_use_bytes
+    }
+
+    /// Bytes of IP fragments held now.
+    pub fn defrag_memory(&self) -> usize {
+        self.defrag.stats().bytes_in_use
+    }
+
+    /// The configuration the worker runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The EVE output, once the worker is done with it.
+    pub fn into_eve(self) -> Option<W> {
+        self.eve.map(EveWriter::into_inner)
     }
 
     /// EVE records written so far.
