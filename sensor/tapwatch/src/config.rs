@@ -223,6 +223,8 @@ pub enum EveType {
     Http,
     /// DNS messages.
     Dns,
+    /// mDNS messages (UDP port 5353), logged as `event_type: "mdns"` like Suricata 8.
+    Mdns,
     /// TLS handshakes.
     Tls,
     /// Ended flows.
@@ -261,6 +263,7 @@ impl Default for EveSection {
             types: vec![
                 EveType::Http,
                 EveType::Dns,
+                EveType::Mdns,
                 EveType::Tls,
                 EveType::Flow,
                 EveType::Anomaly,

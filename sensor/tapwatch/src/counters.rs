@@ -66,8 +66,12 @@ pub struct Counters {
     pub app_events: BTreeMap<&'static str, u64>,
     /// HTTP transactions completed.
     pub http_tx: u64,
-    /// DNS messages parsed.
-    pub dns_tx: u64,
+    /// mDNS messages parsed.
+    pub mdns_tx: u64,
+    /// DNS messages parsed over UDP.
+    pub dns_udp_tx: u64,
+    /// DNS messages parsed over TCP.
+    pub dns_tcp_tx: u64,
     /// TLS handshakes logged.
     pub tls_tx: u64,
     /// Flows ended, by protocol name.
@@ -253,7 +257,13 @@ impl Counters {
         app_flow.insert("failed_tcp".into(), json!(self.app_failed_tcp));
         let app_layer = json!({
             "flow": app_flow,
-            "tx": { "http": self.http_tx, "dns_udp": self.dns_tx, "tls": self.tls_tx },
+            "tx": {
+                "http": self.http_tx,
+                "dns_udp": self.dns_udp_tx,
+                "dns_tcp": self.dns_tcp_tx,
+                "mdns": self.mdns_tx,
+                "tls": self.tls_tx,
+            },
         });
         json!({
             "decoder": decoder,

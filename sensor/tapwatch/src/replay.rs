@@ -183,12 +183,12 @@ impl Summary<'_> {
             c.flow_table_full
         ));
         s.push_str(&format!(
-            "  app layer: {} flows ({}), failed tcp {}; http {} tx, dns {} messages, tls {} handshakes\n",
+            "  app layer: {} flows ({}), failed tcp {}; http {} tx, dns+mdns {} messages, tls {} handshakes\n",
             c.app_flows.values().sum::<u64>(),
             join(&c.app_flows),
             c.app_failed_tcp,
             c.http_tx,
-            c.dns_tx,
+            c.dns_udp_tx + c.dns_tcp_tx + c.mdns_tx,
             c.tls_tx
         ));
         s.push_str(&format!(

@@ -452,7 +452,11 @@ impl<W: Write> Worker<W> {
                 }
             }
             AppOutput::Dns(rec) => {
-                self.counters.dns_tx += 1;
+                if view.protocol == 17 {
+                    self.counters.dns_udp_tx += 1;
+                } else {
+                    self.counters.dns_tcp_tx += 1;
+                }
                 if self.config.eve.wants(EveType::Dns) {
                     let dir = if rec.message.response {
                         Direction::ToClient
@@ -464,9 +468,9 @@ impl<W: Write> Worker<W> {
                 }
             }
             AppOutput::Mdns(rec) => {
-                self.counters.dns_tx += 1;
+                self.counters.mdns_tx += 1;
                 // Queries and responses both travel to port 5353: show the packet's direction.
-                if self.config.eve.wants(EveType::Dns) {
+                if self.config.eve.wants(EveType::Mdns) {
                     let env =
                         view.envelope(EventType::Mdns, origin, origin.direction, Some(rec.tx_id()));
                     self.write_eve(&env, &*rec);
