@@ -57,6 +57,9 @@ pub struct TcpStats {
     pub refused: u64,
     /// RST packets refused (sequence outside the window, or invalid ack).
     pub rst_invalid: u64,
+    /// Packets accepted whose ACK acknowledges data never seen (lost from the capture),
+    /// within the window; Suricata's `tcp.ack_unseen_data`.
+    pub ack_unseen_data: u64,
     events: [u64; TcpEvent::COUNT],
 }
 
@@ -67,6 +70,7 @@ impl Default for TcpStats {
             midstream_pickups: 0,
             refused: 0,
             rst_invalid: 0,
+            ack_unseen_data: 0,
             events: [0; TcpEvent::COUNT],
         }
     }

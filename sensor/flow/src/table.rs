@@ -195,6 +195,7 @@ impl<T: Default> FlowTable<T> {
                 s.sessions += u64::from(out.session_started);
                 s.midstream_pickups += u64::from(out.midstream_pickup);
                 s.rst_invalid += u64::from(out.rst_invalid);
+                s.ack_unseen_data += u64::from(out.ack_unseen_data);
                 s.refused += u64::from(!out.accept);
                 for e in out.events.iter() {
                     s.count_event(e);

@@ -256,12 +256,15 @@ fn rst_in_and_out_of_window() {
     assert!(!t.tcp_accept);
     assert_eq!(c.tcp_state(t), TcpState::Established);
     assert_eq!(c.table.stats().tcp.rst_invalid, 1);
-    let t = c.send(false, RST | ACK, SISN + 1, CISN + 9_999, 0);
+    // An ack beyond the client's window (65535) acknowledges data never sent.
+    let t = c.send(false, RST | ACK, SISN + 1, CISN + 70_000, 0);
     assert!(!t.tcp_accept);
     assert!(t.tcp_events.contains(TcpEvent::RstInvalidAck));
     assert_eq!(c.table.stats().tcp.rst_invalid, 2);
-    let t = c.send(false, RST, SISN + 100, 0, 0);
+    // One within it acknowledges data lost from the capture: the RST is valid.
+    let t = c.send(false, RST | ACK, SISN + 100, CISN + 9_999, 0);
     assert!(t.tcp_accept);
+    assert_eq!(c.table.stats().tcp.ack_unseen_data, 1);
     assert_eq!(c.tcp_state(t), TcpState::Closed);
     assert_eq!(c.flow(t).state, FlowState::Closed);
     assert!(c.flow(t).tcp.as_ref().is_some_and(|s| s.closed_by_rst));
@@ -447,7 +450,8 @@ fn established_events() {
     assert!(!t.tcp_accept && t.tcp_events.contains(TcpEvent::EstSynResend));
     let t = c.send(false, SYN | ACK, SISN, CISN + 1, 0);
     assert!(t.tcp_events.contains(TcpEvent::EstSynackResend));
-    let t = c.send(true, ACK, CISN + 1, SISN + 500, 0);
+    // Beyond the window the client advertises (65535), the ack is invalid.
+    let t = c.send(true, ACK, CISN + 1, SISN + 70_000, 0);
     assert!(!t.tcp_accept && t.tcp_events.contains(TcpEvent::EstInvalidAck));
     let t = c.send(true, ACK | PSH, CISN + 200_000, SISN + 1, 10);
     assert!(!t.tcp_accept && t.tcp_events.contains(TcpEvent::EstPacketOutOfWindow));
@@ -461,10 +465,88 @@ fn established_events() {
     assert!(!t.tcp_accept && t.tcp_events.contains(TcpEvent::EstPktBeforeLastAck));
     let t = c.send(true, ACK, CISN + 11, SISN + 1, 0);
     assert!(t.tcp_accept && t.tcp_events.is_empty());
-    // A FIN whose ack covers unsent data.
-    let t = c.send(true, FIN | ACK, CISN + 11, SISN + 50, 0);
+    // A FIN whose ack covers data beyond the window.
+    let t = c.send(true, FIN | ACK, CISN + 11, SISN + 70_000, 0);
     assert!(!t.tcp_accept && t.tcp_events.contains(TcpEvent::FinInvalidAck));
     assert_eq!(c.tcp_state(t), TcpState::Established);
+    assert_eq!(c.table.stats().tcp.ack_unseen_data, 0);
+}
+
+#[test]
+fn ack_of_unseen_data_within_window_is_accepted() {
+    let mut c = Conv::default_cfg();
+    c.handshake();
+    // The server's next byte is SISN + 1 and the client's window 65535: the server may have
+    // sent up to SISN + 1 + 65535 without a capture showing it.
+    let t = c.send(true, ACK, CISN + 1, SISN + 1 + 65_536, 0);
+    assert!(!t.tcp_accept && t.tcp_events.contains(TcpEvent::EstInvalidAck));
+    assert_eq!(c.table.stats().tcp.ack_unseen_data, 0);
+    let t = c.send(true, ACK | PSH, CISN + 1, SISN + 1 + 65_535, 10);
+    assert!(t.tcp_accept && t.tcp_events.is_empty());
+    assert_eq!(c.table.stats().tcp.ack_unseen_data, 1);
+    // The acknowledged bytes were sent: the server's sequence space moves past them, so
+    // its next segments are in order and the bound moves on with them.
+    let server = c.flow(t).tcp.as_ref().map(|s| s.server);
+    assert_eq!(server.map(|p| p.next_seq), Some(SISN + 1 + 65_535));
+    let t = c.send(false, ACK | PSH, SISN + 1 + 65_535, CISN + 11, 100);
+    assert!(t.tcp_accept && t.tcp_events.is_empty());
+    let t = c.send(true, ACK, CISN + 11, SISN + 1 + 65_635 + 65_535, 0);
+    assert!(t.tcp_accept);
+    assert_eq!(c.table.stats().tcp.ack_unseen_data, 2);
+    // Acknowledging what was seen is not counted.
+    c.send(false, ACK | PSH, SISN + 1 + 65_635 + 65_535, CISN + 11, 0);
+    let t = c.send(true, ACK, CISN + 11, SISN + 1 + 65_635 + 65_535, 0);
+    assert!(t.tcp_accept);
+    assert_eq!(c.table.stats().tcp.ack_unseen_data, 2);
+}
+
+#[test]
+fn ack_of_unseen_data_uses_the_scaled_window() {
+    let mut c = Conv::default_cfg();
+    let mut syn = c.pkt(true, SYN, CISN, 0, 0);
+    let mut synack = c.pkt(false, SYN | ACK, SISN, CISN + 1, 0);
+    let mut ack = c.pkt(true, ACK, CISN + 1, SISN + 1, 0);
+    for (p, ws) in [(&mut syn, 7), (&mut synack, 2)] {
+        if let Some(t) = p.tcp.as_mut() {
+            t.wscale = Some(ws);
+        }
+    }
+    if let Some(t) = ack.tcp.as_mut() {
+        t.window = 1_000;
+    }
+    c.track(&syn);
+    c.track(&synack);
+    let t = c.track(&ack);
+    assert_eq!(c.tcp_state(t), TcpState::Established);
+    // The client's window is 1000 << 7 = 128000 bytes.
+    let mut p = c.pkt(true, ACK, CISN + 1, SISN + 1 + 128_001, 0);
+    if let Some(t) = p.tcp.as_mut() {
+        t.window = 1_000;
+    }
+    let t = c.track(&p);
+    assert!(!t.tcp_accept && t.tcp_events.contains(TcpEvent::EstInvalidAck));
+    if let Some(t) = p.tcp.as_mut() {
+        t.ack = SISN + 1 + 128_000;
+    }
+    let t = c.track(&p);
+    assert!(t.tcp_accept);
+    assert_eq!(c.table.stats().tcp.ack_unseen_data, 1);
+}
+
+#[test]
+fn ack_of_unseen_data_midstream_assumes_the_largest_window() {
+    let mut c = Conv::new(FlowConfig {
+        tcp_midstream: true,
+        ..FlowConfig::default()
+    });
+    c.send(true, ACK | PSH, CISN, SISN, 10);
+    c.send(false, ACK | PSH, SISN, CISN + 10, 10);
+    // The scale is unknown: any ack within 65535 << 14 bytes may be real.
+    let t = c.send(true, ACK, CISN + 10, SISN + 10 + 5_000_000, 0);
+    assert!(t.tcp_accept);
+    assert_eq!(c.table.stats().tcp.ack_unseen_data, 1);
+    let t = c.send(true, ACK, CISN + 10, SISN + 5_000_000 + (1 << 30), 0);
+    assert!(!t.tcp_accept && t.tcp_events.contains(TcpEvent::EstInvalidAck));
 }
 
 #[test]
@@ -474,8 +556,19 @@ fn closing_state_events() {
     c.send(true, FIN | ACK, CISN + 1, SISN + 1, 0);
     let t = c.send(true, ACK, CISN + 50, SISN + 1, 0);
     assert!(!t.tcp_accept && t.tcp_events.contains(TcpEvent::Fin1AckWrongSeq));
+    // Nothing follows the client's FIN: acknowledging beyond it is invalid even within the
+    // window.
     let t = c.send(false, ACK, SISN + 1, CISN + 900, 0);
-    assert!(t.tcp_events.contains(TcpEvent::Fin1InvalidAck));
+    assert!(!t.tcp_accept && t.tcp_events.contains(TcpEvent::Fin1InvalidAck));
+    // The client acknowledging server data lost from the capture is accepted.
+    let t = c.send(true, ACK, CISN + 2, SISN + 300, 0);
+    assert!(t.tcp_accept && t.tcp_events.is_empty());
+    assert_eq!(c.table.stats().tcp.ack_unseen_data, 1);
+    // The server's next segment starts after those bytes, as the exact-sequence check of
+    // the closing states expects.
+    let t = c.send(false, FIN | ACK, SISN + 300, CISN + 2, 0);
+    assert!(t.tcp_accept && t.tcp_events.is_empty());
+    assert_eq!(c.tcp_state(t), TcpState::TimeWait);
     let t = c.send(true, SYN, CISN, 0, 0);
     assert!(t.tcp_events.contains(TcpEvent::ShutdownSynResend));
 }

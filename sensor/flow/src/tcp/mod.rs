@@ -17,3 +17,7 @@ pub const MAX_SYN_RESETS: u8 = 10;
 
 /// Largest window scale shift RFC 7323 allows; larger announced values are clamped to it.
 pub const MAX_WSCALE: u8 = 14;
+
+/// Largest receive window a side can advertise: 65535 scaled by [`MAX_WSCALE`] (just under
+/// 1 GiB, so sequence comparisons across it stay unambiguous).
+pub(crate) const MAX_WINDOW: u32 = (u16::MAX as u32) << MAX_WSCALE;

@@ -12,13 +12,17 @@
 //!   largest scale there, which amounts to the same).
 //! - Acknowledgment checks are skipped while the acknowledged side has not sent a packet
 //!   (one-sided captures).
+//! - An acknowledgment of data never seen is accepted when it stays within the window the
+//!   acknowledging side advertises ([`TcpSession::check_ack`]), as Suricata does: capture
+//!   loss (a SPAN port dropping a segment) must not make the sensor drop the rest of the
+//!   session. Reassembly then declares the lost bytes a gap at that acknowledgment.
 
 use tapwatch_common::Direction;
 
 use super::events::{TcpEvent, TcpEvents};
 use super::seq;
 use super::state::TcpState;
-use super::{MAX_SYN_RESETS, MAX_WSCALE};
+use super::{MAX_SYN_RESETS, MAX_WINDOW, MAX_WSCALE};
 use crate::packet::{tcp_flags, TcpMeta};
 
 /// What one side of a TCP session has sent and had acknowledged.
@@ -83,6 +87,8 @@ pub(crate) struct Outcome {
     pub(crate) session_started: bool,
     pub(crate) midstream_pickup: bool,
     pub(crate) rst_invalid: bool,
+    /// The segment was accepted although its ACK acknowledges data never seen.
+    pub(crate) ack_unseen_data: bool,
 }
 
 impl Outcome {
@@ -117,6 +123,17 @@ pub struct TcpSession {
     /// The session was closed by a valid RST.
     pub closed_by_rst: bool,
     syn_resets: u8,
+}
+
+/// How a segment's acknowledgment number compares with what the acknowledged side sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AckCheck {
+    /// No ACK, nothing to check against, or it acknowledges only data seen.
+    Seen,
+    /// It acknowledges data never seen (lost from the capture) within the window.
+    Unseen,
+    /// It acknowledges data that cannot have been sent.
+    Invalid,
 }
 
 /// The packet's flag bits, decoded once.
@@ -547,12 +564,22 @@ impl TcpSession {
     fn on_rst(&mut self, pkt: &TcpMeta, dir: Direction, f: Flags, out: &mut Outcome) {
         let windows_known = self.windows_known();
         let state = self.state;
-        let (sender, receiver) = self.peers(dir);
-        if f.ack && receiver.flags != 0 && seq::gt(pkt.ack, receiver.next_seq) {
-            out.event(TcpEvent::RstInvalidAck);
-            out.rst_invalid = true;
-            return;
+        // During the handshake the acknowledgment must be exact; once synchronised, one
+        // past data lost from the capture is as valid as for any other segment.
+        let synchronised = !matches!(
+            state,
+            TcpState::None | TcpState::SynSent | TcpState::SynRecv
+        );
+        match self.check_ack(pkt, dir, f) {
+            AckCheck::Seen => {}
+            AckCheck::Unseen if synchronised => out.ack_unseen_data = true,
+            AckCheck::Unseen | AckCheck::Invalid => {
+                out.event(TcpEvent::RstInvalidAck);
+                out.rst_invalid = true;
+                return;
+            }
         }
+        let (sender, receiver) = self.peers(dir);
         // Only in syn_sent is the server's sequence space still unknown.
         let sender_known = !(state == TcpState::SynSent && dir == Direction::ToClient);
         let seq_ok = if !sender_known {
@@ -569,9 +596,59 @@ impl TcpSession {
             out.rst_invalid = true;
             return;
         }
+        if out.ack_unseen_data {
+            self.note_unseen_ack(pkt.ack, dir);
+        }
         self.state = TcpState::Closed;
         self.closed_by_rst = true;
         out.accept = true;
+    }
+
+    /// Whether `pkt`'s acknowledgment (travelling in `dir`) acknowledges only data seen,
+    /// data never seen but possibly sent, or data that cannot have been sent.
+    ///
+    /// The acknowledged side may have sent at most a window beyond what it had sent (or had
+    /// acknowledged) when last seen: the bound is the later of its next sequence number and
+    /// its last acknowledgment, plus the larger of the window the acknowledging side last
+    /// advertised and the one in this packet. Suricata's bound (`next_win`, the last
+    /// acknowledgment plus the window) is never larger. Where the window scale is unknown
+    /// (midstream, one-sided), the largest window possible is assumed, as Suricata assumes
+    /// the largest scale. Once the acknowledged side sent a FIN nothing follows it, so no
+    /// acknowledgment past the FIN can be valid.
+    fn check_ack(&self, pkt: &TcpMeta, dir: Direction, f: Flags) -> AckCheck {
+        let (acker, acked) = match dir {
+            Direction::ToServer => (&self.client, &self.server),
+            Direction::ToClient => (&self.server, &self.client),
+        };
+        // Nothing to check against while the acknowledged side has not been seen.
+        if !f.ack || acked.flags == 0 || seq::leq(pkt.ack, acked.next_seq) {
+            return AckCheck::Seen;
+        }
+        if acked.fin_seq.is_some() {
+            return AckCheck::Invalid;
+        }
+        let window = if self.windows_known() {
+            acker
+                .window
+                .max(self.scaled_window(acker, pkt.window))
+                .max(1)
+        } else {
+            MAX_WINDOW
+        };
+        let bound = seq::max(acked.next_seq, acked.last_ack).wrapping_add(window);
+        if seq::leq(pkt.ack, bound) {
+            AckCheck::Unseen
+        } else {
+            AckCheck::Invalid
+        }
+    }
+
+    /// An accepted acknowledgment of unseen data: the acknowledged side sent at least up to
+    /// `ack`, so its next sequence number moves there (later exact-sequence checks of the
+    /// closing states then hold for its next segments).
+    fn note_unseen_ack(&mut self, ack: u32, dir: Direction) {
+        let (_, acked) = self.peers(dir);
+        acked.next_seq = seq::max(acked.next_seq, ack);
     }
 
     /// Established and the closing states.
@@ -594,6 +671,7 @@ impl TcpSession {
         }
         let paws = self.timestamps_negotiated;
         let windows_known = self.windows_known();
+        let ack_check = self.check_ack(pkt, dir, f);
         let (sender, receiver) = self.peers(dir);
         if let (true, Some((tsval, _)), Some(last)) = (paws, pkt.timestamp, sender.last_tsval) {
             if seq::lt(tsval, last) {
@@ -601,7 +679,7 @@ impl TcpSession {
                 return;
             }
         }
-        if f.ack && receiver.flags != 0 && seq::gt(pkt.ack, receiver.next_seq) {
+        if ack_check == AckCheck::Invalid {
             out.event(invalid_ack_event(state, f.fin));
             return;
         }
@@ -645,6 +723,10 @@ impl TcpSession {
                     return;
                 }
             }
+        }
+        if ack_check == AckCheck::Unseen {
+            out.ack_unseen_data = true;
+            self.note_unseen_ack(pkt.ack, dir);
         }
         self.note_accepted(pkt, len, dir, f);
         if f.fin {
