@@ -131,6 +131,9 @@ pub(crate) struct Half {
     base_seq: u32,
     /// Stream offset of the FIN (one past the last data byte), once seen.
     fin_off: Option<u64>,
+    /// Stream offset up to which the other side acknowledged (0 until an ACK past the
+    /// start), capped at the FIN.
+    acked_off: u64,
     out: Out,
     buf: OooBuffer,
 }
@@ -185,7 +188,16 @@ impl Half {
         fin: bool,
         payload: &[u8],
     ) {
-        let rel = self.rel(seq);
+        let mut rel = self.rel(seq);
+        if self.out.done.is_none() && rel > 0 && rel <= MAX_AHEAD && !payload.is_empty() {
+            // Data after a hole the receiver already acknowledged: the hole is lost. It is
+            // skipped first so that the data goes straight through, not through the buffer.
+            let start = self.out.next_off.saturating_add(rel.unsigned_abs());
+            if start <= self.acked_off {
+                self.skip_holes(ctx, Some(start), true);
+                rel = self.rel(seq);
+            }
+        }
         if let Some(done) = self.out.done {
             self.after_done(ctx, done, rel, payload.len());
             return;
@@ -249,7 +261,8 @@ impl Half {
             ctx.stats.overlaps_different_data += 1;
             ctx.event(StreamEvent::ReassemblyOverlapDifferentData);
         }
-        self.settle(ctx);
+        // Data beyond a hole the receiver already acknowledged: the hole is lost.
+        self.skip_acked_holes(ctx);
     }
 
     /// A segment for a direction that delivers nothing more: only counted.
@@ -408,6 +421,12 @@ impl Half {
 
     /// An acknowledgement from the other side: the receiver holds every byte before `ack`,
     /// so holes before it will never be filled and are skipped.
+    ///
+    /// As in Suricata, a hole is skipped only once data after it was seen: an
+    /// acknowledgment beyond everything seen (the segments after the hole were lost from the
+    /// capture too) declares nothing until such data arrives ([`Half::on_data`] then skips
+    /// the acknowledged hole at once) or the connection ends. A parser thus never gets a
+    /// gap at the end of what it was given, only one followed by data.
     pub(crate) fn on_ack<S: StreamSink>(&mut self, ctx: &mut Ctx<'_, S>, ack: u32) {
         if !self.init || self.out.done.is_some() {
             return;
@@ -420,12 +439,28 @@ impl Half {
         if let Some(f) = self.fin_off {
             target = target.min(f);
         }
-        self.skip_holes(ctx, Some(target));
+        self.acked_off = self.acked_off.max(target);
+        self.skip_acked_holes(ctx);
     }
 
-    /// Declares every hole before `target` (every hole before buffered data when `None`)
-    /// a gap and delivers the data after each.
-    fn skip_holes<S: StreamSink>(&mut self, ctx: &mut Ctx<'_, S>, target: Option<u64>) {
+    /// Skips the acknowledged holes that have buffered data after them.
+    fn skip_acked_holes<S: StreamSink>(&mut self, ctx: &mut Ctx<'_, S>) {
+        if self.acked_off > self.out.next_off {
+            self.skip_holes(ctx, Some(self.acked_off), false);
+        } else {
+            self.settle(ctx);
+        }
+    }
+
+    /// Declares holes a gap and delivers the data after each: every hole before buffered
+    /// data that starts before `target` (any buffered data when `None`), and, with
+    /// `trailing`, the hole between the last buffered data and `target`.
+    fn skip_holes<S: StreamSink>(
+        &mut self,
+        ctx: &mut Ctx<'_, S>,
+        target: Option<u64>,
+        trailing: bool,
+    ) {
         for _ in 0..=self.buf.len() {
             let next = self.out.next_off;
             if self.out.done.is_some() || target.is_some_and(|t| next >= t) {
@@ -434,8 +469,8 @@ impl Half {
             let hole_end = match (self.buf.first_start(), target) {
                 (Some(f), Some(t)) => f.min(t),
                 (Some(f), None) => f,
-                (None, Some(t)) => t,
-                (None, None) => break,
+                (None, Some(t)) if trailing => t,
+                (None, _) => break,
             };
             self.out.gap(ctx, hole_end.saturating_sub(next));
             self.drain(ctx);
@@ -443,14 +478,13 @@ impl Half {
         self.settle(ctx);
     }
 
-    /// End of the connection: delivers everything buffered after gaps, skips to the FIN if
-    /// known, then releases all memory. Nothing is delivered afterwards.
+    /// End of the connection: delivers everything buffered after gaps, then releases all
+    /// memory. Nothing is delivered afterwards. A hole after the last data (before a FIN, or
+    /// acknowledged) is not declared: no data follows it, and Suricata does not declare it
+    /// either.
     pub(crate) fn flush<S: StreamSink>(&mut self, ctx: &mut Ctx<'_, S>) {
         if self.init {
-            self.skip_holes(ctx, None);
-            if let Some(f) = self.fin_off {
-                self.skip_holes(ctx, Some(f));
-            }
+            self.skip_holes(ctx, None, false);
         }
         self.close(ctx.stats);
     }

@@ -84,8 +84,10 @@ impl TcpStreams {
 /// - Delivered data is final: a retransmission is compared with the last
 ///   [`StreamConfig::compare_window`] bytes delivered and a difference raises
 ///   [`StreamEvent::ReassemblyOverlapDifferentData`].
-/// - A hole is skipped ([`StreamSink::gap`]) when the other side acknowledges data beyond it,
-///   when a per-direction limit is hit, and at [`Reassembler::finish`] or on RST.
+/// - A hole is skipped ([`StreamSink::gap`]) when the other side has acknowledged it and
+///   data after it was seen (an acknowledgment of data lost from the capture alone declares
+///   nothing, as in Suricata), when a per-direction limit is hit, and at
+///   [`Reassembler::finish`] or on RST (up to the buffered data, or the FIN).
 /// - A FIN ends the direction: data beyond it is ignored ([`StreamEvent::DataAfterFin`]).
 /// - An RST (in either direction) flushes both directions as `finish` does; the RST's own
 ///   payload and any later data are not delivered ([`StreamEvent::SuspectedRstInject`]).
@@ -151,6 +153,14 @@ impl Reassembler {
             streams.reset = true;
             return;
         }
+        // The acknowledgment first, as Suricata does: what the sender had received when it
+        // sent this segment comes before what the segment carries, so a request after a
+        // hole reaches the parser before the response sent after it.
+        if seg.has(Segment::ACK) {
+            ctx.dir = dir.reverse();
+            streams.half_mut(dir.reverse()).on_ack(&mut ctx, seg.ack);
+            ctx.dir = dir;
+        }
         let syn = seg.has(Segment::SYN);
         let fin = seg.has(Segment::FIN);
         let half = streams.half_mut(dir);
@@ -162,10 +172,6 @@ impl Reassembler {
                 seg.seq
             };
             half.on_data(&mut ctx, data_seq, fin, seg.payload);
-        }
-        if seg.has(Segment::ACK) {
-            ctx.dir = dir.reverse();
-            streams.half_mut(dir.reverse()).on_ack(&mut ctx, seg.ack);
         }
     }
 

@@ -213,10 +213,11 @@ fn sequence_numbers_wrap_at_two_to_the_32() {
     c.data(u32::MAX - 3, b"AAA");
     assert_eq!(c.sink.stream(C2S), b"AAABBBCDEF");
     assert_eq!(c.r.stats().retransmitted, 1);
-    // An ACK across the wrap skips the missing bytes.
+    // An ACK across the wrap acknowledges missing bytes, skipped when data follows them.
     c.seg(S2C, 77, 20, ACK, b"");
+    c.data(20, b"X");
     assert_eq!(c.sink.gaps(C2S), vec![14]);
-    assert_eq!(c.s.next_seq(C2S), Some(20));
+    assert_eq!(c.s.next_seq(C2S), Some(21));
 }
 
 #[test]
@@ -392,6 +393,43 @@ fn ack_beyond_hole_declares_gap_and_data_resumes() {
         c.sink.events(C2S),
         vec![StreamEvent::ReassemblySeqGap, StreamEvent::ReassemblySeqGap]
     );
+}
+
+#[test]
+fn ack_beyond_everything_seen_waits_for_data_after_the_hole() {
+    let mut c = opened(cfg(), 0);
+    c.seg(S2C, 500, 1, SYN | ACK, b"");
+    c.data(1, b"abc"); // offsets 0..3
+                       // The segments at offsets 3..10 were lost from the capture; the server acknowledges
+                       // them. Nothing after the hole was seen: no gap yet (as in Suricata).
+    c.seg(S2C, 501, 11, ACK, b"");
+    assert!(c.sink.gaps(C2S).is_empty());
+    assert_eq!(c.s.next_seq(C2S), Some(4));
+    // Data after the acknowledged hole: the gap, then the data, at once and unbuffered.
+    c.data(11, b"nop");
+    assert_eq!(c.sink.stream(C2S), b"abc???????nop");
+    assert_eq!(c.sink.gaps(C2S), vec![7]);
+    assert_eq!(c.r.stats().out_of_order, 0);
+    // Data after a later hole, before the acknowledged point, is handled the same way.
+    c.seg(S2C, 501, 40, ACK, b"");
+    c.data(20, b"tu");
+    assert_eq!(c.sink.gaps(C2S), vec![7, 6]);
+    assert_eq!(c.sink.stream(C2S), b"abc???????nop??????tu");
+    assert_eq!(c.r.stats().out_of_order, 0);
+    // Data beyond the acknowledged point waits in the buffer for its ACK; now that data
+    // follows it, the acknowledged part of the hole (offsets 21..39) is skipped.
+    c.data(45, b"xy"); // offsets 44..46
+    assert_eq!(c.sink.gaps(C2S), vec![7, 6, 18]);
+    c.data(50, b"zz"); // offsets 49..51
+    assert_eq!(c.s.buffered(C2S), 4);
+    c.seg(S2C, 501, 60, ACK, b"");
+    assert_eq!(c.sink.gaps(C2S), vec![7, 6, 18, 5, 3]);
+    assert_eq!(c.s.buffered(C2S), 0);
+    assert_eq!(c.s.next_seq(C2S), Some(52));
+    // The trailing hole up to ack 60 is left alone, at the end of the connection too.
+    c.finish();
+    assert_eq!(c.sink.gaps(C2S), vec![7, 6, 18, 5, 3]);
+    assert_eq!(c.sink.stream(C2S).len(), 51);
 }
 
 #[test]
@@ -588,12 +626,13 @@ fn finish_flushes_after_holes() {
 }
 
 #[test]
-fn finish_skips_to_a_fin_beyond_the_data() {
+fn finish_declares_no_gap_before_a_fin_beyond_the_data() {
     let mut c = opened(cfg(), 0);
     c.data(1, b"ab");
     c.seg(C2S, 6, 0, FIN, b""); // FIN at offset 5: bytes 2..5 missing
     c.finish();
-    assert_eq!(c.sink.stream(C2S), b"ab???");
+    assert_eq!(c.sink.stream(C2S), b"ab");
+    assert!(c.sink.gaps(C2S).is_empty());
 }
 
 fn ooo_config() -> impl Strategy<Value = StreamConfig> {
