@@ -234,6 +234,7 @@ impl Counters {
         let ss = reassembler.stats();
         let tcp = json!({
             "sessions": fs.tcp.sessions,
+            "ack_unseen_data": fs.tcp.ack_unseen_data,
             "invalid_checksum": self.tcp_invalid_checksum,
             "midstream_pickups": fs.tcp.midstream_pickups,
             "reassembly_gap": ss.gaps,

@@ -265,18 +265,6 @@ pub const ALLOWED: &[Allow] = &[
         &["UDP 1.1.1.1:53 172.16.11.201:36872"], SNAPLEN_CUT),
     allow("zeek/tunnels/geneve-vxlan-dns-truncated.pcap", Dns, Tshark, &["corelight.com"],
         SNAPLEN_CUT),
-    allow("zeek/erspan.pcap", Http, Tshark,
-        &[
-            "192.168.69.2 /_layouts/1033/init.js?rev=lEi61hsCxcBAfvfQNZA%2FsQ%3D%3D",
-            "192.168.69.2 /_layouts/1033/styles/Themable/search.css?rev=T%2Bhraxktc1A8EnaG5gGMHQ%3D%3D",
-            "192.168.69.2 /_layouts/images/bgximg.png",
-            "192.168.69.2 /_layouts/images/fgimg.png",
-            "192.168.69.2 /_layouts/images/mossfgimg.png",
-            "192.168.69.2 /_layouts/images/wpmenuarrow.png",
-        ],
-        "the mirror lost segments in both directions: some requests around the gaps are not \
-         logged (tapwatch-http/stream; Suricata 8 logs 18 of tshark's 21 URLs, tapwatch 16, \
-         not the same ones)"),
     allow("arkime/gre-erspan-vxlan.pcap", Http, Tshark, &[" /Hello"],
         "the request line `GET /Hello Arkime HTTP/1.0` (inside VXLAN-GPE on port 4790) has a \
          space in its URI: tshark ends the URI at the first space"),
@@ -299,10 +287,6 @@ pub const ALLOWED: &[Allow] = &[
          heuristic needs more in one segment"),
     allow("arkime/socks5-http-302-frag.pcap", Http, Tshark, &["www.google.com /"], SOCKS),
     allow("zeek/tunnels/socks.pcap", Http, Tshark, &["www.icir.org /"], SOCKS),
-    allow("chrissanders/http_espn.pcapng", Http, Tshark,
-        &["a.espncdn.com /streak/gradient_back.jpg"],
-        "the request that follows a gap in the previous response (segment not captured) is \
-         not logged (tapwatch-http/stream; Suricata 8 logs it)"),
     allow("zeek/tunnels/teredo_bubble_with_payload.pcap", Conv, Tapwatch,
         &["UDP 65.55.158.80:3544 192.168.2.16:3797"],
         "a Teredo bubble (IPv6, no next header) followed by 4 stray bytes: its payload length \
