@@ -7,27 +7,15 @@ use tapwatch_wire::{
 };
 
 /// Link types the first input byte chooses from.
-pub(crate) const LINKS: [LinkType; 19] = [
-    LinkType::Ethernet,
-    LinkType::Null,
-    LinkType::Loop,
-    LinkType::Raw,
-    LinkType::Ipv4,
-    LinkType::Ipv6,
-    LinkType::LinuxSll,
-    LinkType::LinuxSll2,
-    LinkType::Ppp,
-    LinkType::PppHdlc,
-    LinkType::PppEther,
-    LinkType::Chdlc,
-    LinkType::Nflog,
-    LinkType::Fddi,
-    LinkType::FrameRelay,
-    LinkType::Ppi,
-    LinkType::Ieee80211,
-    LinkType::Radiotap,
-    LinkType::Other(147),
-];
+pub(crate) const LINKS: [LinkType; 19] = {
+    let mut links = [LinkType::Other(999); 19];
+    let mut i = 0;
+    while i < LinkType::NAMED.len() {
+        links[i] = LinkType::NAMED[i];
+        i += 1;
+    }
+    links
+};
 
 /// Decodes `data[1..]` under the link type `data[0]` picks, checks that every view lies inside
 /// the frame, that the bounds hold and that event names round-trip; a raw IP frame must also

@@ -48,6 +48,28 @@ pub enum LinkType {
 }
 
 impl LinkType {
+    /// Every named link type, in declaration order (everything but [`LinkType::Other`]).
+    pub const NAMED: [LinkType; 18] = [
+        Self::Ethernet,
+        Self::Null,
+        Self::Loop,
+        Self::Raw,
+        Self::Ipv4,
+        Self::Ipv6,
+        Self::LinuxSll,
+        Self::LinuxSll2,
+        Self::Ppp,
+        Self::PppHdlc,
+        Self::PppEther,
+        Self::Chdlc,
+        Self::Nflog,
+        Self::Fddi,
+        Self::FrameRelay,
+        Self::Ppi,
+        Self::Ieee80211,
+        Self::Radiotap,
+    ];
+
     /// The link type for a pcap/pcapng `LINKTYPE_*` number.
     pub fn from_linktype(value: u32) -> Self {
         match value {
@@ -102,6 +124,18 @@ impl LinkType {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn named_link_types_are_distinct_and_round_trip() {
+        for (i, link) in LinkType::NAMED.iter().enumerate() {
+            assert!(!matches!(link, LinkType::Other(_)));
+            assert_eq!(LinkType::from_linktype(link.linktype()), *link);
+            assert!(
+                !LinkType::NAMED[..i].contains(link),
+                "{link:?} listed twice"
+            );
+        }
+    }
 
     #[test]
     fn linktype_numbers_round_trip() {

@@ -12,27 +12,15 @@ use proptest::prelude::*;
 use super::builders::{cat, eth, ipv4};
 use crate::{checksum_ok, decode, decode_ip, Checksum, LinkType, TcpFlags, Transport};
 
-const ALL_LINKS: [LinkType; 19] = [
-    LinkType::Ethernet,
-    LinkType::Null,
-    LinkType::Loop,
-    LinkType::Raw,
-    LinkType::Ipv4,
-    LinkType::Ipv6,
-    LinkType::LinuxSll,
-    LinkType::LinuxSll2,
-    LinkType::Ppp,
-    LinkType::PppHdlc,
-    LinkType::PppEther,
-    LinkType::Chdlc,
-    LinkType::FrameRelay,
-    LinkType::Fddi,
-    LinkType::Nflog,
-    LinkType::Ppi,
-    LinkType::Ieee80211,
-    LinkType::Radiotap,
-    LinkType::Other(999),
-];
+const ALL_LINKS: [LinkType; 19] = {
+    let mut links = [LinkType::Other(999); 19];
+    let mut i = 0;
+    while i < LinkType::NAMED.len() {
+        links[i] = LinkType::NAMED[i];
+        i += 1;
+    }
+    links
+};
 
 #[derive(Debug, Clone)]
 struct Ip {
