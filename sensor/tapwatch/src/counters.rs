@@ -249,6 +249,10 @@ impl Counters {
             "ipv4": { "fragments": ds.ipv4_fragments, "reassembled": ds.ipv4_reassembled, "timeouts": ds.ipv4_timeouts },
             "ipv6": { "fragments": ds.ipv6_fragments, "reassembled": ds.ipv6_reassembled, "timeouts": ds.ipv6_timeouts },
             "max_trackers_reached": ds.max_trackers_reached,
+            "max_frags_reached": ds.max_frags_reached,
+            // Incomplete datagrams dropped to stay under the memcap: Suricata's name for a
+            // tracker force-closed before completion.
+            "tracker_hard_reuse": ds.memcap_drops,
             "memuse": ds.bytes_in_use,
         });
         let mut app_flow = Map::new();

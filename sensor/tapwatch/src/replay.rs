@@ -97,6 +97,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         file_problems,
         elapsed,
         counters: worker.counters(),
+        defrag: worker.defrag_stats(),
         eve_records: worker.eve_records(),
     };
     if args.summary_json {
@@ -135,6 +136,7 @@ struct Summary<'a> {
     file_problems: usize,
     elapsed: Duration,
     counters: &'a Counters,
+    defrag: &'a tapwatch_defrag::DefragStats,
     eve_records: u64,
 }
 
@@ -201,6 +203,16 @@ impl Summary<'_> {
             c.stream_events.values().sum::<u64>(),
             top(&c.stream_events)
         ));
+        let d = self.defrag;
+        let defrag_dropped =
+            d.memcap_drops + d.max_trackers_reached + d.max_frags_reached + d.too_large + d.invalid;
+        if defrag_dropped > 0 {
+            s.push_str(&format!(
+                "  defrag drops: {defrag_dropped} (memcap {}, tracker table full {}, too many \
+                 fragments {}, too large {}, malformed {})\n",
+                d.memcap_drops, d.max_trackers_reached, d.max_frags_reached, d.too_large, d.invalid
+            ));
+        }
         if c.invalid_checksum > 0 {
             s.push_str(&format!(
                 "  invalid checksums: {} packets (not reassembled or parsed)\n",
@@ -231,6 +243,13 @@ impl Summary<'_> {
             "stream_events": c.stream_events,
             "app_events": c.app_events,
             "invalid_checksum": c.invalid_checksum,
+            "defrag_dropped": {
+                "memcap": self.defrag.memcap_drops,
+                "max_trackers": self.defrag.max_trackers_reached,
+                "max_frags": self.defrag.max_frags_reached,
+                "too_large": self.defrag.too_large,
+                "malformed": self.defrag.invalid,
+            },
             "eve_records": self.eve_records,
         })
     }

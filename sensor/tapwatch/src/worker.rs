@@ -208,6 +208,11 @@ impl<W: Write> Worker<W> {
         self.reassembler.stats().in_use_bytes
     }
 
+    /// Defragmentation counters, drops by reason included.
+    pub fn defrag_stats(&self) -> &tapwatch_defrag::DefragStats {
+        self.defrag.stats()
+    }
+
     /// Bytes of IP fragments held now.
     pub fn defrag_memory(&self) -> usize {
         self.defrag.stats().bytes_in_use

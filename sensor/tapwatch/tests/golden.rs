@@ -204,3 +204,22 @@ fn checksum_validation_drops_bad_segments_from_inspection() {
         "{summary}"
     );
 }
+
+#[test]
+fn defrag_memcap_drops_are_reported() {
+    let dir = std::env::temp_dir().join(format!("tapwatch-defrag-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let config = dir.join("defrag.toml");
+    // Smaller than either fragment of the sample's fragmented datagram: both are dropped.
+    std::fs::write(&config, "[defrag]\nmemcap_bytes = 16\n").expect("write");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let (_, summary) = http_records(
+        &["--config", config.to_str().expect("utf-8 path")],
+        &root.join("samples/sample.pcap"),
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(summary["defrag_dropped"]["memcap"], 2, "{summary}");
+    // With the default memcap nothing is dropped.
+    let (_, summary) = http_records(&[], &root.join("samples/sample.pcap"));
+    assert_eq!(summary["defrag_dropped"]["memcap"], 0, "{summary}");
+}
