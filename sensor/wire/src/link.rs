@@ -263,14 +263,18 @@ mod ppp_proto {
     pub const VJ_UNCOMPRESSED: u16 = 0x002f;
     pub const MPLS_UC: u16 = 0x0281;
     pub const MPLS_MC: u16 = 0x0283;
-    /// Protocols Suricata knows but does not decode (`ppp.unsup_proto`): VJ compressed,
-    /// IPX, OSI, Xerox NS, DECnet, AppleTalk, bridging, multilink, compression, and the
-    /// control protocols (LCP, PAP, CHAP, IPCP, IPv6CP, CCP, LQR, MPLSCP...).
+    /// Network-layer protocols Suricata knows but does not decode (`ppp.unsup_proto`): VJ
+    /// compressed, IPX, OSI, Xerox NS, DECnet, AppleTalk, bridging, multilink, compression.
     pub const UNSUPPORTED: &[u16] = &[
-        0x002d, 0x002b, 0x0023, 0x0025, 0x0027, 0x0029, 0x0031, 0x003d, 0x00fd, 0x00fb, 0x8021,
-        0x8023, 0x8025, 0x8027, 0x8029, 0x802b, 0x8031, 0x803d, 0x8057, 0x80fb, 0x80fd, 0x8281,
-        0xc021, 0xc023, 0xc025, 0xc223, 0xc02b,
+        0x002d, 0x002b, 0x0023, 0x0025, 0x0027, 0x0029, 0x0031, 0x003d, 0x00fd, 0x00fb,
     ];
+
+    /// Whether `protocol` is a link or network control protocol (LCP, PAP, CHAP, LQR, IPCP,
+    /// IPv6CP, CCP, MPLSCP...: the 0x8000-0xffff half of the number space). Since 7.0.12
+    /// Suricata takes these as ordinary non-IP frames and raises no event for them.
+    pub fn is_control(protocol: u16) -> bool {
+        protocol >= 0x8000
+    }
 }
 
 /// A frame of the PPP link types. Routers also write Cisco HDLC frames under these link
@@ -330,7 +334,9 @@ pub(crate) fn ppp<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
             Next::Done
         }
         p => {
-            if ppp_proto::UNSUPPORTED.contains(&p) {
+            if ppp_proto::is_control(p) {
+                // Session set-up and teardown: nothing to decode, nothing anomalous.
+            } else if ppp_proto::UNSUPPORTED.contains(&p) {
                 d.event(DecodeEvent::PppUnsupProto);
             } else {
                 d.event(DecodeEvent::PppWrongType);
