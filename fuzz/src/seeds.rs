@@ -338,6 +338,24 @@ pub fn builtin(name: &str) -> Vec<Vec<u8>> {
                 &[(0, &client_hello()[..20]), (0, &client_hello()[20..])],
             ),
         ],
+        "rules_parse" => vec![
+            [
+                r#"alert http $HOME_NET any -> $EXTERNAL_NET [80,8000:8080,!8001] (msg:"a \"b\" \;"; flow:established,to_server; http.uri; content:"/x|41 42|"; nocase; fast_pattern; content:"y"; distance:0; within:5; pcre:"/a+b/Ui"; bsize:<100; classtype:trojan-activity; sid:1; rev:2; metadata:a b, c d;)"#,
+                "# alert tcp any any -> any any (sid:2;)",
+                r#"alert tcp any any -> any any (content:"a"; byte_extract:2,0,len,relative; byte_test:2,>,len,0,relative; isdataat:!1,relative; \"#,
+                "  flowbits:set,x; threshold: type limit, track by_src, count 1, seconds 60; sid:3;)",
+                r#"alert dns any any -> any any (dns.query; dotprefix; content:".evil"; endswith; sid:4;)"#,
+            ]
+            .join("\n")
+            .into_bytes(),
+            [
+                "config classification: a,Thing,2",
+                "suppress gen_id 1, sig_id 2, track by_src, ip [10.0.0.0/8,$HOME_NET]",
+                "rate_filter gen_id 1, sig_id 1, track by_rule, count 1, seconds 1, new_action drop, timeout 5",
+            ]
+            .join("\n")
+            .into_bytes(),
+        ],
         "pipeline" => vec![
             frame_list(0, &session),
             frame_list(0, &dns_frames),

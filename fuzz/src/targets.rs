@@ -9,6 +9,7 @@ mod dns;
 mod flow;
 mod http;
 mod pipeline;
+mod rules_parse;
 mod stream;
 mod tls;
 mod wire;
@@ -19,6 +20,7 @@ pub use dns::dns;
 pub use flow::flow;
 pub use http::{http, http_split};
 pub use pipeline::pipeline;
+pub use rules_parse::rules_parse;
 pub use stream::stream;
 pub use tls::tls;
 pub use wire::{link_selector, wire};
@@ -123,6 +125,14 @@ pub const TARGETS: &[Target] = &[
         about: "TLS handshake parser; once-only events, limits, split invariance",
         run: tls,
         max_len: 8192,
+        seed_kind: SeedKind::Raw,
+        smoke: true,
+    },
+    Target {
+        name: "rules_parse",
+        about: "rule files: parser, lowering, classification and threshold config readers",
+        run: rules_parse,
+        max_len: 4096,
         seed_kind: SeedKind::Raw,
         smoke: true,
     },

@@ -1,0 +1,301 @@
+//! Sticky buffers, legacy content modifiers and transforms.
+
+use super::num::uint;
+use super::{Ctx, Cursor};
+use crate::parse::strings::unquote;
+use crate::signature::{Base64Mode, Buffer, Transform};
+
+/// The sticky buffer a keyword selects (dotted names and their legacy aliases).
+pub(crate) fn sticky(name: &str) -> Option<Buffer> {
+    Some(match name {
+        "file.data" | "file_data" => Buffer::FileData,
+        "http.uri" => Buffer::HttpUri,
+        "http.uri.raw" => Buffer::HttpUriRaw,
+        "http.method" => Buffer::HttpMethod,
+        "http.protocol" | "http_protocol" => Buffer::HttpProtocol,
+        "http.request_line" | "http_request_line" => Buffer::HttpRequestLine,
+        "http.response_line" | "http_response_line" => Buffer::HttpResponseLine,
+        "http.stat_code" => Buffer::HttpStatCode,
+        "http.stat_msg" => Buffer::HttpStatMsg,
+        "http.header" => Buffer::HttpHeader,
+        "http.header.raw" => Buffer::HttpHeaderRaw,
+        "http.header_names" | "http_header_names" => Buffer::HttpHeaderNames,
+        "http.request_header" => Buffer::HttpRequestHeader,
+        "http.response_header" => Buffer::HttpResponseHeader,
+        "http.start" | "http_start" => Buffer::HttpStart,
+        "http.host" => Buffer::HttpHost,
+        "http.host.raw" => Buffer::HttpHostRaw,
+        "http.user_agent" => Buffer::HttpUserAgent,
+        "http.cookie" => Buffer::HttpCookie,
+        "http.referer" | "http_referer" => Buffer::HttpReferer,
+        "http.content_type" | "http_content_type" => Buffer::HttpContentType,
+        "http.content_len" | "http_content_len" => Buffer::HttpContentLen,
+        "http.accept" | "http_accept" => Buffer::HttpAccept,
+        "http.accept_enc" | "http_accept_enc" => Buffer::HttpAcceptEnc,
+        "http.accept_lang" | "http_accept_lang" => Buffer::HttpAcceptLang,
+        "http.connection" | "http_connection" => Buffer::HttpConnection,
+        "http.location" => Buffer::HttpLocation,
+        "http.server" => Buffer::HttpServer,
+        "http.request_body" => Buffer::HttpRequestBody,
+        "http.response_body" => Buffer::HttpResponseBody,
+        "dns.query" | "dns_query" => Buffer::DnsQuery,
+        "dns.answers.rrname" => Buffer::DnsAnswerName,
+        "tls.sni" | "tls_sni" => Buffer::TlsSni,
+        "tls.cert_subject" | "tls_cert_subject" => Buffer::TlsCertSubject,
+        "tls.cert_issuer" | "tls_cert_issuer" => Buffer::TlsCertIssuer,
+        "tls.cert_serial" | "tls_cert_serial" => Buffer::TlsCertSerial,
+        "tls.cert_fingerprint" | "tls_cert_fingerprint" => Buffer::TlsCertFingerprint,
+        "tls.certs" => Buffer::TlsCerts,
+        "ja3.hash" | "ja3_hash" => Buffer::Ja3Hash,
+        "ja3.string" | "ja3_string" => Buffer::Ja3String,
+        "ja3s.hash" | "ja3s_hash" => Buffer::Ja3sHash,
+        "ja3s.string" | "ja3s_string" => Buffer::Ja3sString,
+        "ja4.hash" => Buffer::Ja4Hash,
+        "ssh.proto" | "ssh_proto" => Buffer::SshProto,
+        "ssh.software" | "ssh_software" => Buffer::SshSoftware,
+        "smb.named_pipe" | "smb_named_pipe" => Buffer::SmbNamedPipe,
+        "smb.share" | "smb_share" => Buffer::SmbShare,
+        "ipv4.hdr" => Buffer::Ipv4Hdr,
+        "ipv6.hdr" => Buffer::Ipv6Hdr,
+        "tcp.hdr" => Buffer::TcpHdr,
+        "udp.hdr" => Buffer::UdpHdr,
+        "icmpv4.hdr" => Buffer::Icmpv4Hdr,
+        "icmpv6.hdr" => Buffer::Icmpv6Hdr,
+        _ => return None,
+    })
+}
+
+/// Legacy content modifiers: the buffer the preceding content moves to (`Err` where
+/// tapwatch has no such buffer).
+pub(crate) fn legacy_modifier(name: &str) -> Option<Result<Buffer, String>> {
+    Some(Ok(match name {
+        "http_uri" => Buffer::HttpUri,
+        "http_raw_uri" => Buffer::HttpUriRaw,
+        "http_method" => Buffer::HttpMethod,
+        "http_client_body" => Buffer::HttpRequestBody,
+        "http_server_body" => Buffer::HttpResponseBody,
+        "http_header" => Buffer::HttpHeader,
+        "http_raw_header" => Buffer::HttpHeaderRaw,
+        "http_cookie" => Buffer::HttpCookie,
+        "http_user_agent" => Buffer::HttpUserAgent,
+        "http_host" => Buffer::HttpHost,
+        "http_raw_host" => Buffer::HttpHostRaw,
+        "http_stat_code" => Buffer::HttpStatCode,
+        "http_stat_msg" => Buffer::HttpStatMsg,
+        "http_raw_cookie" => {
+            return Some(Err(
+                "buffer not supported: 'http_raw_cookie' has no tapwatch buffer".into(),
+            ))
+        }
+        _ => return None,
+    }))
+}
+
+/// Suricata buffer keywords tapwatch does not fill.
+pub(crate) fn is_known_unsupported_buffer(name: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "http2.",
+        "dns.",
+        "tls.",
+        "ja3",
+        "ja4",
+        "ssh.",
+        "smb.",
+        "smtp.",
+        "sip.",
+        "quic.",
+        "krb5",
+        "snmp.",
+        "mqtt.",
+        "rfb.",
+        "dcerpc.",
+        "dce_",
+        "file.",
+        "ike.",
+        "ldap.",
+        "pgsql.",
+        "ftp.",
+        "websocket.",
+        "dhcp.",
+        "email.",
+        "enip.",
+        "cip",
+        "modbus",
+        "dnp3",
+        "nfs",
+        "tftp",
+        "ntp",
+        "rdp",
+        "x509.",
+        "http.",
+    ];
+    const NAMES: &[&str] = &[
+        "filename",
+        "fileext",
+        "filemagic",
+        "filemd5",
+        "filesha1",
+        "filesha256",
+        "filesize",
+        "tls_cert_notbefore",
+        "tls_cert_notafter",
+        "tls.cert_notbefore",
+        "tls.cert_notafter",
+        "http_raw_cookie",
+        "smb_ntlmssp_user",
+        "smb_ntlmssp_domain",
+    ];
+    NAMES.contains(&name) || PREFIXES.iter().any(|p| name.starts_with(p))
+}
+
+/// A transform keyword and its value.
+fn transform(name: &str, v: Option<&str>) -> Option<Result<Transform, String>> {
+    let simple = |t: Transform| -> Result<Transform, String> {
+        if v.is_some() {
+            return Err(format!("transform '{name}' takes no value"));
+        }
+        Ok(t)
+    };
+    Some(match name {
+        "dotprefix" => simple(Transform::DotPrefix),
+        "strip_whitespace" => simple(Transform::StripWhitespace),
+        "compress_whitespace" => simple(Transform::CompressWhitespace),
+        "to_lowercase" => simple(Transform::ToLowercase),
+        "to_uppercase" => simple(Transform::ToUppercase),
+        "url_decode" => simple(Transform::UrlDecode),
+        "to_md5" => simple(Transform::ToMd5),
+        "to_sha1" => simple(Transform::ToSha1),
+        "to_sha256" => simple(Transform::ToSha256),
+        "header_lowercase" => simple(Transform::HeaderLowercase),
+        "strip_pseudo_headers" => simple(Transform::StripPseudoHeaders),
+        "from_base64" => from_base64(v),
+        "xor" => xor(v),
+        "pcrexform" => v
+            .ok_or_else(|| "'pcrexform' needs a regular expression".to_string())
+            .and_then(|v| unquote(v).map(str::to_string))
+            .and_then(|r| {
+                if r.is_empty() {
+                    Err("empty pcrexform expression".into())
+                } else {
+                    Ok(Transform::PcreXform(r))
+                }
+            }),
+        _ => return None,
+    })
+}
+
+fn from_base64(v: Option<&str>) -> Result<Transform, String> {
+    let (mut bytes, mut offset, mut mode) = (None, 0u32, Base64Mode::Rfc4648);
+    if let Some(v) = v {
+        for opt in v.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+            let (k, val) = opt
+                .split_once(char::is_whitespace)
+                .map(|(k, v)| (k, v.trim()))
+                .unwrap_or((opt, ""));
+            match k {
+                "bytes" => {
+                    let n = uint(val, u64::from(u32::MAX))?;
+                    if n == 0 {
+                        return Err("from_base64 'bytes' must be at least 1".into());
+                    }
+                    bytes = u32::try_from(n).ok();
+                }
+                "offset" => offset = u32::try_from(uint(val, u64::from(u32::MAX))?).unwrap_or(0),
+                "mode" => {
+                    mode = match val {
+                        "strict" => Base64Mode::Strict,
+                        "rfc4648" => Base64Mode::Rfc4648,
+                        "rfc2045" => Base64Mode::Rfc2045,
+                        m => return Err(format!("invalid from_base64 mode '{m}'")),
+                    }
+                }
+                _ => return Err(format!("invalid from_base64 option '{opt}'")),
+            }
+        }
+    }
+    Ok(Transform::FromBase64 {
+        bytes,
+        offset,
+        mode,
+    })
+}
+
+fn xor(v: Option<&str>) -> Result<Transform, String> {
+    let key = unquote(v.ok_or("'xor' needs a key")?)?;
+    if key.is_empty() || key.len() % 2 != 0 {
+        return Err("xor key must be an even number of hex digits".into());
+    }
+    let bytes: Option<Vec<u8>> = (0..key.len() / 2)
+        .map(|i| {
+            key.get(2 * i..2 * i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
+        .collect();
+    bytes
+        .map(Transform::Xor)
+        .ok_or_else(|| format!("invalid xor key '{key}' (expected hex digits)"))
+}
+
+/// Applies `name` when it is a sticky buffer, `pkt_data`, `base64_data` or a transform.
+pub(super) fn apply(ctx: &mut Ctx<'_>, name: &str, v: Option<&str>) -> Result<bool, String> {
+    if let Some(t) = transform(name, v) {
+        let t = t?;
+        return match &mut ctx.cursor {
+            Cursor::Sticky {
+                transforms,
+                slot: None,
+                ..
+            } => {
+                transforms.push(t);
+                Ok(true)
+            }
+            Cursor::Sticky { keyword, .. } => Err(format!(
+                "transform '{name}' must directly follow the sticky buffer '{keyword}'"
+            )),
+            Cursor::Payload => Err(format!(
+                "transform '{name}' needs a sticky buffer before it"
+            )),
+        };
+    }
+    let buffer = match name {
+        "pkt_data" => None,
+        "base64_data" => {
+            if !ctx.base64_decode_seen {
+                return Err("'base64_data' needs a preceding 'base64_decode'".into());
+            }
+            Some(Buffer::Base64Data)
+        }
+        _ => match sticky(name) {
+            Some(b) => Some(b),
+            None => return Ok(false),
+        },
+    };
+    if v.is_some() {
+        return Err(format!("sticky buffer '{name}' takes no value"));
+    }
+    // The same sticky buffer named twice in a row (`file_data; file_data;`) is harmless.
+    if let (
+        Cursor::Sticky {
+            buffer: cur,
+            transforms,
+            slot: None,
+            ..
+        },
+        Some(b),
+    ) = (&ctx.cursor, buffer)
+    {
+        if *cur == b && transforms.is_empty() {
+            return Ok(true);
+        }
+    }
+    ctx.leave_sticky()?;
+    if let Some(buffer) = buffer {
+        ctx.cursor = Cursor::Sticky {
+            buffer,
+            keyword: name.to_string(),
+            transforms: Vec::new(),
+            slot: None,
+        };
+    }
+    Ok(true)
+}
