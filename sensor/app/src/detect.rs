@@ -2,6 +2,8 @@
 
 use tapwatch_common::{Direction, Probe};
 
+use crate::probes;
+
 /// An application protocol tapwatch parses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AppProto {
@@ -13,6 +15,16 @@ pub enum AppProto {
     Dns,
     /// Multicast DNS: DNS messages on a UDP flow with port 5353 on either side.
     Mdns,
+    /// SSH (identification strings and the clear-text start of the session).
+    Ssh,
+    /// SMB1 and SMB2/3 over the NetBIOS session service.
+    Smb,
+    /// FTP control connections (detected only).
+    Ftp,
+    /// SMTP (detected only).
+    Smtp,
+    /// DCERPC over TCP (detected only).
+    Dcerpc,
 }
 
 impl AppProto {
@@ -23,6 +35,11 @@ impl AppProto {
             Self::Tls => "tls",
             Self::Dns => "dns",
             Self::Mdns => "mdns",
+            Self::Ssh => "ssh",
+            Self::Smb => "smb",
+            Self::Ftp => "ftp",
+            Self::Smtp => "smtp",
+            Self::Dcerpc => "dcerpc",
         }
     }
 }
@@ -38,33 +55,75 @@ pub enum DetectOutcome {
     Failed,
 }
 
+/// The TCP protocols, in the order probed when the port suggests none.
+const TCP_PROTOS: [AppProto; 8] = [
+    AppProto::Http,
+    AppProto::Tls,
+    AppProto::Dns,
+    AppProto::Ssh,
+    AppProto::Smb,
+    AppProto::Dcerpc,
+    AppProto::Ftp,
+    AppProto::Smtp,
+];
+
 /// The probe order for a stream: the protocol the port suggests first, then the others.
-pub(crate) fn tcp_probe_order(server_port: u16) -> [AppProto; 3] {
-    match server_port {
-        443 | 465 | 636 | 853 | 993 | 995 | 8443 => [AppProto::Tls, AppProto::Http, AppProto::Dns],
-        53 => [AppProto::Dns, AppProto::Tls, AppProto::Http],
-        _ => [AppProto::Http, AppProto::Tls, AppProto::Dns],
+pub(crate) fn tcp_probe_order(server_port: u16) -> [AppProto; 8] {
+    let first = match server_port {
+        443 | 465 | 636 | 853 | 993 | 995 | 8443 => AppProto::Tls,
+        53 => AppProto::Dns,
+        22 => AppProto::Ssh,
+        139 | 445 => AppProto::Smb,
+        135 => AppProto::Dcerpc,
+        21 => AppProto::Ftp,
+        25 | 587 => AppProto::Smtp,
+        _ => AppProto::Http,
+    };
+    let mut order = TCP_PROTOS;
+    if let Some(i) = order.iter().position(|&p| p == first) {
+        order[..=i].rotate_right(1);
     }
+    order
 }
 
-/// Asks one probe about the first bytes of a TCP stream.
-pub(crate) fn probe_tcp(proto: AppProto, dir: Direction, data: &[u8]) -> Probe {
+/// Asks one probe about the first bytes of a TCP stream. The server port lets the FTP and
+/// SMTP probes decide on a server's greeting (which both protocols share) on their own port.
+pub(crate) fn probe_tcp(proto: AppProto, server_port: u16, dir: Direction, data: &[u8]) -> Probe {
     match proto {
         AppProto::Http => tapwatch_http::probe(dir, data),
         AppProto::Tls => tapwatch_tls::probe(dir, data),
         AppProto::Dns => tapwatch_dns::probe_tcp(dir, data),
+        AppProto::Ssh => tapwatch_ssh::probe(dir, data),
+        AppProto::Smb => tapwatch_smb::probe(dir, data),
+        AppProto::Dcerpc => probes::dcerpc(data),
+        AppProto::Ftp => probes::ftp(server_port, dir, data),
+        AppProto::Smtp => probes::smtp(server_port, dir, data),
         // mDNS is UDP only.
         AppProto::Mdns => Probe::NoMatch,
+    }
+}
+
+/// Whether the first bytes of the other direction of a flow detected as `proto` agree with
+/// it. Like [`probe_tcp`], except that FTP and SMTP servers agree with any reply line.
+pub(crate) fn confirm_tcp(proto: AppProto, dir: Direction, data: &[u8]) -> Probe {
+    match (proto, dir) {
+        (AppProto::Ftp | AppProto::Smtp, Direction::ToClient) => probes::reply_line(data),
+        _ => probe_tcp(proto, 0, dir, data),
     }
 }
 
 /// Runs the probes in order over one direction's first bytes.
 ///
 /// `Match` from any probe wins; otherwise `NeedMore` if any probe could still match.
-pub(crate) fn detect_tcp(order: &[AppProto], dir: Direction, data: &[u8]) -> DetectStep {
+pub(crate) fn detect_tcp(
+    order: &[AppProto],
+    server_port: u16,
+    dir: Direction,
+    data: &[u8],
+) -> DetectStep {
     let mut need_more = false;
     for &proto in order {
-        match probe_tcp(proto, dir, data) {
+        match probe_tcp(proto, server_port, dir, data) {
             Probe::Match => return DetectStep::Found(proto),
             Probe::NeedMore => need_more = true,
             Probe::NoMatch => {}
@@ -77,14 +136,14 @@ pub(crate) fn detect_tcp(order: &[AppProto], dir: Direction, data: &[u8]) -> Det
     }
 }
 
-/// Whether the first bytes of a stream are a protocol tapwatch recognises but does not parse:
-/// an SSH identification string (`SSH-`) or a SIP response (`SIP/2.0 `). On the other side of
-/// a flow detected as HTTP or TLS, such data makes the two directions mismatch rather than
-/// leaving one direction unrecognised.
+/// Whether the first bytes of a stream are a protocol tapwatch recognises but does not
+/// detect: a SIP response (`SIP/2.0 `). On the other side of a flow detected as HTTP or TLS,
+/// such data makes the two directions mismatch rather than leaving one direction
+/// unrecognised.
 pub(crate) fn probe_foreign(dir: Direction, data: &[u8]) -> Probe {
     let signatures: &[&[u8]] = match dir {
-        Direction::ToServer => &[b"SSH-"],
-        Direction::ToClient => &[b"SSH-", b"SIP/2.0 "],
+        Direction::ToServer => &[],
+        Direction::ToClient => &[b"SIP/2.0 "],
     };
     let mut need_more = false;
     for sig in signatures {
@@ -119,6 +178,7 @@ mod tests {
         // HTTP on the TLS port is still HTTP.
         let step = detect_tcp(
             &tcp_probe_order(443),
+            443,
             Direction::ToServer,
             b"GET / HTTP/1.1\r\n",
         );
@@ -126,12 +186,13 @@ mod tests {
         // TLS on the HTTP port is still TLS.
         let hello = [0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00, 0x01, 0x00];
         assert_eq!(
-            detect_tcp(&tcp_probe_order(80), Direction::ToServer, &hello),
+            detect_tcp(&tcp_probe_order(80), 80, Direction::ToServer, &hello),
             DetectStep::Found(AppProto::Tls)
         );
         assert_eq!(
             detect_tcp(
                 &tcp_probe_order(80),
+                80,
                 Direction::ToServer,
                 b"\x00\x01garbage that is nothing"
             ),
@@ -142,14 +203,69 @@ mod tests {
     #[test]
     fn foreign_banners() {
         let c = Direction::ToClient;
-        assert_eq!(probe_foreign(c, b"SSH-2.0-OpenSSH_8.7\r\n"), Probe::Match);
         assert_eq!(probe_foreign(c, b"SIP/2.0 200 OK\r\n"), Probe::Match);
-        assert_eq!(probe_foreign(c, b"SS"), Probe::NeedMore);
+        assert_eq!(probe_foreign(c, b"SI"), Probe::NeedMore);
         assert_eq!(probe_foreign(c, b"HTTP/1.1 200 OK"), Probe::NoMatch);
         // A SIP response line is only looked for towards the client.
         assert_eq!(
             probe_foreign(Direction::ToServer, b"SIP/2.0 200 OK"),
             Probe::NoMatch
         );
+    }
+
+    #[test]
+    fn new_protocols_by_content_on_any_port() {
+        let s = Direction::ToServer;
+        let c = Direction::ToClient;
+        let found =
+            |port: u16, dir, data: &[u8]| detect_tcp(&tcp_probe_order(port), port, dir, data);
+        assert_eq!(tcp_probe_order(22)[0], AppProto::Ssh);
+        assert_eq!(
+            tcp_probe_order(445)[..3],
+            [AppProto::Smb, AppProto::Http, AppProto::Tls]
+        );
+        assert_eq!(tcp_probe_order(80), TCP_PROTOS);
+        assert_eq!(
+            found(2222, c, b"SSH-2.0-OpenSSH_9\r\n"),
+            DetectStep::Found(AppProto::Ssh)
+        );
+        let mut smb = b"\x00\x00\x00\x60\xfeSMB".to_vec();
+        smb.resize(0x64, 0);
+        assert_eq!(found(8080, s, &smb), DetectStep::Found(AppProto::Smb));
+        assert_eq!(
+            found(443, s, b"USER admin\r\n"),
+            DetectStep::Found(AppProto::Ftp)
+        );
+        assert_eq!(
+            found(2525, s, b"EHLO me\r\n"),
+            DetectStep::Found(AppProto::Smtp)
+        );
+        assert_eq!(
+            found(21, c, b"220 ready\r\n"),
+            DetectStep::Found(AppProto::Ftp)
+        );
+        assert_eq!(
+            found(25, c, b"220 ready\r\n"),
+            DetectStep::Found(AppProto::Smtp)
+        );
+        // Elsewhere a greeting waits for the client.
+        assert_eq!(found(443, c, b"220-FileZilla\r\n"), DetectStep::NeedMore);
+        let bind = [5, 0, 11, 3, 0x10, 0, 0, 0, 0x74, 0, 0, 0, 1, 0, 0, 0];
+        assert_eq!(found(49154, s, &bind), DetectStep::Found(AppProto::Dcerpc));
+        // HTTP and TLS stay what they were.
+        assert_eq!(
+            found(445, s, b"GET / HTTP/1.1\r\n"),
+            DetectStep::Found(AppProto::Http)
+        );
+        let hello = [0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00, 0x01, 0x00];
+        assert_eq!(found(22, s, &hello), DetectStep::Found(AppProto::Tls));
+        assert_eq!(confirm_tcp(AppProto::Ftp, c, b"331 pw\r\n"), Probe::Match);
+        assert_eq!(
+            confirm_tcp(AppProto::Ssh, s, b"SSH-2.0-x\r\n"),
+            Probe::Match
+        );
+        for p in TCP_PROTOS {
+            assert_eq!(p.name(), p.name().to_ascii_lowercase());
+        }
     }
 }

@@ -6,9 +6,11 @@ use tapwatch_http::{HttpConfig, HttpEvent, HttpParser, HttpTransaction};
 use tapwatch_tls::{TlsConfig, TlsEvent, TlsInfo, TlsParser};
 
 use tapwatch_common::Probe;
+use tapwatch_smb::{SmbEvent, SmbOutput, SmbParser};
+use tapwatch_ssh::{SshEvent, SshInfo, SshParser};
 
 use crate::detect::{
-    detect_tcp, probe_foreign, tcp_probe_order, AppProto, DetectOutcome, DetectStep,
+    confirm_tcp, detect_tcp, probe_foreign, tcp_probe_order, AppProto, DetectOutcome, DetectStep,
 };
 
 /// Suricata's event when a flow's protocol was detected in one direction and the other
@@ -83,6 +85,27 @@ pub enum AppOutput {
     Mdns(Box<MdnsRecord>),
     /// A TLS handshake, as far as it was seen.
     Tls(Box<TlsInfo>),
+    /// An SSH session's identification strings (logged as EVE `ssh`), once both were seen,
+    /// or at the end of the flow.
+    Ssh(Box<SshInfo>),
+    /// An SMB tree connect or create: the share, named pipe or file name.
+    Smb(Box<SmbEvent>),
+    /// A piece of a file carried by the protocol (SMB reads and writes), for `file_data`.
+    /// At most [`tapwatch_smb::FILE_DATA_LIMIT`] bytes per file are handed out.
+    FileData {
+        /// The protocol that carried it.
+        proto: AppProto,
+        /// The direction the data travelled.
+        dir: Direction,
+        /// The file within the flow.
+        file_id: u64,
+        /// The offset of `data` within the file.
+        offset: u64,
+        /// The bytes (empty when only `complete` is news).
+        data: Vec<u8>,
+        /// The file is closed: no more data will come for it.
+        complete: bool,
+    },
     /// An application-layer anomaly.
     Anomaly {
         /// The protocol whose parser or detector raised it, if known.
@@ -104,6 +127,10 @@ enum State {
     Tls(Box<TlsParser>),
     Dns(Box<DnsFlow>),
     Mdns(Box<DnsFlow>),
+    Ssh(Box<SshParser>),
+    Smb(Box<SmbParser>),
+    /// A protocol detected without a parser (FTP, SMTP, DCERPC).
+    Detected(AppProto),
     /// No parser recognised the data; the flow's bytes are no longer looked at here.
     Failed,
 }
@@ -118,6 +145,8 @@ pub struct AppFlow {
     rejected: [bool; 2],
     /// A TLS record was already logged for this flow.
     tls_logged: bool,
+    /// The SSH record was already logged for this flow.
+    ssh_logged: bool,
     /// After detection, the check of the other direction's first bytes.
     cross: CrossCheck,
 }
@@ -150,6 +179,9 @@ impl AppFlow {
             State::Tls(_) => DetectOutcome::Detected(AppProto::Tls),
             State::Dns(_) => DetectOutcome::Detected(AppProto::Dns),
             State::Mdns(_) => DetectOutcome::Detected(AppProto::Mdns),
+            State::Ssh(_) => DetectOutcome::Detected(AppProto::Ssh),
+            State::Smb(_) => DetectOutcome::Detected(AppProto::Smb),
+            State::Detected(p) => DetectOutcome::Detected(p),
             State::Failed => DetectOutcome::Failed,
         }
     }
@@ -158,6 +190,14 @@ impl AppFlow {
     pub fn tls(&self) -> Option<&TlsInfo> {
         match &self.state {
             State::Tls(p) => Some(p.info()),
+            _ => None,
+        }
+    }
+
+    /// The SSH session seen so far, for inspection.
+    pub fn ssh(&self) -> Option<&SshInfo> {
+        match &self.state {
+            State::Ssh(p) => Some(p.info()),
             _ => None,
         }
     }
@@ -217,7 +257,9 @@ impl AppFlow {
                 p.on_tcp_gap(dir, len, &mut events);
                 push_dns(events, out, false);
             }
-            State::Mdns(_) | State::Failed => {}
+            State::Ssh(p) => p.on_gap(dir),
+            State::Smb(p) => p.on_gap(dir),
+            State::Mdns(_) | State::Detected(_) | State::Failed => {}
         }
     }
 
@@ -298,7 +340,15 @@ impl AppFlow {
                     self.state = State::Failed;
                 }
             }
-            State::Dns(_) | State::Mdns(_) | State::Failed => {}
+            State::Ssh(p) => {
+                let info = p.info();
+                if !self.ssh_logged && (info.client.is_some() || info.server.is_some()) {
+                    self.ssh_logged = true;
+                    out.push(AppOutput::Ssh(Box::new(info.clone())));
+                }
+            }
+            State::Dns(_) | State::Mdns(_) | State::Smb(_) | State::Detected(_) | State::Failed => {
+            }
         }
         self.pending = Default::default();
     }
@@ -319,13 +369,16 @@ impl AppFlow {
         let take = data.len().min(room);
         self.pending[i].extend_from_slice(&data[..take]);
         let order = tcp_probe_order(server_port);
-        match detect_tcp(&order, dir, &self.pending[i]) {
+        match detect_tcp(&order, server_port, dir, &self.pending[i]) {
             DetectStep::Found(proto) => {
                 self.state = match proto {
                     AppProto::Http => State::Http(Box::new(HttpParser::new(&cfg.http))),
                     AppProto::Tls => State::Tls(Box::new(TlsParser::new(&cfg.tls))),
                     // The TCP probes never report mDNS.
                     AppProto::Dns | AppProto::Mdns => State::Dns(Box::new(DnsFlow::new(&cfg.dns))),
+                    AppProto::Ssh => State::Ssh(Box::new(SshParser::new())),
+                    AppProto::Smb => State::Smb(Box::new(SmbParser::new())),
+                    AppProto::Ftp | AppProto::Smtp | AppProto::Dcerpc => State::Detected(proto),
                 };
                 out.push(AppOutput::Detected(proto));
                 self.cross = CrossCheck::Waiting {
@@ -398,7 +451,10 @@ impl AppFlow {
             }
             return;
         }
-        let event = match detect_tcp(&tcp_probe_order(server_port), dir, buf) {
+        let agrees = confirm_tcp(proto, dir, buf);
+        let event = match detect_tcp(&tcp_probe_order(server_port), server_port, dir, buf) {
+            _ if agrees == Probe::Match => None,
+            _ if agrees == Probe::NeedMore && !(last || full) => return,
             DetectStep::Found(found) if found == proto => None,
             DetectStep::Found(_) => Some(MISMATCH_BOTH_DIRECTIONS),
             DetectStep::NeedMore if !(last || full) => return,
@@ -442,7 +498,41 @@ impl AppFlow {
                 p.on_tcp_data(dir, data, ts, &mut events);
                 push_dns(events, out, false);
             }
-            State::Mdns(_) | State::Detecting | State::Failed => {}
+            State::Ssh(p) => {
+                let mut events = Vec::new();
+                p.on_data(dir, data, &mut events);
+                for ev in events {
+                    match ev {
+                        SshEvent::BannerDone(_) if !self.ssh_logged && p.info().banners_done() => {
+                            self.ssh_logged = true;
+                            out.push(AppOutput::Ssh(Box::new(p.info().clone())));
+                        }
+                        SshEvent::Anomaly(event) => out.push(AppOutput::Anomaly {
+                            proto: Some(AppProto::Ssh),
+                            event,
+                            detection: false,
+                            tx_id: Some(0),
+                        }),
+                        _ => {}
+                    }
+                }
+            }
+            State::Smb(p) => {
+                let mut events = Vec::new();
+                p.on_data(dir, data, &mut events);
+                out.extend(events.into_iter().map(|ev| match ev {
+                    SmbOutput::Event(e) => AppOutput::Smb(e),
+                    SmbOutput::FileData(c) => AppOutput::FileData {
+                        proto: AppProto::Smb,
+                        dir: c.dir,
+                        file_id: c.file_id,
+                        offset: c.offset,
+                        data: c.data,
+                        complete: c.complete,
+                    },
+                }));
+            }
+            State::Mdns(_) | State::Detecting | State::Detected(_) | State::Failed => {}
         }
     }
 
@@ -599,6 +689,69 @@ mod tests {
                 ..
             }
         )));
+    }
+
+    #[test]
+    fn ssh_flow_is_logged_once_with_both_banners() {
+        let cfg = AppConfig::default();
+        let mut flow = AppFlow::default();
+        let mut out = Vec::new();
+        let s = Direction::ToServer;
+        let c = Direction::ToClient;
+        flow.on_stream_data(&cfg, 22, c, b"SSH-2.0-OpenSSH_7.4\r\n", ts(), &mut out);
+        flow.on_stream_data(&cfg, 22, s, b"SSH-2.0-libssh-0.7.2\r\n", ts(), &mut out);
+        flow.finish(ts(), &mut out);
+        assert!(matches!(out[0], AppOutput::Detected(AppProto::Ssh)));
+        let logged: Vec<_> = out
+            .iter()
+            .filter_map(|o| match o {
+                AppOutput::Ssh(info) => Some(info.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(logged.len(), 1);
+        assert!(logged[0].banners_done());
+        assert_eq!(flow.outcome(), DetectOutcome::Detected(AppProto::Ssh));
+        assert!(!out.iter().any(|o| matches!(o, AppOutput::Anomaly { .. })));
+    }
+
+    #[test]
+    fn ftp_greeting_then_command_agree() {
+        // A server greeting on a port that is neither FTP's nor SMTP's waits for the
+        // client; the reply lines then agree with FTP: no detection anomaly.
+        let cfg = AppConfig::default();
+        let mut flow = AppFlow::default();
+        let mut out = Vec::new();
+        let s = Direction::ToServer;
+        let c = Direction::ToClient;
+        flow.on_stream_data(&cfg, 443, c, b"220-FileZilla\r\n", ts(), &mut out);
+        assert!(out.is_empty());
+        flow.on_stream_data(&cfg, 443, s, b"USER admin\r\n", ts(), &mut out);
+        flow.finish(ts(), &mut out);
+        assert!(matches!(out[0], AppOutput::Detected(AppProto::Ftp)));
+        assert_eq!(out.len(), 1, "{out:?}");
+    }
+
+    #[test]
+    fn smb_write_becomes_file_data() {
+        let cfg = AppConfig::default();
+        let mut flow = AppFlow::default();
+        let mut out = Vec::new();
+        let mut m = b"\xfeSMB\x40\x00\x00\x00\x00\x00\x00\x00\x09\x00".to_vec();
+        m.resize(64, 0);
+        m.extend(49u16.to_le_bytes());
+        m.extend(112u16.to_le_bytes());
+        m.extend(4u32.to_le_bytes());
+        m.resize(112, 0);
+        m.extend(b"data");
+        let mut msg = vec![0, 0, 0, m.len() as u8];
+        msg.extend(&m);
+        flow.on_stream_data(&cfg, 445, Direction::ToServer, &msg, ts(), &mut out);
+        assert!(matches!(out[0], AppOutput::Detected(AppProto::Smb)));
+        assert!(matches!(
+            &out[1],
+            AppOutput::FileData { proto: AppProto::Smb, data, offset: 0, .. } if data == b"data"
+        ));
     }
 
     /// A DNS query for `a.local` (type A).

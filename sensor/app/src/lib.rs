@@ -6,10 +6,17 @@
 //! TLS on port 80 are still recognised. Once a probe matches, the matching parser is created
 //! and fed everything seen so far, then every later byte. What the parsers produce comes out
 //! as [`AppOutput`] values for the caller to log and inspect.
+//!
+//! Parsed: HTTP, TLS, DNS/mDNS, SSH (banners, up to `NEWKEYS`) and SMB (shares, named pipes,
+//! file names and file data). Detected only, so that rules naming them apply: FTP, SMTP and
+//! DCERPC over TCP.
 #![forbid(unsafe_code)]
 
 mod detect;
 mod flow;
+mod probes;
 
 pub use detect::{AppProto, DetectOutcome};
 pub use flow::{AppConfig, AppFlow, AppOutput, Transport};
+pub use tapwatch_smb::{SmbEvent, SmbEventKind, FILE_DATA_LIMIT};
+pub use tapwatch_ssh::SshInfo;

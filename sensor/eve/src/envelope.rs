@@ -15,6 +15,10 @@ pub enum EventType {
     Mdns,
     /// A TLS handshake (`tls`).
     Tls,
+    /// An SSH session's identification strings (`ssh`).
+    Ssh,
+    /// A rule matched (`alert`).
+    Alert,
     /// A flow that ended (`flow`).
     Flow,
     /// A protocol or decoding anomaly (`anomaly`).
@@ -31,6 +35,8 @@ impl EventType {
             Self::Dns => "dns",
             Self::Mdns => "mdns",
             Self::Tls => "tls",
+            Self::Ssh => "ssh",
+            Self::Alert => "alert",
             Self::Flow => "flow",
             Self::Anomaly => "anomaly",
             Self::Stats => "stats",
