@@ -7,11 +7,13 @@
 //! EVE output so that SIEM pipelines built for Suricata read tapwatch unchanged.
 #![forbid(unsafe_code)]
 
+mod alert;
 mod envelope;
 mod format;
 mod records;
 mod writer;
 
+pub use alert::{base64, printable, AlertBody, AlertFlow};
 pub use envelope::{Endpoint, Envelope, EventType, PacketSource};
 pub use format::{format_ip, format_timestamp, protocol_name};
 pub use records::{AnomalyBody, AnomalyType, FlowBody, TcpFlagsBody};

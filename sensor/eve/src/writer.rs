@@ -56,6 +56,31 @@ impl<W: Write> EveWriter<W> {
         self.finish()
     }
 
+    /// Writes an `alert` record: the envelope, `alert`, then the fields of `rest` (which
+    /// must serialize as a JSON object: `direction`, the app-layer object, `flow`,
+    /// `payload`, ...) spliced in after it.
+    pub fn write_alert<R: Serialize>(
+        &mut self,
+        env: &Envelope<'_>,
+        alert: &crate::AlertBody<'_>,
+        rest: &R,
+    ) -> io::Result<()> {
+        self.begin(env);
+        serde_json::to_writer(&mut self.line, alert).map_err(io::Error::other)?;
+        let at = self.line.len();
+        serde_json::to_writer(&mut self.line, rest).map_err(io::Error::other)?;
+        let spliced = &self.line[at..];
+        if spliced.len() <= 2 || spliced.first() != Some(&b'{') || spliced.last() != Some(&b'}') {
+            self.line.truncate(at);
+        } else {
+            self.line.pop();
+            if let Some(b) = self.line.get_mut(at) {
+                *b = b',';
+            }
+        }
+        self.finish()
+    }
+
     /// Writes a `flow` record (`env.event_type` should be [`EventType::Flow`]) and, for TCP,
     /// its `tcp` object: the same line as [`write_with`](Self::write_with) gives, built
     /// without serde, since one such record is written for every flow.
@@ -188,6 +213,38 @@ mod tests {
     use crate::envelope::{Endpoint, EventType, PacketSource};
     use std::net::{IpAddr, Ipv4Addr};
     use tapwatch_common::Timestamp;
+
+    #[test]
+    fn alert_record_splices_the_rest_after_the_alert_object() {
+        let mut w = EveWriter::new(Vec::new());
+        let env = Envelope::new(Timestamp::new(0, 0), EventType::Alert);
+        let alert = crate::AlertBody {
+            action: "allowed",
+            gid: 1,
+            signature_id: 9,
+            rev: 0,
+            signature: "m",
+            category: Some("c"),
+            severity: 2,
+            metadata: None,
+        };
+        w.write_alert(&env, &alert, &serde_json::json!({"direction": "to_server"}))
+            .unwrap();
+        // An empty rest adds nothing.
+        w.write_alert(&env, &alert, &serde_json::json!({})).unwrap();
+        let out = String::from_utf8(w.into_inner()).unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines[0],
+            "{\"timestamp\":\"1970-01-01T00:00:00.000000+0000\",\"event_type\":\"alert\",\
+             \"alert\":{\"action\":\"allowed\",\"gid\":1,\"signature_id\":9,\"rev\":0,\
+             \"signature\":\"m\",\"category\":\"c\",\"severity\":2},\"direction\":\"to_server\"}"
+        );
+        assert!(lines[1].ends_with("\"severity\":2}}"));
+        for l in lines {
+            serde_json::from_str::<serde_json::Value>(l).unwrap();
+        }
+    }
 
     #[test]
     fn record_has_suricata_field_order() {

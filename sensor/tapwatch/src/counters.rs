@@ -74,6 +74,12 @@ pub struct Counters {
     pub dns_tcp_tx: u64,
     /// TLS handshakes logged.
     pub tls_tx: u64,
+    /// SSH sessions logged (not yet in the stats record, whose layout the golden test fixes).
+    pub ssh_tx: u64,
+    /// SMB tree connects and creates seen.
+    pub smb_events: u64,
+    /// File data bytes handed to inspection (SMB reads and writes).
+    pub file_data_bytes: u64,
     /// Flows ended, by protocol name.
     pub flows_by_proto: BTreeMap<&'static str, u64>,
     /// Flows ended, by state at the end.

@@ -7,4 +7,7 @@
 
 pub mod config;
 pub mod counters;
+mod detect_buffers;
+mod detect_run;
+pub mod detect_setup;
 pub mod worker;

@@ -4,6 +4,7 @@
 //! configuration file and the packet pipeline's assembly.
 
 mod replay;
+mod rules_cmd;
 
 use tapwatch::config;
 
@@ -15,7 +16,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 /// tapwatch: a network security sensor.
 ///
 /// Decodes packets (Ethernet, VLAN, MPLS, GRE/VXLAN/Geneve/ERSPAN tunnels, IPv4/IPv6 with
-/// defragmentation), tracks flows, reassembles TCP streams and parses HTTP, DNS and TLS, writing
+/// defragmentation), tracks flows, reassembles TCP streams and parses HTTP, DNS and TLS, matches
+/// Suricata rules (ET Open, vendor and local rules) with Suricata's semantics, and writes
 /// Suricata-compatible EVE JSON that SIEM pipelines built for Suricata ingest unchanged.
 #[derive(Debug, Parser)]
 #[command(
@@ -25,6 +27,8 @@ use clap::{Parser, Subcommand, ValueEnum};
     after_help = "Examples:\n  \
         tapwatch replay --eve eve.json capture.pcap more.pcapng.gz\n  \
         tapwatch replay --config sensor.toml --eve - capture.pcap | jq .\n  \
+        tapwatch replay --rules emerging-all.rules --var HOME_NET=[10.0.0.0/8] --eve eve.json capture.pcap\n  \
+        tapwatch rules check /etc/tapwatch/rules/\n  \
         tapwatch config default > sensor.toml\n  \
         tapwatch config check sensor.toml"
 )]
@@ -40,7 +44,20 @@ enum Command {
     /// Reads classic pcap (micro- and nanosecond), pcapng and gzip-compressed captures,
     /// one after the other as one continuous stream of packets. Damaged files are read as far
     /// as possible and the damage is reported. A summary goes to stderr at the end.
+    ///
+    /// With rules (`--rules`, or `rule_files` in the configuration), they are loaded and
+    /// compiled once before the first packet; rejected rules are reported (count and the first
+    /// few; all with --verbose or in --summary-json) and the others run. The summary gives
+    /// start-up time (load, compile, cache) apart from packet-processing time.
+    #[command(after_help = "Examples:\n  \
+        tapwatch replay --eve eve.json capture.pcap\n  \
+        tapwatch replay --rules emerging-all.rules --rules local.rules --eve eve.json capture.pcap\n  \
+        tapwatch replay -S /etc/tapwatch/rules/ --var HOME_NET=[10.0.0.0/8] --var HTTP_PORTS=[80,8080] --eve - capture.pcap\n  \
+        tapwatch replay --config sensor.toml --no-cache --summary-json --progress never --eve /dev/null capture.pcap")]
     Replay(ReplayArgs),
+    /// Check rule files and show how they compile (like `suricata -T`).
+    #[command(subcommand)]
+    Rules(RulesCommand),
     /// Inspect configuration files.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -60,9 +77,117 @@ struct ReplayArgs {
     /// Print the summary as one JSON object instead of text.
     #[arg(long)]
     summary_json: bool,
+    #[command(flatten)]
+    detect: DetectOpts,
+    /// List every rejected rule on stderr (otherwise the count and the first few).
+    #[arg(long, short)]
+    verbose: bool,
     /// Capture files to read, in order.
     #[arg(required = true, value_name = "PCAP")]
     pcaps: Vec<PathBuf>,
+}
+
+/// Rule options shared by `replay` and `rules`.
+#[derive(Debug, Clone, clap::Args)]
+struct DetectOpts {
+    /// Load Suricata rules from PATH, after the configuration's `rule_files`: a rules file, a
+    /// directory (every `*.rules` in it) or a pattern like `rules/emerging-*.rules`. Repeat for
+    /// more.
+    #[arg(long = "rules", short = 'S', value_name = "PATH")]
+    rules: Vec<PathBuf>,
+    /// Set a rule variable (address or port group), overriding the configuration and
+    /// Suricata's defaults: `--var HOME_NET=[10.0.0.0/8,192.168.1.0/24]`. Repeat for more.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = config::parse_var_assignment)]
+    vars: Vec<(config::VarName, String)>,
+    /// Compile the rules without reading or writing the compiled-database cache.
+    #[arg(long)]
+    no_cache: bool,
+}
+
+impl DetectOpts {
+    fn to_args(&self, eager: bool) -> tapwatch::detect_setup::DetectArgs {
+        tapwatch::detect_setup::DetectArgs {
+            rules: self.rules.clone(),
+            vars: self.vars.clone(),
+            no_cache: self.no_cache,
+            eager,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum RulesCommand {
+    /// Load and compile rules eagerly (pcre included) and report every rule that cannot be
+    /// used, with file, line, sid, keyword and reason.
+    ///
+    /// Exit status: 0 when every rule loaded, 1 when any was rejected (0 with
+    /// --allow-rejects), 2 when a file or the configuration cannot be read.
+    #[command(after_help = "Examples:\n  \
+        tapwatch rules check emerging-all.rules local.rules\n  \
+        tapwatch rules check --config sensor.toml --json | jq '.rejected_by_keyword'\n  \
+        tapwatch rules check --allow-rejects --var HOME_NET=[10.0.0.0/8] /etc/tapwatch/rules/")]
+    Check(RulesCheckArgs),
+    /// Compile rules and show the engine they make: rules per inspection buffer, prefilter
+    /// databases (patterns, bytes), rules without a fast pattern, compile time, cache outcome.
+    #[command(after_help = "Examples:\n  \
+        tapwatch rules stats emerging-all.rules\n  \
+        tapwatch rules stats --json --no-cache /etc/tapwatch/rules/")]
+    Stats(RulesStatsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct RulesCheckArgs {
+    /// Print one JSON object: loaded, rejected, disabled, rejections [{file, line, sid,
+    /// keyword, reason}], rejected_by_keyword.
+    #[arg(long)]
+    json: bool,
+    /// Exit with status 0 even when rules were rejected.
+    #[arg(long)]
+    allow_rejects: bool,
+    /// Read `[detect]` settings (rule_files, vars, classification and threshold files) from
+    /// this TOML file.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    detect: RulePathOpts,
+}
+
+#[derive(Debug, clap::Args)]
+struct RulesStatsArgs {
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Read `[detect]` settings from this TOML file.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    detect: RulePathOpts,
+}
+
+/// Rule files as positional arguments, for the `rules` commands.
+#[derive(Debug, Clone, clap::Args)]
+struct RulePathOpts {
+    /// Set a rule variable: `--var HOME_NET=[10.0.0.0/8]`. Repeat for more.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = config::parse_var_assignment)]
+    vars: Vec<(config::VarName, String)>,
+    /// Neither read nor write the compiled-database cache.
+    #[arg(long)]
+    no_cache: bool,
+    /// Rule files, directories (every `*.rules` in them) or patterns, after the
+    /// configuration's `rule_files`.
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+}
+
+impl RulePathOpts {
+    fn to_args(&self, eager: bool) -> tapwatch::detect_setup::DetectArgs {
+        tapwatch::detect_setup::DetectArgs {
+            rules: self.paths.clone(),
+            vars: self.vars.clone(),
+            no_cache: self.no_cache,
+            eager,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -87,6 +212,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Replay(args) => replay::run(&args),
+        Command::Rules(RulesCommand::Check(args)) => rules_cmd::check(&args),
+        Command::Rules(RulesCommand::Stats(args)) => rules_cmd::stats(&args),
         Command::Config(ConfigCommand::Default) => {
             print!("{}", config::Config::default_toml());
             Ok(ExitCode::SUCCESS)

@@ -10,19 +10,25 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use tapwatch_capture::CaptureReader;
 
+use crate::rules_cmd::{counts_line, REJECTIONS_SHOWN};
 use crate::{ProgressMode, ReplayArgs};
 use tapwatch::config::Config;
 use tapwatch::counters::Counters;
+use tapwatch::detect_setup::{self, Startup};
 use tapwatch::worker::Worker;
 
 /// Runs a replay. Files that cannot be opened are reported and skipped; the exit status is 1
 /// when any file could not be read at all, 0 otherwise (damage inside a file is reported but
 /// is not a failure: the rest of the file was read).
 pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
+    let cpu_at_launch = process_cpu_secs();
     let config = match &args.config {
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };
+    let mut startup =
+        detect_setup::start(&config, args.config.as_deref(), &args.detect.to_args(false))?;
+    report_startup(&startup, args.verbose);
     let eve: Option<Box<dyn Write>> = match &args.eve {
         None => None,
         Some(p) if p.as_os_str() == "-" => Some(Box::new(BufWriter::new(std::io::stdout().lock()))),
@@ -32,7 +38,11 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
             Some(Box::new(BufWriter::with_capacity(1 << 20, f)))
         }
     };
-    let mut worker = Worker::new(config, eve);
+    let mut worker = match startup.engine.take() {
+        Some(engine) => Worker::with_engine(config, eve, std::sync::Arc::new(engine))
+            .context("cannot start detection")?,
+        None => Worker::new(config, eve),
+    };
     let total_bytes: u64 = args
         .pcaps
         .iter()
@@ -46,6 +56,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     };
     let bar = show_progress.then(|| progress_bar(total_bytes));
 
+    let cpu_at_start = process_cpu_secs();
     let started = Instant::now();
     let mut pcap_cnt = 0u64;
     let mut failed_files = 0usize;
@@ -88,6 +99,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     }
     worker.finish().context("cannot write EVE output")?;
     let elapsed = started.elapsed();
+    let cpu_at_end = process_cpu_secs();
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -99,6 +111,12 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         counters: worker.counters(),
         defrag: worker.defrag_stats(),
         eve_records: worker.eve_records(),
+        startup: &startup,
+        detect: worker.detect_stats(),
+        cpu: CpuTimes {
+            startup: cpu_at_start.zip(cpu_at_launch).map(|(b, a)| b - a),
+            processing: cpu_at_end.zip(cpu_at_start).map(|(b, a)| b - a),
+        },
     };
     if args.summary_json {
         eprintln!("{}", summary.json());
@@ -110,6 +128,35 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Start-up report on stderr: counts, the first rejections (all with `verbose`), cache problems.
+fn report_startup(startup: &Startup, verbose: bool) {
+    let Some(build) = &startup.build else {
+        return;
+    };
+    let shown = if verbose {
+        startup.rejections.len()
+    } else {
+        REJECTIONS_SHOWN
+    };
+    for r in startup.rejections.iter().take(shown) {
+        eprintln!("tapwatch: rule rejected: {r}");
+    }
+    if startup.rejections.len() > shown {
+        eprintln!(
+            "tapwatch: ... and {} more rejected rule(s): --verbose lists them all, \
+             `tapwatch rules check` explains them",
+            startup.rejections.len() - shown
+        );
+    }
+    eprintln!("tapwatch: {}", counts_line(startup));
+    if let Some(w) = &build.cache_warning {
+        eprintln!("tapwatch: warning: rule cache: {w}");
+    }
+    if startup.loaded == 0 {
+        eprintln!("tapwatch: warning: no rule could be loaded; nothing will alert");
+    }
 }
 
 fn progress_bar(total: u64) -> ProgressBar {
@@ -129,6 +176,27 @@ fn report(bar: &Option<ProgressBar>, line: &str) {
     }
 }
 
+/// CPU time (user + system) of this process so far, in seconds; `None` where
+/// `/proc/self/stat` cannot be read (not Linux). Fields 14 and 15 count clock ticks of
+/// `USER_HZ`, which is 100 on every Linux architecture tapwatch builds for.
+fn process_cpu_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces: count after it.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) as f64 / 100.0)
+}
+
+/// CPU seconds spent in start-up and in packet processing: on a shared machine these vary
+/// much less than elapsed time.
+#[derive(Debug, Clone, Copy)]
+struct CpuTimes {
+    startup: Option<f64>,
+    processing: Option<f64>,
+}
+
 /// What a replay did, for the operator.
 struct Summary<'a> {
     files: usize,
@@ -138,6 +206,9 @@ struct Summary<'a> {
     counters: &'a Counters,
     defrag: &'a tapwatch_defrag::DefragStats,
     eve_records: u64,
+    startup: &'a Startup,
+    detect: Option<tapwatch_detect::DetectStats>,
+    cpu: CpuTimes,
 }
 
 impl Summary<'_> {
@@ -219,6 +290,20 @@ impl Summary<'_> {
                 c.invalid_checksum
             ));
         }
+        if let (Some(build), Some(d)) = (&self.startup.build, &self.detect) {
+            s.push_str(&format!(
+                "  detection: {} rules ({} rejected); {} alerts, {} suppressed by thresholds; \
+                 start-up {:.3} s (load {:.3} s, build {:.3} s, cache {})\n",
+                self.startup.loaded,
+                self.startup.rejected(),
+                d.alerts,
+                d.alerts_suppressed,
+                self.startup.total_time().as_secs_f64(),
+                self.startup.load_time.as_secs_f64(),
+                self.startup.build_time.as_secs_f64(),
+                build.cache.name()
+            ));
+        }
         s.push_str(&format!("  eve: {} records\n", self.eve_records));
         s
     }
@@ -251,7 +336,30 @@ impl Summary<'_> {
                 "malformed": self.defrag.invalid,
             },
             "eve_records": self.eve_records,
+            "cpu_secs": {
+                "startup": self.cpu.startup,
+                "processing": self.cpu.processing,
+            },
+            "gbit_per_cpu_sec": self.cpu.processing.filter(|&s| s > 0.0)
+                .map(|s| c.bytes as f64 * 8.0 / s / 1e9),
+            "detect": self.detect_json(),
         })
+    }
+
+    /// Detection figures: start-up (load, compile, cache) apart from packet processing, which
+    /// `elapsed_secs` and the rates above measure alone.
+    fn detect_json(&self) -> serde_json::Value {
+        let (Some(_), Some(d)) = (&self.startup.build, &self.detect) else {
+            return serde_json::Value::Null;
+        };
+        let mut j = self.startup.json();
+        if let Some(obj) = j.as_object_mut() {
+            obj.insert("alerts".into(), json!(d.alerts));
+            obj.insert("alerts_suppressed".into(), json!(d.alerts_suppressed));
+            obj.insert("candidates".into(), json!(d.candidates));
+            obj.insert("processing_secs".into(), json!(self.elapsed.as_secs_f64()));
+        }
+        j
     }
 }
 

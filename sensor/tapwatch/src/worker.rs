@@ -26,12 +26,24 @@ use crate::counters::Counters;
 pub struct FlowState {
     streams: TcpStreams,
     app: AppFlow,
+    /// Detection state (flowbits, flowints, thresholds by flow, alerted).
+    detect: tapwatch_detect::FlowDetect,
 }
 
 impl FlowState {
     /// Whether no application-layer parser recognised the flow's data.
     pub fn app_failed(&self) -> bool {
         self.app.outcome() == DetectOutcome::Failed
+    }
+
+    /// The flow's application-protocol detection outcome.
+    pub fn app_outcome(&self) -> DetectOutcome {
+        self.app.outcome()
+    }
+
+    /// Detection state of the flow.
+    pub fn detect_mut(&mut self) -> &mut tapwatch_detect::FlowDetect {
+        &mut self.detect
     }
 }
 
@@ -78,6 +90,8 @@ pub struct Worker<W: Write> {
     now: Timestamp,
     /// The first EVE write error; further records are not attempted.
     eve_error: Option<std::io::Error>,
+    /// Signature detection, when the worker was given an engine.
+    detection: Option<crate::detect_run::Detection>,
 }
 
 impl<W: Write> Worker<W> {
@@ -97,9 +111,28 @@ impl<W: Write> Worker<W> {
             next_sweep: None,
             now: Timestamp::default(),
             eve_error: None,
+            detection: None,
             app_config,
             config,
         }
+    }
+
+    /// A worker that also runs the detection `engine` (shared between workers) on every
+    /// packet and application-layer record, writing `alert` records. Fails only when
+    /// Hyperscan scratch space cannot be allocated.
+    pub fn with_engine(
+        config: Config,
+        eve: Option<W>,
+        engine: std::sync::Arc<tapwatch_detect::Engine>,
+    ) -> Result<Self, tapwatch_detect::EngineError> {
+        let mut worker = Self::new(config, eve);
+        worker.detection = Some(crate::detect_run::Detection::new(engine)?);
+        Ok(worker)
+    }
+
+    /// Detection counters, when the worker runs an engine.
+    pub fn detect_stats(&self) -> Option<tapwatch_detect::DetectStats> {
+        self.detection.as_ref().map(|d| d.detector.stats())
     }
 
     /// Counters so far.
@@ -115,6 +148,14 @@ impl<W: Write> Worker<W> {
         if packet.ts > self.now {
             self.now = packet.ts;
         }
+        if let Some(det) = self.detection.as_mut() {
+            // Alerts that carry the whole packet need the frame; copied only then.
+            det.frame.clear();
+            if self.config.detect.alert.packet {
+                det.frame.extend_from_slice(packet.data);
+                det.linktype = packet.link.linktype();
+            }
+        }
         let decoded = tapwatch_wire::decode(packet.link, packet.data);
         let origin = Origin {
             ts: packet.ts,
@@ -123,6 +164,9 @@ impl<W: Write> Worker<W> {
             direction: Direction::ToServer,
         };
         self.count_decoded(&decoded, origin);
+        if decoded.ip.is_none() {
+            self.detect_without_flow(&decoded, origin);
+        }
         match decoded
             .ip
             .as_ref()
@@ -183,9 +227,15 @@ impl<W: Write> Worker<W> {
         }
         self.ended = ended;
         if self.config.eve.wants(EveType::Stats) {
-            let stats = self
-                .counters
-                .stats_record(&self.flows, &self.reassembler, &self.defrag);
+            let mut stats =
+                self.counters
+                    .stats_record(&self.flows, &self.reassembler, &self.defrag);
+            if let (Some(det), Some(obj)) = (self.detection.as_ref(), stats.as_object_mut()) {
+                obj.insert(
+                    "detect".into(),
+                    crate::detect_run::stats_json(&det.detector.stats()),
+                );
+            }
             let env = Envelope::new(self.now, EventType::Stats);
             self.write_eve(&env, &stats);
         }
@@ -288,7 +338,10 @@ impl<W: Write> Worker<W> {
             ),
             // A transport header that should be there but could not be read (truncated or
             // malformed): the packet is counted as invalid by the decoder and not tracked.
-            Transport::None if matches!(ip.protocol, 1 | 6 | 17 | 58 | 132) => return,
+            Transport::None if matches!(ip.protocol, 1 | 6 | 17 | 58 | 132) => {
+                self.detect_without_flow(decoded, origin);
+                return;
+            }
             // Other protocols are flows without ports.
             Transport::None | Transport::Other(_) => (0, 0, None, None),
         };
@@ -360,6 +413,13 @@ impl<W: Write> Worker<W> {
                     flags: t.flags.0 as u8,
                     payload: decoded.payload,
                 };
+                let stream = match self.detection.as_mut() {
+                    Some(d) if d.wants_stream() => {
+                        d.stream.clear();
+                        Some((tracked.direction, &mut d.stream))
+                    }
+                    _ => None,
+                };
                 let mut sink = AppSink {
                     app: &mut flow.user.app,
                     config: &self.app_config,
@@ -367,6 +427,7 @@ impl<W: Write> Worker<W> {
                     ts: origin.ts,
                     out: &mut self.app_out,
                     events: &mut self.stream_events,
+                    stream,
                 };
                 self.reassembler.segment(
                     &mut flow.user.streams,
@@ -393,6 +454,9 @@ impl<W: Write> Worker<W> {
         }
         for event in tracked.tcp_events.iter() {
             self.stream_events.push((tracked.direction, event.name()));
+        }
+        if self.detection.is_some() {
+            self.detect_flow_packet(tracked.handle, decoded, origin);
         }
         self.emit(tracked.handle, origin);
     }
@@ -440,10 +504,12 @@ impl<W: Write> Worker<W> {
             // Already applied to the flow by `inspect`.
             AppOutput::Reversed => {}
             AppOutput::Detected(proto) => {
-                // Suricata counts DNS flows per transport (`dns_udp`, `dns_tcp`).
+                // Suricata counts DNS and DCERPC flows per transport (`dns_udp`, `dns_tcp`).
                 let name = match (proto, view.protocol) {
                     (AppProto::Dns, 17) => "dns_udp",
                     (AppProto::Dns, _) => "dns_tcp",
+                    // DCERPC is only detected over TCP.
+                    (AppProto::Dcerpc, _) => "dcerpc_tcp",
                     (other, _) => other.name(),
                 };
                 self.counters.count_app_flow(name);
@@ -487,6 +553,18 @@ impl<W: Write> Worker<W> {
                     let env = view.envelope(EventType::Tls, origin, Direction::ToServer, None);
                     self.write_eve(&env, &*info);
                 }
+            }
+            AppOutput::Ssh(info) => {
+                self.counters.ssh_tx += 1;
+                if self.config.eve.wants(EveType::Ssh) {
+                    let env = view.envelope(EventType::Ssh, origin, Direction::ToServer, None);
+                    self.write_eve(&env, &*info);
+                }
+            }
+            // Inspection buffers for detection; nothing is logged.
+            AppOutput::Smb(_) => self.counters.smb_events += 1,
+            AppOutput::FileData { data, .. } => {
+                self.counters.file_data_bytes += data.len() as u64;
             }
             AppOutput::Anomaly {
                 proto,
@@ -544,7 +622,7 @@ impl<W: Write> Worker<W> {
         };
         let server_port = flow.server.1;
         {
-            let FlowState { streams, app } = &mut flow.user;
+            let FlowState { streams, app, .. } = &mut flow.user;
             let mut sink = AppSink {
                 app,
                 config: &self.app_config,
@@ -552,9 +630,16 @@ impl<W: Write> Worker<W> {
                 ts: flow.last,
                 out: &mut self.app_out,
                 events: &mut self.stream_events,
+                stream: None,
             };
             self.reassembler.finish(streams, &mut sink);
             app.finish(flow.last, &mut self.app_out);
+        }
+        if let Some(det) = self.detection.as_mut() {
+            if !self.app_out.is_empty() {
+                det.flow_end(&mut flow, &self.app_out);
+                self.write_alerts(Some(&flow), origin, &[]);
+            }
         }
         let view = FlowView::of(&flow);
         let mut out = std::mem::take(&mut self.app_out);
@@ -598,7 +683,7 @@ impl<W: Write> Worker<W> {
                 EndReason::Shutdown => "shutdown",
                 _ => "forced",
             },
-            alerted: false,
+            alerted: flow.user.detect.alerted(),
         };
         let tcp = flow.tcp.as_ref().map(|s| TcpFlagsBody {
             flags_ts: s.client.flags,
@@ -613,6 +698,165 @@ impl<W: Write> Worker<W> {
                 self.eve_error = Some(e);
             }
         }
+    }
+
+    /// Detection for a packet that is not tracked as part of a flow.
+    fn detect_without_flow(&mut self, decoded: &Decoded<'_>, origin: Origin) {
+        let Some(det) = self.detection.as_mut() else {
+            return;
+        };
+        det.packet_without_flow(decoded, origin.ts);
+        if !det.pending.is_empty() {
+            let endpoints = decoded.ip.as_ref().map(|ip| {
+                let ports = decoded.transport.ports();
+                (
+                    Endpoint {
+                        ip: ip.src,
+                        port: ports.map(|p| p.0),
+                    },
+                    Endpoint {
+                        ip: ip.dst,
+                        port: ports.map(|p| p.1),
+                    },
+                    ip.protocol,
+                )
+            });
+            self.write_flowless_alerts(endpoints, origin, decoded.payload);
+        }
+    }
+
+    /// Detection for a tracked packet and the application-layer output it produced.
+    fn detect_flow_packet(&mut self, handle: FlowHandle, decoded: &Decoded<'_>, origin: Origin) {
+        let Some(det) = self.detection.as_mut() else {
+            return;
+        };
+        let Some(flow) = self.flows.get_mut(handle) else {
+            return;
+        };
+        det.flow_packet(
+            flow,
+            decoded,
+            origin.direction,
+            origin.ts,
+            &self.app_out,
+            &self.stream_events,
+        );
+        if det.pending.is_empty() {
+            return;
+        }
+        let Some(flow) = self.flows.get(handle) else {
+            return;
+        };
+        // Copy what the records need so the flow table is free again.
+        let snapshot = crate::detect_run::FlowSnapshot::of(flow);
+        let stream = std::mem::take(&mut det.stream);
+        self.write_alerts_snapshot(&snapshot, origin, decoded.payload, &stream);
+        if let Some(det) = self.detection.as_mut() {
+            det.stream = stream;
+        }
+    }
+
+    fn write_alerts(&mut self, flow: Option<&Flow<FlowState>>, origin: Origin, payload: &[u8]) {
+        if let Some(flow) = flow {
+            let snapshot = crate::detect_run::FlowSnapshot::of(flow);
+            self.write_alerts_snapshot(&snapshot, origin, payload, &[]);
+        }
+    }
+
+    fn write_alerts_snapshot(
+        &mut self,
+        flow: &crate::detect_run::FlowSnapshot,
+        origin: Origin,
+        payload: &[u8],
+        stream: &[u8],
+    ) {
+        let Some(det) = self.detection.take() else {
+            return;
+        };
+        for p in &det.pending {
+            let Some(info) = det.engine.sig(p.alert.sig) else {
+                continue;
+            };
+            let dir = p.direction;
+            let (src, dst) = flow.view.endpoints(dir);
+            let env = Envelope {
+                flow_id: Some(flow.view.id),
+                pcap_cnt: origin.pcap_cnt,
+                vlan: flow.view.vlan(),
+                endpoints: Some((src, dst)),
+                proto: Some(flow.view.protocol),
+                pkt_src: Some(origin.source),
+                tx_id: p.alert.tx_id,
+                app_proto: flow.app_proto,
+                ..Envelope::new(origin.ts, EventType::Alert)
+            };
+            let data: &[u8] = match p.alert.source {
+                tapwatch_detect::AlertSource::Stream => stream,
+                tapwatch_detect::AlertSource::Packet => payload,
+                tapwatch_detect::AlertSource::Tx => &[],
+            };
+            let output = p.output.and_then(|i| self.app_out.get(i));
+            let rest = crate::detect_run::AlertRest::new(
+                &self.config.detect.alert,
+                dir,
+                output,
+                flow,
+                data,
+                p.alert.source == tapwatch_detect::AlertSource::Stream,
+            )
+            .with_packet(
+                &self.config.detect.alert,
+                packet_frame(&det, origin),
+                det.linktype,
+            );
+            let body = crate::detect_run::alert_body(&info, self.config.detect.alert.metadata);
+            if self.eve_error.is_none() {
+                if let Some(eve) = self.eve.as_mut() {
+                    if let Err(e) = eve.write_alert(&env, &body, &rest) {
+                        self.eve_error = Some(e);
+                    }
+                }
+            }
+        }
+        self.detection = Some(det);
+    }
+
+    fn write_flowless_alerts(
+        &mut self,
+        endpoints: Option<(Endpoint, Endpoint, u8)>,
+        origin: Origin,
+        payload: &[u8],
+    ) {
+        let Some(det) = self.detection.take() else {
+            return;
+        };
+        for p in &det.pending {
+            let Some(info) = det.engine.sig(p.alert.sig) else {
+                continue;
+            };
+            let env = Envelope {
+                pcap_cnt: origin.pcap_cnt,
+                endpoints: endpoints.map(|(s, d, _)| (s, d)),
+                proto: endpoints.map(|(_, _, p)| p),
+                pkt_src: Some(origin.source),
+                ..Envelope::new(origin.ts, EventType::Alert)
+            };
+            let rest = crate::detect_run::AlertRest::flowless(&self.config.detect.alert, payload)
+                .with_packet(
+                    &self.config.detect.alert,
+                    packet_frame(&det, origin),
+                    det.linktype,
+                );
+            let body = crate::detect_run::alert_body(&info, self.config.detect.alert.metadata);
+            if self.eve_error.is_none() {
+                if let Some(eve) = self.eve.as_mut() {
+                    if let Err(e) = eve.write_alert(&env, &body, &rest) {
+                        self.eve_error = Some(e);
+                    }
+                }
+            }
+        }
+        self.detection = Some(det);
     }
 
     fn sweep_if_due(&mut self, ts: Timestamp) {
@@ -642,7 +886,7 @@ impl<W: Write> Worker<W> {
 
 /// What a record needs to know of its flow, copied out so the flow table is free again.
 #[derive(Debug, Clone, Copy)]
-struct FlowView {
+pub(crate) struct FlowView {
     id: u64,
     client: Endpoint,
     server: Endpoint,
@@ -653,7 +897,7 @@ struct FlowView {
 }
 
 impl FlowView {
-    fn of(flow: &Flow<FlowState>) -> Self {
+    pub(crate) fn of(flow: &Flow<FlowState>) -> Self {
         let has_ports = matches!(flow.protocol, 6 | 17 | 132);
         let endpoint = |(ip, port): (std::net::IpAddr, u16)| Endpoint {
             ip,
@@ -670,12 +914,12 @@ impl FlowView {
         }
     }
 
-    fn vlan(&self) -> &[u16] {
+    pub(crate) fn vlan(&self) -> &[u16] {
         self.vlan.get(..usize::from(self.vlan_len)).unwrap_or(&[])
     }
 
     /// Source and destination for a record about data travelling in `dir`.
-    fn endpoints(&self, dir: Direction) -> (Endpoint, Endpoint) {
+    pub(crate) fn endpoints(&self, dir: Direction) -> (Endpoint, Endpoint) {
         match dir {
             Direction::ToServer => (self.client, self.server),
             Direction::ToClient => (self.server, self.client),
@@ -702,6 +946,15 @@ impl FlowView {
     }
 }
 
+/// The frame of the packet that caused a record (none at a flow's end).
+fn packet_frame(det: &crate::detect_run::Detection, origin: Origin) -> &[u8] {
+    if origin.source == PacketSource::FlowTimeout {
+        &[]
+    } else {
+        &det.frame
+    }
+}
+
 /// Feeds reassembled stream data to a flow's application layer.
 struct AppSink<'a> {
     app: &'a mut AppFlow,
@@ -710,10 +963,17 @@ struct AppSink<'a> {
     ts: Timestamp,
     out: &'a mut Vec<AppOutput>,
     events: &'a mut Vec<(Direction, &'static str)>,
+    /// Where to copy the in-order data of one direction for stream inspection.
+    stream: Option<(Direction, &'a mut Vec<u8>)>,
 }
 
 impl StreamSink for AppSink<'_> {
     fn data(&mut self, dir: Direction, data: &[u8]) {
+        if let Some((d, buf)) = self.stream.as_mut() {
+            if *d == dir {
+                buf.extend_from_slice(data);
+            }
+        }
         self.app
             .on_stream_data(self.config, self.server_port, dir, data, self.ts, self.out);
     }

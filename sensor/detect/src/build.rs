@@ -1,0 +1,763 @@
+//! [`Engine::build`]: from signatures to groups, prefilter databases and compiled matchers.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use sha2::{Digest, Sha256};
+use tapwatch_hyperscan::{Literal, LiteralDatabase};
+use tapwatch_rules::{
+    Buffer, FlowDirection, FlowintOp, FlowintValue, Protocol, Signature, Threshold,
+};
+
+use crate::cache::DiskCache;
+use crate::config::{EngineConfig, Prefilter, SuppressTrack, ThresholdOverride};
+use crate::engine::{
+    action_rank, buffer_proto, classes_of, fixed_direction, CompiledSig, Engine, Group, GroupDb,
+    IntOperand, SigKind, StateOp, StreamMode, TxGroups, CLASSES,
+};
+use crate::fastpattern;
+use crate::report::{BuildRejection, BuildReport, CacheOutcome, DatabaseStats, EngineError};
+use crate::verify::CompiledBuffer;
+
+/// Version of the engine's cache entry layout and prefilter semantics; part of the cache key.
+const ENGINE_FORMAT_VERSION: u32 = 1;
+
+/// Entries kept in the cache directory (older ones are pruned).
+const CACHE_KEEP: usize = 8;
+
+#[derive(Default)]
+struct Interner {
+    ids: HashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl Interner {
+    fn id(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        self.ids.insert(name.to_owned(), id);
+        self.names.push(name.to_owned());
+        id
+    }
+}
+
+struct Interners {
+    bits: Interner,
+    ints: Interner,
+    xbits: Interner,
+}
+
+impl Engine {
+    /// Builds the engine from `signatures` (in load order). Signatures the engine cannot run
+    /// (a pcre PCRE2 refuses, ...) are left out and listed in the report; the others are
+    /// ordered as Suricata orders them (action, flowbits setters before readers, flowint
+    /// and xbits likewise, then priority, then load order), grouped, and their fast
+    /// patterns compiled into prefilter databases (loaded from the cache when possible).
+    ///
+    /// Errors only when Hyperscan refuses a database (which means a bug or a resource
+    /// limit, not a bad rule).
+    pub fn build(
+        signatures: Vec<Signature>,
+        config: &EngineConfig,
+    ) -> Result<(Engine, BuildReport), EngineError> {
+        let start = Instant::now();
+        let mut rejected = Vec::new();
+        let mut names = Interners {
+            bits: Interner::default(),
+            ints: Interner::default(),
+            xbits: Interner::default(),
+        };
+        let mut compiled = Vec::with_capacity(signatures.len());
+        for sig in signatures {
+            match compile_sig(sig, config, &mut names) {
+                Ok(c) => compiled.push(c),
+                Err(r) => rejected.push(*r),
+            }
+        }
+        // Evaluation order.
+        let mut order: Vec<usize> = (0..compiled.len()).collect();
+        let keys: Vec<_> = compiled.iter().map(order_key).collect();
+        order.sort_by_key(|&i| (keys.get(i).copied().unwrap_or_default(), i));
+        let mut slots: Vec<Option<CompiledSig>> = compiled.into_iter().map(Some).collect();
+        let sigs: Vec<CompiledSig> = order
+            .iter()
+            .filter_map(|&i| slots.get_mut(i).and_then(Option::take))
+            .collect();
+
+        let mut engine = Engine {
+            packet: Default::default(),
+            tx: Vec::new(),
+            events: Vec::new(),
+            events_every_packet: false,
+            reference: config.prefilter == Prefilter::Reference,
+            flowbit_names: names.bits.names,
+            flowint_names: names.ints.names,
+            xbit_names: names.xbits.names,
+            tx_buffers: Vec::new(),
+            has_stream_rules: false,
+            limits: config.limits,
+            sigs,
+        };
+        let without_pattern = engine.group();
+        let (cache, cache_warning) = engine.compile_databases(config)?;
+        let report = engine.report(rejected, without_pattern, cache, cache_warning, start);
+        Ok((engine, report))
+    }
+
+    /// Puts every rule in its groups and databases; returns the number of rules without a
+    /// fast pattern.
+    fn group(&mut self) -> usize {
+        let mut without = 0usize;
+        let mut tx: Vec<TxGroups> = Vec::new();
+        for (i, cs) in self.sigs.iter().enumerate() {
+            let idx = i as u32;
+            let fp = fastpattern::choose(&cs.sig);
+            for bm in &cs.sig.buffers {
+                if !bm.buffer.is_packet_level()
+                    && bm.buffer != Buffer::Base64Data
+                    && !self.tx_buffers.contains(&bm.buffer)
+                {
+                    self.tx_buffers.push(bm.buffer);
+                }
+            }
+            match &cs.kind {
+                SigKind::Event => {
+                    self.events.push(idx);
+                    if cs.sig.events.is_empty() {
+                        self.events_every_packet = true;
+                    }
+                }
+                SigKind::Packet => {
+                    if cs.stream != StreamMode::Packet && cs.classes[crate::engine::CLASS_TCP] {
+                        self.has_stream_rules = true;
+                    }
+                    let usable = fp.as_ref().filter(|f| {
+                        cs.sig
+                            .buffers
+                            .get(f.buffer)
+                            .is_some_and(|b| b.buffer.is_packet_level())
+                    });
+                    if usable.is_none() {
+                        without += 1;
+                    }
+                    for (class, group) in self.packet.iter_mut().enumerate() {
+                        if !cs.classes.get(class).copied().unwrap_or(false) {
+                            continue;
+                        }
+                        if cs.iponly {
+                            group.all.push(idx);
+                            let h = &cs.sig.header;
+                            group.iponly.add(&h.src, &h.dst, h.bidirectional, idx);
+                        } else {
+                            add_to_group(group, idx, cs, usable);
+                        }
+                    }
+                }
+                SigKind::Tx { protos, dirs } => {
+                    if fp.is_none() {
+                        without += 1;
+                    }
+                    for proto in protos {
+                        let pos = match tx.iter().position(|t| &t.proto == proto) {
+                            Some(p) => p,
+                            None => {
+                                tx.push(TxGroups {
+                                    proto: proto.clone(),
+                                    dirs: Default::default(),
+                                });
+                                tx.len() - 1
+                            }
+                        };
+                        let Some(groups) = tx.get_mut(pos) else {
+                            continue;
+                        };
+                        for (d, on) in dirs.iter().enumerate() {
+                            if *on {
+                                if let Some(group) = groups.dirs.get_mut(d) {
+                                    add_to_group(group, idx, cs, fp.as_ref());
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        tx.sort_by(|a, b| a.proto.cmp(&b.proto));
+        self.tx = tx;
+        for group in &mut self.packet {
+            group.iponly.finish();
+        }
+        without
+    }
+
+    fn groups_mut(&mut self) -> impl Iterator<Item = &mut Group> {
+        self.packet
+            .iter_mut()
+            .chain(self.tx.iter_mut().flat_map(|t| t.dirs.iter_mut()))
+    }
+
+    pub(crate) fn groups(&self) -> impl Iterator<Item = &Group> {
+        self.packet
+            .iter()
+            .chain(self.tx.iter().flat_map(|t| t.dirs.iter()))
+    }
+
+    /// The cache key: engine format, libhs version and every database's literals.
+    fn cache_key(&self) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(b"tapwatch-detect\0");
+        h.update(ENGINE_FORMAT_VERSION.to_le_bytes());
+        let v = tapwatch_hyperscan::version();
+        h.update((v.len() as u64).to_le_bytes());
+        h.update(v.as_bytes());
+        for (gi, group) in self.groups().enumerate() {
+            for db in &group.dbs {
+                h.update((gi as u64).to_le_bytes());
+                let name = db_name(db);
+                h.update((name.len() as u64).to_le_bytes());
+                h.update(name.as_bytes());
+                h.update((db.literals.len() as u64).to_le_bytes());
+                for (bytes, caseless) in &db.literals {
+                    h.update([u8::from(*caseless)]);
+                    h.update((bytes.len() as u64).to_le_bytes());
+                    h.update(bytes);
+                }
+            }
+        }
+        h.finalize().into()
+    }
+
+    fn compile_databases(
+        &mut self,
+        config: &EngineConfig,
+    ) -> Result<(CacheOutcome, Option<String>), EngineError> {
+        if self.reference {
+            return Ok((CacheOutcome::Disabled, None));
+        }
+        let cache = match &config.cache_dir {
+            Some(dir) => match DiskCache::open(dir) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    return self
+                        .compile_all()
+                        .map(|()| (CacheOutcome::Disabled, Some(e.to_string())))
+                }
+            },
+            None => None,
+        };
+        let Some(cache) = cache else {
+            self.compile_all()?;
+            return Ok((CacheOutcome::Disabled, None));
+        };
+        let key = self.cache_key();
+        let outcome = match cache.load(&key) {
+            Ok(Some(blob)) => match self.load_blob(&blob) {
+                Ok(()) => return Ok((CacheOutcome::Hit, None)),
+                Err(reason) => CacheOutcome::Rebuilt { reason },
+            },
+            Ok(None) => CacheOutcome::Miss,
+            Err(e) => CacheOutcome::Rebuilt {
+                reason: e.to_string(),
+            },
+        };
+        self.compile_all()?;
+        let mut warning = None;
+        match self.blob() {
+            Ok(blob) => {
+                if let Err(e) = cache.store(&key, &blob) {
+                    warning = Some(format!(
+                        "could not store the compiled rules in the cache: {e}"
+                    ));
+                } else if let Err(e) = cache.prune(CACHE_KEEP) {
+                    warning = Some(format!("could not prune the cache: {e}"));
+                }
+            }
+            Err(e) => warning = Some(format!("could not serialize the databases: {e}")),
+        }
+        Ok((outcome, warning))
+    }
+
+    /// Compiles every database, in parallel on two threads.
+    fn compile_all(&mut self) -> Result<(), EngineError> {
+        let mut jobs: Vec<&mut GroupDb> =
+            self.groups_mut().flat_map(|g| g.dbs.iter_mut()).collect();
+        // Largest first, alternating between two threads.
+        jobs.sort_by_key(|d| std::cmp::Reverse(d.literals.len()));
+        let (a, b): (Vec<_>, Vec<_>) = jobs.into_iter().enumerate().partition(|(i, _)| i % 2 == 0);
+        let run = |list: Vec<(usize, &mut GroupDb)>| -> Result<(), EngineError> {
+            for (_, db) in list {
+                let lits: Vec<Literal> = db
+                    .literals
+                    .iter()
+                    .enumerate()
+                    .map(|(id, (bytes, caseless))| Literal {
+                        id: id as u32,
+                        bytes: bytes.clone(),
+                        caseless: *caseless,
+                    })
+                    .collect();
+                let compiled =
+                    LiteralDatabase::compile(&lits).map_err(|source| EngineError::Hyperscan {
+                        buffer: db_name(db),
+                        source,
+                    })?;
+                db.db = Some(compiled);
+            }
+            Ok(())
+        };
+        std::thread::scope(|s| {
+            let handle = s.spawn(|| run(b));
+            let first = run(a);
+            let second = handle.join().unwrap_or_else(|_| {
+                Err(EngineError::Hyperscan {
+                    buffer: "?".to_owned(),
+                    source: tapwatch_hyperscan::HsError::Compile {
+                        message: "compile thread panicked".to_owned(),
+                        literal_index: None,
+                    },
+                })
+            });
+            first.and(second)
+        })
+    }
+
+    /// The cache blob: database count, then each serialized database with its length.
+    fn blob(&self) -> Result<Vec<u8>, tapwatch_hyperscan::HsError> {
+        let dbs: Vec<&GroupDb> = self.groups().flat_map(|g| g.dbs.iter()).collect();
+        let mut out = Vec::new();
+        out.extend_from_slice(&(dbs.len() as u64).to_le_bytes());
+        for db in dbs {
+            let bytes = match &db.db {
+                Some(d) => d.serialize()?,
+                None => Vec::new(),
+            };
+            out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+            out.extend_from_slice(&bytes);
+        }
+        Ok(out)
+    }
+
+    fn load_blob(&mut self, blob: &[u8]) -> Result<(), String> {
+        let mut rest = blob;
+        let take_u64 = |rest: &mut &[u8]| -> Result<u64, String> {
+            let (head, tail) = rest.split_at_checked(8).ok_or("cache entry truncated")?;
+            *rest = tail;
+            let arr: [u8; 8] = head.try_into().map_err(|_| "cache entry truncated")?;
+            Ok(u64::from_le_bytes(arr))
+        };
+        let count = take_u64(&mut rest)?;
+        let mut loaded = Vec::new();
+        for _ in 0..count {
+            let len = usize::try_from(take_u64(&mut rest)?).map_err(|_| "bad length")?;
+            let (bytes, tail) = rest.split_at_checked(len).ok_or("cache entry truncated")?;
+            rest = tail;
+            loaded.push(LiteralDatabase::deserialize(bytes).map_err(|e| e.to_string())?);
+        }
+        if !rest.is_empty() {
+            return Err("trailing bytes in the cache entry".to_owned());
+        }
+        let mut dbs: Vec<&mut GroupDb> = self.groups_mut().flat_map(|g| g.dbs.iter_mut()).collect();
+        if dbs.len() != loaded.len() {
+            return Err(format!(
+                "cache entry holds {} databases, the rules need {}",
+                loaded.len(),
+                dbs.len()
+            ));
+        }
+        for (db, l) in dbs.iter_mut().zip(loaded.iter()) {
+            if l.literal_count() != db.literals.len() {
+                return Err("cache entry does not match the rules".to_owned());
+            }
+        }
+        for (db, l) in dbs.into_iter().zip(loaded) {
+            db.db = Some(l);
+        }
+        Ok(())
+    }
+
+    fn report(
+        &self,
+        rejected: Vec<BuildRejection>,
+        rules_without_pattern: usize,
+        cache: CacheOutcome,
+        cache_warning: Option<String>,
+        start: Instant,
+    ) -> BuildReport {
+        let mut databases = Vec::new();
+        let mut per_buffer: HashMap<String, usize> = HashMap::new();
+        for (gi, group) in self.groups().enumerate() {
+            for db in &group.dbs {
+                let name = db_name(db);
+                *per_buffer.entry(name.clone()).or_default() += db.rules;
+                databases.push(DatabaseStats {
+                    buffer: format!("{}/{}", group_name(self, gi), name),
+                    rules: db.rules,
+                    patterns: db.literals.len(),
+                    bytes: db.db.as_ref().map_or(0, LiteralDatabase::size_bytes),
+                });
+            }
+        }
+        let mut rules_per_buffer: Vec<(String, usize)> = per_buffer.into_iter().collect();
+        rules_per_buffer.sort();
+        BuildReport {
+            loaded: self.sigs.len(),
+            rejected,
+            databases,
+            rules_per_buffer,
+            compile_time: start.elapsed(),
+            cache,
+            rules_without_pattern,
+            cache_warning,
+        }
+    }
+}
+
+fn group_name(engine: &Engine, index: usize) -> String {
+    const CLASS_NAMES: [&str; CLASSES] = ["tcp", "udp", "icmpv4", "icmpv6", "ip"];
+    if let Some(name) = CLASS_NAMES.get(index) {
+        return (*name).to_owned();
+    }
+    let t = index - CLASSES;
+    let dir = if t % 2 == 0 { "toserver" } else { "toclient" };
+    match engine.tx.get(t / 2) {
+        Some(g) => format!("{}:{dir}", g.proto),
+        None => "?".to_owned(),
+    }
+}
+
+/// The database's buffer name with its transforms (`http.uri|to_lowercase`).
+fn db_name(db: &GroupDb) -> String {
+    let mut name = db.buffer.name().to_owned();
+    for t in &db.transforms {
+        name.push('|');
+        name.push_str(&format!("{t:?}").to_lowercase());
+    }
+    name
+}
+
+/// Most ports a rule may name to be indexed by port in a group's pattern-less list.
+const MAX_INDEXED_PORTS: u32 = 64;
+
+fn small_port_set(ports: &tapwatch_rules::PortSet) -> Option<Vec<u16>> {
+    let total: u32 = ports
+        .ranges
+        .iter()
+        .map(|&(a, b)| u32::from(b) - u32::from(a) + 1)
+        .sum();
+    if ports.ranges.is_empty() || total > MAX_INDEXED_PORTS {
+        return None;
+    }
+    Some(ports.ranges.iter().flat_map(|&(a, b)| a..=b).collect())
+}
+
+/// Puts a rule without a fast pattern in the group's list, indexed by a small port set
+/// when it has one (so that only packets to or from those ports consider it).
+fn add_always(group: &mut Group, idx: u32, cs: &CompiledSig) {
+    let h = &cs.sig.header;
+    if !h.bidirectional {
+        if let Some(ports) = small_port_set(&h.dst_ports) {
+            for p in ports {
+                group.always_dst.entry(p).or_default().push(idx);
+            }
+            return;
+        }
+        if let Some(ports) = small_port_set(&h.src_ports) {
+            for p in ports {
+                group.always_src.entry(p).or_default().push(idx);
+            }
+            return;
+        }
+    }
+    group.always.push(idx);
+}
+
+fn add_to_group(
+    group: &mut Group,
+    idx: u32,
+    cs: &CompiledSig,
+    fp: Option<&fastpattern::FastPatternChoice>,
+) {
+    group.all.push(idx);
+    let Some(fp) = fp else {
+        add_always(group, idx, cs);
+        return;
+    };
+    let Some(bm) = cs.sig.buffers.get(fp.buffer) else {
+        add_always(group, idx, cs);
+        return;
+    };
+    let pos = match group
+        .dbs
+        .iter()
+        .position(|d| d.buffer == bm.buffer && d.transforms == bm.transforms)
+    {
+        Some(p) => p,
+        None => {
+            group.dbs.push(GroupDb {
+                buffer: bm.buffer,
+                transforms: bm.transforms.clone(),
+                transformer: (!bm.transforms.is_empty()).then_some((idx, fp.buffer)),
+                literals: Vec::new(),
+                lit_sigs: Vec::new(),
+                db: None,
+                rules: 0,
+                max_literal: 0,
+            });
+            group.dbs.len() - 1
+        }
+    };
+    let Some(db) = group.dbs.get_mut(pos) else {
+        return;
+    };
+    db.rules += 1;
+    db.max_literal = db.max_literal.max(fp.bytes.len());
+    let lit = match db
+        .literals
+        .iter()
+        .position(|(b, c)| *c == fp.caseless && *b == fp.bytes)
+    {
+        Some(l) => l,
+        None => {
+            db.literals.push((fp.bytes.clone(), fp.caseless));
+            db.lit_sigs.push(Vec::new());
+            db.literals.len() - 1
+        }
+    };
+    if let Some(list) = db.lit_sigs.get_mut(lit) {
+        list.push(idx);
+    }
+}
+
+/// Sort key: action, flowbits (setters, setters that also read, readers, neither), flowint
+/// and xbits likewise, priority.
+fn order_key(cs: &CompiledSig) -> (u8, u8, u8, u8, u8) {
+    let rank = |set: bool, read: bool| match (set, read) {
+        (true, false) => 0,
+        (true, true) => 1,
+        (false, true) => 2,
+        (false, false) => 3,
+    };
+    let (mut bs, mut br, mut is, mut ir, mut xs, mut xr) =
+        (false, false, false, false, false, false);
+    for op in &cs.state {
+        match op {
+            StateOp::BitSet(_) | StateOp::BitUnset(_) | StateOp::BitToggle(_) => bs = true,
+            StateOp::BitIsSet(_) | StateOp::BitIsNotSet(_) => br = true,
+            StateOp::IntSet(..) | StateOp::IntAdd(..) | StateOp::IntSub(..) => is = true,
+            StateOp::IntIsSet(_) | StateOp::IntIsNotSet(_) | StateOp::IntCmp(..) => ir = true,
+            StateOp::Xbit { op, .. } => match op {
+                tapwatch_rules::XbitOp::IsSet | tapwatch_rules::XbitOp::IsNotSet => xr = true,
+                _ => xs = true,
+            },
+        }
+    }
+    (
+        action_rank(cs.sig.action),
+        rank(bs, br),
+        rank(is, ir),
+        rank(xs, xr),
+        cs.sig.priority,
+    )
+}
+
+fn compile_sig(
+    sig: Signature,
+    config: &EngineConfig,
+    names: &mut Interners,
+) -> Result<CompiledSig, Box<BuildRejection>> {
+    let reject = |sig: &Signature, keyword: &str, reason: String| {
+        Box::new(BuildRejection {
+            id: sig.id,
+            location: sig.location.clone(),
+            keyword: keyword.to_owned(),
+            reason,
+        })
+    };
+    let mut buffers = Vec::with_capacity(sig.buffers.len());
+    for bm in &sig.buffers {
+        match CompiledBuffer::compile(bm) {
+            Ok(c) => buffers.push(c),
+            Err(e) => return Err(reject(&sig, e.keyword, e.reason)),
+        }
+    }
+    let app = match &sig.header.protocol {
+        Protocol::App(name) if name == "http1" => Some("http".to_owned()),
+        Protocol::App(name) => Some(name.clone()),
+        _ => None,
+    };
+    let tx_bufs: Vec<Buffer> = sig
+        .buffers
+        .iter()
+        .map(|b| b.buffer)
+        .filter(|b| !b.is_packet_level() && *b != Buffer::Base64Data)
+        .collect();
+    let kind = if !sig.events.is_empty() || sig.header.protocol == Protocol::PktHdr {
+        SigKind::Event
+    } else if !tx_bufs.is_empty() {
+        let mut protos: Vec<String> = Vec::new();
+        if let Some(a) = &app {
+            protos.push(a.clone());
+        } else {
+            for b in &tx_bufs {
+                if let Some(p) = buffer_proto(*b) {
+                    if !protos.iter().any(|x| x == p) {
+                        protos.push(p.to_owned());
+                    }
+                }
+            }
+            if protos.is_empty() {
+                protos = vec!["http".to_owned(), "smb".to_owned()];
+            }
+        }
+        let fixed: Vec<FlowDirection> =
+            tx_bufs.iter().filter_map(|b| fixed_direction(*b)).collect();
+        let has = |d: FlowDirection| fixed.contains(&d);
+        let dirs = match sig.flow.direction {
+            Some(FlowDirection::ToServer) => [!has(FlowDirection::ToClient), false],
+            Some(FlowDirection::ToClient) => [false, true],
+            None if has(FlowDirection::ToClient) => [false, true],
+            None if has(FlowDirection::ToServer) => [true, false],
+            None => [true, true],
+        };
+        SigKind::Tx { protos, dirs }
+    } else {
+        SigKind::Packet
+    };
+    let stream = match (&sig.header.protocol, sig.flow.stream) {
+        (Protocol::TcpPkt, _) | (_, Some(false)) => StreamMode::Packet,
+        (Protocol::TcpStream, _) | (_, Some(true)) => StreamMode::Stream,
+        _ => StreamMode::Both,
+    };
+    let state: Vec<StateOp> = sig
+        .state
+        .iter()
+        .filter_map(|op| intern_op(op, names))
+        .collect();
+    let (threshold, suppress) = apply_overrides(&sig, &config.overrides);
+    let mut metadata: Vec<(String, Vec<String>)> = Vec::new();
+    for (k, v) in &sig.metadata {
+        match metadata.iter_mut().find(|(key, _)| key == k) {
+            Some((_, values)) => values.push(v.clone()),
+            None => metadata.push((k.clone(), vec![v.clone()])),
+        }
+    }
+    let mut classes = classes_of(&sig.header.protocol);
+    match sig.header.protocol {
+        Protocol::Ipv4 => classes[crate::engine::CLASS_ICMPV6] = false,
+        Protocol::Ipv6 => classes[crate::engine::CLASS_ICMPV4] = false,
+        _ => {}
+    }
+    let iponly = kind == SigKind::Packet
+        && sig.buffers.is_empty()
+        && sig.packet.is_empty()
+        && sig.flow == tapwatch_rules::FlowMatch::default()
+        && state.iter().all(|op| {
+            matches!(
+                op,
+                StateOp::BitSet(_)
+                    | StateOp::BitUnset(_)
+                    | StateOp::BitToggle(_)
+                    | StateOp::IntSet(..)
+                    | StateOp::IntAdd(..)
+                    | StateOp::IntSub(..)
+            ) || matches!(op, StateOp::Xbit { op, .. } if !matches!(op, tapwatch_rules::XbitOp::IsSet | tapwatch_rules::XbitOp::IsNotSet))
+        })
+        && sig.events.is_empty()
+        && sig.app_layer_protocol.is_none()
+        && app.is_none()
+        && sig.header.src_ports.is_any()
+        && sig.header.dst_ports.is_any();
+    Ok(CompiledSig {
+        iponly,
+        buffers,
+        kind,
+        stream,
+        app,
+        state,
+        threshold,
+        suppress,
+        metadata,
+        classes,
+        sig,
+    })
+}
+
+fn intern_op(op: &tapwatch_rules::StateOp, names: &mut Interners) -> Option<StateOp> {
+    use tapwatch_rules::StateOp as S;
+    let bits = |list: &Vec<String>, names: &mut Interners| -> Vec<u32> {
+        list.iter().map(|n| names.bits.id(n)).collect()
+    };
+    Some(match op {
+        S::FlowbitIsSet(l) => StateOp::BitIsSet(bits(l, names)),
+        S::FlowbitIsNotSet(l) => StateOp::BitIsNotSet(bits(l, names)),
+        S::FlowbitSet(l) => StateOp::BitSet(bits(l, names)),
+        S::FlowbitUnset(l) => StateOp::BitUnset(bits(l, names)),
+        S::FlowbitToggle(l) => StateOp::BitToggle(bits(l, names)),
+        S::Flowint { name, op } => {
+            let id = names.ints.id(name);
+            let mut operand = |v: &FlowintValue| match v {
+                FlowintValue::Lit(n) => IntOperand::Lit(*n),
+                FlowintValue::Var(n) => IntOperand::Var(names.ints.id(n)),
+            };
+            match op {
+                FlowintOp::Set(v) => StateOp::IntSet(id, operand(v)),
+                FlowintOp::Add(v) => StateOp::IntAdd(id, operand(v)),
+                FlowintOp::Sub(v) => StateOp::IntSub(id, operand(v)),
+                FlowintOp::IsSet => StateOp::IntIsSet(id),
+                FlowintOp::IsNotSet => StateOp::IntIsNotSet(id),
+                FlowintOp::Compare(c, v) => StateOp::IntCmp(id, *c, operand(v)),
+            }
+        }
+        S::Xbits {
+            op,
+            name,
+            track,
+            expire,
+        } => StateOp::Xbit {
+            op: *op,
+            name: names.xbits.id(name),
+            track: *track,
+            expire: expire.unwrap_or(DEFAULT_XBIT_EXPIRE_SECS),
+        },
+        #[allow(unreachable_patterns)]
+        _ => return None,
+    })
+}
+
+/// Lifetime of an xbit set without `expire`.
+const DEFAULT_XBIT_EXPIRE_SECS: u32 = 30;
+
+fn apply_overrides(
+    sig: &Signature,
+    overrides: &[ThresholdOverride],
+) -> (Option<Threshold>, Vec<SuppressTrack>) {
+    let matches =
+        |gid: u32, sid: u32| (gid == 0 || gid == sig.id.gid) && (sid == 0 || sid == sig.id.sid);
+    let mut threshold = sig.threshold;
+    let mut exact = false;
+    let mut suppress = Vec::new();
+    for o in overrides {
+        match o {
+            ThresholdOverride::Suppress { gid, sid, track } if matches(*gid, *sid) => {
+                suppress.push(track.clone());
+            }
+            ThresholdOverride::Threshold {
+                gid,
+                sid,
+                threshold: t,
+            } if matches(*gid, *sid) => {
+                let specific = *sid != 0;
+                if specific {
+                    threshold = Some(*t);
+                    exact = true;
+                } else if !exact && sig.threshold.is_none() {
+                    threshold = Some(*t);
+                }
+            }
+            _ => {}
+        }
+    }
+    (threshold, suppress)
+}

@@ -1,0 +1,420 @@
+//! Engine tests: every case runs under both prefilters (Hyperscan and the pure-Rust
+//! reference) and the two must agree.
+
+use std::net::IpAddr;
+
+use tapwatch_common::Timestamp;
+use tapwatch_rules::{load_rules_text, Buffer, FlowDirection, LoadOptions, LoadReport, Signature};
+
+use crate::input::{AppState, Buffers, FlowFacts, PacketInput, TxInput};
+use crate::verify::{PacketFacts, TcpFacts};
+use crate::{
+    Alert, AlertSource, CacheOutcome, Detector, Engine, EngineConfig, FlowDetect, Prefilter,
+};
+
+fn sigs(text: &str) -> Vec<Signature> {
+    let mut report = LoadReport::default();
+    load_rules_text(
+        "test.rules",
+        text,
+        &LoadOptions::suricata_defaults(),
+        &mut report,
+    );
+    assert!(report.rejections.is_empty(), "{:?}", report.rejections);
+    report.signatures
+}
+
+fn engine(text: &str, prefilter: Prefilter) -> Engine {
+    let config = EngineConfig {
+        prefilter,
+        ..EngineConfig::default()
+    };
+    let (engine, report) = Engine::build(sigs(text), &config).expect("build");
+    assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+    engine
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+/// A TCP packet of an established flow, client to server (or back).
+fn tcp<'a>(payload: &'a [u8], stream: &'a [u8], dir: FlowDirection, secs: i64) -> PacketInput<'a> {
+    let (c, s) = ((ip("10.0.0.1"), 40000), (ip("192.0.2.9"), 80));
+    let (src, dst) = match dir {
+        FlowDirection::ToServer => (c, s),
+        FlowDirection::ToClient => (s, c),
+    };
+    PacketInput {
+        ts: Timestamp::new(secs, 0),
+        src: Some(src),
+        dst: Some(dst),
+        ip_proto: Some(6),
+        facts: PacketFacts {
+            ttl: 64,
+            ip_proto: 6,
+            dsize: payload.len(),
+            tcp: Some(TcpFacts {
+                flags: 0x18,
+                ..TcpFacts::default()
+            }),
+            ..PacketFacts::default()
+        },
+        payload,
+        stream,
+        flow: Some(FlowFacts {
+            direction: dir,
+            established: true,
+            app: AppState::Detected("http"),
+        }),
+        ..PacketInput::undecoded(Timestamp::new(secs, 0), &[])
+    }
+}
+
+/// Runs `packets` through a fresh detector and flow; returns the sids that alerted, in
+/// order, with their sources.
+fn run(engine: &Engine, packets: &[PacketInput<'_>]) -> Vec<(u32, AlertSource)> {
+    let mut det = Detector::new(engine).unwrap();
+    let mut flow = FlowDetect::default();
+    let mut alerts: Vec<Alert> = Vec::new();
+    for p in packets {
+        det.inspect_packet(engine, p, Some(&mut flow), &mut alerts);
+    }
+    alerts
+        .iter()
+        .map(|a| (engine.sig(a.sig).unwrap().signature.id.sid, a.source))
+        .collect()
+}
+
+/// Runs the case under both prefilters, checks they agree, returns the sids.
+fn both(rules: &str, packets: &[PacketInput<'_>]) -> Vec<u32> {
+    let hs = run(&engine(rules, Prefilter::Hyperscan), packets);
+    let reference = run(&engine(rules, Prefilter::Reference), packets);
+    assert_eq!(hs, reference, "hyperscan and reference engines disagree");
+    hs.into_iter().map(|(sid, _)| sid).collect()
+}
+
+const TS: FlowDirection = FlowDirection::ToServer;
+const TC: FlowDirection = FlowDirection::ToClient;
+
+#[test]
+fn content_rules_alert_on_matching_payload_only() {
+    let rules = r#"alert tcp any any -> any any (msg:"a"; content:"EVIL"; sid:1;)
+alert tcp any any -> any any (msg:"b"; content:"evil"; nocase; sid:2;)
+alert tcp any any -> any any (msg:"c"; content:"GOOD"; sid:3;)"#;
+    assert_eq!(both(rules, &[tcp(b"xxEVILxx", b"", TS, 1)]), vec![1, 2]);
+    assert_eq!(
+        both(rules, &[tcp(b"nothing", b"", TS, 1)]),
+        Vec::<u32>::new()
+    );
+}
+
+#[test]
+fn header_ports_and_flow_direction_are_checked() {
+    let rules = r#"alert tcp any any -> any 80 (msg:"a"; flow:established,to_server; content:"X"; sid:1;)
+alert tcp any 80 -> any any (msg:"b"; flow:to_client; content:"X"; sid:2;)
+alert tcp any any -> any 81 (msg:"c"; content:"X"; sid:3;)
+alert tcp any any <> any 80 (msg:"d"; content:"X"; sid:4;)"#;
+    assert_eq!(both(rules, &[tcp(b"X", b"", TS, 1)]), vec![1, 4]);
+    assert_eq!(both(rules, &[tcp(b"X", b"", TC, 1)]), vec![2, 4]);
+}
+
+#[test]
+fn rules_without_content_are_checked_on_every_packet() {
+    let rules = r#"alert tcp any any -> any any (msg:"a"; dsize:>3; sid:1;)
+alert tcp any any -> any any (msg:"b"; content:!"zzz"; sid:2;)"#;
+    assert_eq!(both(rules, &[tcp(b"abcd", b"", TS, 1)]), vec![1, 2]);
+    assert_eq!(both(rules, &[tcp(b"abc", b"", TS, 1)]), vec![2]);
+    assert_eq!(both(rules, &[tcp(b"zzzz", b"", TS, 1)]), vec![1]);
+}
+
+#[test]
+fn stream_and_packet_are_inspected_without_duplicates() {
+    let rules = r#"alert tcp any any -> any any (msg:"both"; content:"EVIL"; sid:1;)
+alert tcp-stream any any -> any any (msg:"stream"; content:"EVIL"; sid:2;)
+alert tcp-pkt any any -> any any (msg:"pkt"; content:"EVIL"; sid:3;)"#;
+    // In order: the packet's data is also the stream data; each rule alerts once.
+    let in_order = run(
+        &engine(rules, Prefilter::Hyperscan),
+        &[tcp(b"EVIL", b"EVIL", TS, 1)],
+    );
+    assert_eq!(
+        in_order,
+        vec![
+            (1, AlertSource::Stream),
+            (2, AlertSource::Stream),
+            (3, AlertSource::Packet)
+        ]
+    );
+    // A match only across segments is seen by stream rules alone.
+    assert_eq!(both(rules, &[tcp(b"IL", b"EVIL", TS, 1)]), vec![1, 2]);
+    // A packet with no stream data (out of order): packet rules and `tcp` rules.
+    assert_eq!(both(rules, &[tcp(b"EVIL", b"", TS, 1)]), vec![1, 3]);
+}
+
+#[test]
+fn flowbits_setters_run_before_checkers_and_or_forms_work() {
+    // The checker comes first in the file: Suricata still runs the setter first.
+    let rules = r#"alert tcp any any -> any any (msg:"check"; flowbits:isset,a|b; content:"X"; sid:2;)
+alert tcp any any -> any any (msg:"set"; content:"X"; flowbits:set,b; flowbits:noalert; sid:1;)
+alert tcp any any -> any any (msg:"not"; flowbits:isnotset,b; content:"Y"; sid:3;)"#;
+    assert_eq!(both(rules, &[tcp(b"X", b"", TS, 1)]), vec![2]);
+    assert_eq!(
+        both(
+            rules,
+            &[
+                tcp(b"Y", b"", TS, 1),
+                tcp(b"X", b"", TS, 2),
+                tcp(b"Y", b"", TS, 3)
+            ]
+        ),
+        vec![3, 2]
+    );
+}
+
+#[test]
+fn flowint_counts_matches() {
+    let rules = r#"alert tcp any any -> any any (msg:"count"; content:"X"; flowint:n,+,1; noalert; sid:1;)
+alert tcp any any -> any any (msg:"third"; content:"X"; flowint:n,==,3; sid:2;)"#;
+    let p = |s| tcp(b"X", b"", TS, s);
+    assert_eq!(both(rules, &[p(1), p(2), p(3), p(4)]), vec![2]);
+}
+
+#[test]
+fn thresholds_limit_threshold_both_and_detection_filter() {
+    let rules = r#"alert tcp any any -> any any (msg:"limit"; content:"X"; threshold:type limit, track by_src, count 2, seconds 60; sid:1;)
+alert tcp any any -> any any (msg:"threshold"; content:"X"; threshold:type threshold, track by_dst, count 2, seconds 60; sid:2;)
+alert tcp any any -> any any (msg:"both"; content:"X"; threshold:type both, track by_rule, count 3, seconds 60; sid:3;)
+alert tcp any any -> any any (msg:"filter"; content:"X"; detection_filter:track by_src, count 3, seconds 60; sid:4;)
+alert tcp any any -> any any (msg:"flow"; content:"X"; threshold:type limit, track by_flow, count 1, seconds 60; sid:5;)"#;
+    let p = |s| tcp(b"X", b"", TS, s);
+    let sids = both(rules, &[p(1), p(2), p(3), p(4), p(5)]);
+    let count = |sid| sids.iter().filter(|&&s| s == sid).count();
+    assert_eq!(count(1), 2, "limit 2");
+    assert_eq!(count(2), 2, "every 2nd of 5");
+    assert_eq!(count(3), 1, "once at the 3rd");
+    assert_eq!(count(4), 2, "4th and 5th");
+    assert_eq!(count(5), 1, "by flow");
+    // A new window after `seconds`.
+    let sids = both(rules, &[p(1), p(2), p(3), p(100)]);
+    assert_eq!(sids.iter().filter(|&&s| s == 1).count(), 3);
+}
+
+#[test]
+fn pass_rules_stop_inspection_of_the_flow() {
+    let rules = r#"pass tcp any any -> any any (msg:"pass"; content:"OK"; sid:1;)
+alert tcp any any -> any any (msg:"a"; content:"X"; sid:2;)"#;
+    assert_eq!(
+        both(
+            rules,
+            &[
+                tcp(b"X", b"", TS, 1),
+                tcp(b"OK X", b"", TS, 2),
+                tcp(b"X", b"", TS, 3)
+            ]
+        ),
+        vec![2]
+    );
+}
+
+#[test]
+fn transaction_rules_inspect_their_buffers_once_per_side() {
+    let rules = r#"alert http any any -> any any (msg:"uri"; http.uri; content:"/evil"; sid:1;)
+alert http any any -> any any (msg:"stat"; flow:to_client; http.stat_code; content:"404"; sid:2;)
+alert http any any -> any any (msg:"hdr"; http.header; content:"Server|3a|"; sid:3;)
+alert http any any -> any any (msg:"uri+stat"; http.uri; content:"/evil"; http.stat_code; content:"404"; sid:4;)
+alert http any any -> any any (msg:"absent"; http.referer; absent; sid:5;)"#;
+    let mut buffers = Buffers::new();
+    buffers.push(Buffer::HttpUri, TS, b"/evil.php");
+    buffers.push(Buffer::HttpHeader, TS, b"Host: a\r\n");
+    buffers.push(Buffer::HttpStatCode, TC, b"404");
+    buffers.push(Buffer::HttpHeader, TC, b"Server: x\r\n");
+    for prefilter in [Prefilter::Hyperscan, Prefilter::Reference] {
+        let engine = engine(rules, prefilter);
+        let mut det = Detector::new(&engine).unwrap();
+        let mut flow = FlowDetect::default();
+        let mut sids = Vec::new();
+        for side in [TS, TC] {
+            let mut alerts = Vec::new();
+            let pkt = tcp(b"", b"", TC, 1);
+            let tx = TxInput {
+                tx_id: 0,
+                direction: side,
+                buffers: &buffers,
+            };
+            det.inspect_tx(&engine, &pkt, &tx, &mut flow, &mut alerts);
+            sids.extend(alerts.iter().map(|a| {
+                assert_eq!(a.tx_id, Some(0));
+                (engine.sig(a.sig).unwrap().signature.id.sid, side)
+            }));
+        }
+        assert_eq!(
+            sids,
+            vec![(1, TS), (5, TS), (2, TC), (3, TC), (4, TC)],
+            "{prefilter:?}"
+        );
+    }
+}
+
+#[test]
+fn cache_is_missed_then_hit_and_a_damaged_entry_is_rebuilt() {
+    let dir = std::env::temp_dir().join(format!("tapwatch-detect-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let rules = r#"alert tcp any any -> any any (msg:"a"; content:"EVIL"; sid:1;)
+alert udp any any -> any any (msg:"b"; content:"bad"; nocase; sid:2;)"#;
+    let config = EngineConfig {
+        cache_dir: Some(dir.clone()),
+        ..EngineConfig::default()
+    };
+    let (_, first) = Engine::build(sigs(rules), &config).unwrap();
+    assert_eq!(first.cache, CacheOutcome::Miss);
+    let (engine, second) = Engine::build(sigs(rules), &config).unwrap();
+    assert_eq!(second.cache, CacheOutcome::Hit);
+    assert_eq!(
+        run(&engine, &[tcp(b"EVIL", b"", TS, 1)]).len(),
+        1,
+        "cached database works"
+    );
+    // Damage every entry: the next build must notice and rebuild.
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let mut bytes = std::fs::read(&path).unwrap();
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 0xff;
+        std::fs::write(&path, bytes).unwrap();
+    }
+    let (_, third) = Engine::build(sigs(rules), &config).unwrap();
+    assert!(
+        matches!(third.cache, CacheOutcome::Rebuilt { .. }),
+        "{:?}",
+        third.cache
+    );
+    let (_, fourth) = Engine::build(sigs(rules), &config).unwrap();
+    assert_eq!(fourth.cache, CacheOutcome::Hit);
+    // Different rules: a miss.
+    let (_, other) = Engine::build(
+        sigs("alert tcp any any -> any any (msg:\"c\"; content:\"x\"; sid:3;)"),
+        &config,
+    )
+    .unwrap();
+    assert_eq!(other.cache, CacheOutcome::Miss);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn report_counts_databases_and_rules_without_pattern() {
+    let rules = r#"alert tcp any any -> any any (msg:"a"; content:"EVIL"; sid:1;)
+alert tcp any any -> any any (msg:"b"; content:"EVIL"; sid:2;)
+alert tcp any any -> any any (msg:"c"; flags:S; sid:3;)"#;
+    let (_, report) = Engine::build(sigs(rules), &EngineConfig::default()).unwrap();
+    assert_eq!(report.loaded, 3);
+    assert_eq!(report.rules_without_pattern, 1);
+    let tcp_db = report
+        .databases
+        .iter()
+        .find(|d| d.buffer == "tcp/pkt_data")
+        .unwrap();
+    assert_eq!(
+        (tcp_db.rules, tcp_db.patterns),
+        (2, 1),
+        "literal shared by two rules"
+    );
+}
+
+#[test]
+fn stream_matches_span_segments_without_realerting_on_earlier_data() {
+    let rules = r#"alert tcp any any -> any any (msg:"both"; content:"EVIL"; sid:1;)
+alert tcp-stream any any -> any any (msg:"stream"; content:"EVIL"; sid:2;)
+alert tcp-pkt any any -> any any (msg:"pkt"; content:"EVIL"; sid:3;)"#;
+    // "EV" then "IL": only the stream sees the pattern, on the second segment.
+    assert_eq!(
+        both(
+            rules,
+            &[tcp(b"xxEV", b"xxEV", TS, 1), tcp(b"IL", b"IL", TS, 2)]
+        ),
+        vec![1, 2]
+    );
+    // The match in the first segment is not reported again by the next segment.
+    assert_eq!(
+        both(
+            rules,
+            &[tcp(b"EVIL", b"EVIL", TS, 1), tcp(b"more", b"more", TS, 2)]
+        ),
+        vec![1, 2, 3]
+    );
+    // The other direction has its own window.
+    assert_eq!(
+        both(rules, &[tcp(b"EV", b"EV", TS, 1), tcp(b"IL", b"IL", TC, 2)]),
+        Vec::<u32>::new()
+    );
+}
+
+/// Prints the literals shared by most rules in each database (`cargo test -p
+/// tapwatch-detect -- --ignored --nocapture et_literal_fanout`, with
+/// `TAPWATCH_ET_RULES` naming a rules file): a tuning aid, asserts nothing.
+#[test]
+#[ignore]
+fn et_literal_fanout() {
+    let Ok(path) = std::env::var("TAPWATCH_ET_RULES") else {
+        println!("skipped: TAPWATCH_ET_RULES not set");
+        return;
+    };
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut report = LoadReport::default();
+    load_rules_text(
+        "et.rules",
+        &text,
+        &LoadOptions::suricata_defaults(),
+        &mut report,
+    );
+    let config = EngineConfig {
+        prefilter: Prefilter::Reference,
+        ..EngineConfig::default()
+    };
+    let (engine, _) = Engine::build(report.signatures, &config).unwrap();
+    for (gi, group) in engine.groups().enumerate() {
+        println!(
+            "group {gi}: always {} dst-indexed {} src-indexed {}",
+            group.always.len(),
+            group.always_dst.len(),
+            group.always_src.len()
+        );
+        for &i in group.always.iter().step_by(100) {
+            let s = engine.sig(i).unwrap().signature;
+            println!("    e.g. {}", s.text.chars().take(160).collect::<String>());
+        }
+        for db in &group.dbs {
+            let mut fan: Vec<(usize, String)> = db
+                .lit_sigs
+                .iter()
+                .zip(&db.literals)
+                .map(|(s, (b, _))| (s.len(), String::from_utf8_lossy(b).into_owned()))
+                .collect();
+            fan.sort_by_key(|f| std::cmp::Reverse(f.0));
+            fan.truncate(5);
+            println!(
+                "  {:?} {} literals: {:?}",
+                db.buffer,
+                db.literals.len(),
+                fan
+            );
+        }
+    }
+}
+
+#[test]
+fn ip_only_rules_match_once_per_flow_direction() {
+    let rules = r#"alert tcp 10.0.0.0/8 any -> any any (msg:"from net"; sid:1;)
+alert ip any any -> [192.0.2.9,198.51.100.1] any (msg:"to host"; sid:2;)
+alert tcp 172.16.0.0/12 any -> any any (msg:"other net"; sid:3;)
+alert tcp any any -> any any (msg:"with content"; content:"X"; sid:4;)"#;
+    let sids = both(
+        rules,
+        &[
+            tcp(b"X", b"", TS, 1),
+            tcp(b"X", b"", TS, 2),
+            tcp(b"X", b"", TC, 3),
+        ],
+    );
+    assert_eq!(sids, vec![1, 2, 4, 4, 4]);
+}

@@ -1,0 +1,524 @@
+//! Detection inside the worker: what the detector is shown for each packet and each
+//! application-layer output, and the alert records written for its matches.
+//!
+//! For every tracked packet the detector sees the packet (headers, payload, decoder, stream
+//! and application-layer events) together with the reassembled TCP data the packet completed
+//! in its direction; then each transaction, handshake or file chunk the application layer
+//! produced for it, one side at a time (request side first). A transaction is inspected
+//! once per side, so a rule alerts at most once per transaction side.
+
+use std::sync::Arc;
+
+use tapwatch_app::{AppOutput, AppProto, DetectOutcome};
+use tapwatch_common::{Direction, Timestamp};
+use tapwatch_detect::verify::{IcmpFacts, PacketFacts, TcpFacts};
+use tapwatch_detect::{
+    Alert, AppState, Buffers, Detector, Engine, EngineError, FlowFacts, PacketInput, TxInput,
+};
+use tapwatch_flow::{Flow, FlowState as FlowTcpState};
+use tapwatch_rules::{Buffer, FlowDirection};
+use tapwatch_wire::{Decoded, Transport};
+
+use crate::worker::FlowState;
+
+/// An alert waiting to be written, with what its record needs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PendingAlert {
+    pub alert: Alert,
+    /// Index of the application-layer output it matched in (transaction alerts).
+    pub output: Option<usize>,
+    /// Direction of the data that matched.
+    pub direction: Direction,
+}
+
+/// The worker's detection state.
+#[derive(Debug)]
+pub(crate) struct Detection {
+    pub engine: Arc<Engine>,
+    pub detector: Detector,
+    pub alerts: Vec<Alert>,
+    pub pending: Vec<PendingAlert>,
+    buffers: Buffers,
+    /// Reassembled data the current packet completed in its own direction.
+    pub stream: Vec<u8>,
+    /// The current frame and its link type, kept only when alerts carry `packet`.
+    pub frame: Vec<u8>,
+    /// Link type of `frame`.
+    pub linktype: u32,
+    decode_events: Vec<&'static str>,
+    stream_events: Vec<&'static str>,
+    app_events: Vec<String>,
+}
+
+pub(crate) fn to_flow_dir(d: Direction) -> FlowDirection {
+    match d {
+        Direction::ToServer => FlowDirection::ToServer,
+        Direction::ToClient => FlowDirection::ToClient,
+    }
+}
+
+fn from_flow_dir(d: FlowDirection) -> Direction {
+    match d {
+        FlowDirection::ToServer => Direction::ToServer,
+        FlowDirection::ToClient => Direction::ToClient,
+    }
+}
+
+/// The app state of a flow.
+pub(crate) fn app_state(flow: &Flow<FlowState>) -> AppState {
+    match flow.user.app_outcome() {
+        DetectOutcome::Detected(p) => AppState::Detected(p.name()),
+        DetectOutcome::Failed => AppState::Failed,
+        DetectOutcome::Pending => AppState::Unknown,
+    }
+}
+
+/// Header facts of a decoded packet.
+fn facts(decoded: &Decoded<'_>) -> PacketFacts {
+    let mut f = PacketFacts {
+        dsize: decoded.payload.len(),
+        ..PacketFacts::default()
+    };
+    if let Some(ip) = &decoded.ip {
+        f.ttl = ip.ttl;
+        f.tos = ip.tos;
+        f.ip_proto = ip.protocol;
+        f.same_ip = ip.src == ip.dst;
+        if ip.version == 4 {
+            f.ip_id = Some(ip.id as u16);
+            let mut bits = 0;
+            if ip.dont_fragment {
+                bits |= 0x02;
+            }
+            if let Some(frag) = ip.fragment {
+                if frag.more {
+                    bits |= 0x01;
+                }
+                f.frag_offset = (frag.offset / 8) as u16;
+            }
+            f.frag_bits = bits;
+        }
+    }
+    match &decoded.transport {
+        Transport::Tcp(t) => {
+            f.tcp = Some(TcpFacts {
+                flags: t.flags.0 as u8,
+                seq: t.seq,
+                ack: t.ack,
+                window: t.window,
+                mss: t.options.mss,
+            });
+        }
+        Transport::Icmpv4(i) | Transport::Icmpv6(i) => {
+            f.icmp = Some(IcmpFacts {
+                icmp_type: i.icmp_type,
+                code: i.code,
+                id: i.id,
+                seq: i.seq,
+            });
+        }
+        _ => {}
+    }
+    f
+}
+
+/// A packet input for `decoded` (without flow facts or events).
+fn packet_input<'a>(decoded: &'a Decoded<'a>, ts: Timestamp) -> PacketInput<'a> {
+    let mut pkt = PacketInput::undecoded(ts, &[]);
+    let Some(ip) = &decoded.ip else { return pkt };
+    let (sp, dp) = decoded.transport.ports().unwrap_or((0, 0));
+    pkt.src = Some((ip.src, sp));
+    pkt.dst = Some((ip.dst, dp));
+    pkt.ip_proto = Some(ip.protocol);
+    pkt.facts = facts(decoded);
+    pkt.payload = decoded.payload;
+    if ip.version == 4 {
+        pkt.headers.ipv4 = ip.header;
+    } else {
+        pkt.headers.ipv6 = ip.header;
+    }
+    match &decoded.transport {
+        Transport::Tcp(t) => pkt.headers.tcp = t.header,
+        Transport::Udp(_) => pkt.headers.udp = ip.payload.get(..8).unwrap_or(&[]),
+        Transport::Icmpv4(i) => pkt.headers.icmpv4 = i.header,
+        Transport::Icmpv6(i) => pkt.headers.icmpv6 = i.header,
+        _ => {}
+    }
+    pkt
+}
+
+impl Detection {
+    /// Detection state for one worker.
+    pub fn new(engine: Arc<Engine>) -> Result<Self, EngineError> {
+        Ok(Self {
+            detector: Detector::new(&engine)?,
+            engine,
+            alerts: Vec::new(),
+            pending: Vec::new(),
+            buffers: Buffers::new(),
+            stream: Vec::new(),
+            frame: Vec::new(),
+            linktype: 0,
+            decode_events: Vec::new(),
+            stream_events: Vec::new(),
+            app_events: Vec::new(),
+        })
+    }
+
+    /// Whether stream data should be collected for inspection.
+    pub fn wants_stream(&self) -> bool {
+        self.engine.wants_stream()
+    }
+
+    /// A packet that belongs to no flow (undecoded, or not tracked): decoder events and
+    /// packet rules without flow conditions.
+    pub fn packet_without_flow(&mut self, decoded: &Decoded<'_>, ts: Timestamp) {
+        self.pending.clear();
+        self.decode_events.clear();
+        self.decode_events
+            .extend(decoded.events.iter().map(|e| e.name()));
+        let mut pkt = packet_input(decoded, ts);
+        pkt.decode_events = &self.decode_events;
+        self.alerts.clear();
+        self.detector
+            .inspect_packet(&self.engine, &pkt, None, &mut self.alerts);
+        for a in self.alerts.drain(..) {
+            self.pending.push(PendingAlert {
+                alert: a,
+                output: None,
+                direction: Direction::ToServer,
+            });
+        }
+    }
+
+    /// A tracked packet of `flow` travelling in `dir`, and the application-layer outputs it
+    /// produced. Alerts are left in `self.pending`.
+    pub fn flow_packet(
+        &mut self,
+        flow: &mut Flow<FlowState>,
+        decoded: &Decoded<'_>,
+        dir: Direction,
+        ts: Timestamp,
+        outputs: &[AppOutput],
+        stream_events: &[(Direction, &'static str)],
+    ) {
+        self.pending.clear();
+        self.decode_events.clear();
+        self.decode_events
+            .extend(decoded.events.iter().map(|e| e.name()));
+        self.stream_events.clear();
+        self.stream_events.extend(
+            stream_events
+                .iter()
+                .map(|(_, e)| e.strip_prefix("stream.").unwrap_or(e)),
+        );
+        self.app_events.clear();
+        for out in outputs {
+            if let AppOutput::Anomaly { proto, event, .. } = out {
+                let p = proto.map_or("applayer", AppProto::name);
+                self.app_events
+                    .push(format!("{p}.{}", event.to_ascii_lowercase()));
+            }
+        }
+        let stream = std::mem::take(&mut self.stream);
+        let decode_events = std::mem::take(&mut self.decode_events);
+        let stream_events = std::mem::take(&mut self.stream_events);
+        let app_event_names = std::mem::take(&mut self.app_events);
+        let app_events: Vec<&str> = app_event_names.iter().map(String::as_str).collect();
+        let facts = FlowFacts {
+            direction: to_flow_dir(dir),
+            established: flow.state != FlowTcpState::New,
+            app: app_state(flow),
+        };
+        let mut pkt = packet_input(decoded, ts);
+        pkt.flow = Some(facts);
+        pkt.stream = &stream;
+        pkt.decode_events = &decode_events;
+        pkt.stream_events = &stream_events;
+        pkt.app_events = &app_events;
+        self.alerts.clear();
+        let state = flow.user.detect_mut();
+        self.detector
+            .inspect_packet(&self.engine, &pkt, Some(&mut *state), &mut self.alerts);
+        for a in self.alerts.drain(..) {
+            self.pending.push(PendingAlert {
+                alert: a,
+                output: None,
+                direction: dir,
+            });
+        }
+        for (i, out) in outputs.iter().enumerate() {
+            self.inspect_output(i, out, &pkt, state);
+        }
+        drop(app_events);
+        self.stream = stream;
+        self.decode_events = decode_events;
+        self.stream_events = stream_events;
+        self.app_events = app_event_names;
+    }
+
+    /// The outputs produced at the end of a flow (no packet).
+    pub fn flow_end(&mut self, flow: &mut Flow<FlowState>, outputs: &[AppOutput]) {
+        self.pending.clear();
+        let facts = FlowFacts {
+            direction: FlowDirection::ToServer,
+            established: flow.state != FlowTcpState::New,
+            app: app_state(flow),
+        };
+        let mut pkt = PacketInput::undecoded(flow.last, &[]);
+        pkt.src = Some(flow.client);
+        pkt.dst = Some(flow.server);
+        pkt.ip_proto = Some(flow.protocol);
+        pkt.flow = Some(facts);
+        let state = flow.user.detect_mut();
+        for (i, out) in outputs.iter().enumerate() {
+            self.inspect_output(i, out, &pkt, state);
+        }
+    }
+
+    fn inspect_output(
+        &mut self,
+        index: usize,
+        out: &AppOutput,
+        pkt: &PacketInput<'_>,
+        state: &mut tapwatch_detect::FlowDetect,
+    ) {
+        let proto = match pkt.flow.map(|f| f.app) {
+            Some(AppState::Detected(p)) => p,
+            _ => return,
+        };
+        if !self.engine.has_tx_rules(proto) {
+            return;
+        }
+        self.buffers.clear();
+        let (tx_id, sides): (u64, &[FlowDirection]) = match out {
+            AppOutput::Http(tx) => {
+                crate::detect_buffers::http(&self.engine, tx, &mut self.buffers);
+                let sides: &[FlowDirection] = if tx.response.is_some() {
+                    &[FlowDirection::ToServer, FlowDirection::ToClient]
+                } else {
+                    &[FlowDirection::ToServer]
+                };
+                (tx.tx_id, sides)
+            }
+            AppOutput::Dns(rec) => {
+                let dir = if rec.message.response {
+                    FlowDirection::ToClient
+                } else {
+                    FlowDirection::ToServer
+                };
+                for q in &rec.message.queries {
+                    self.buffers.push(Buffer::DnsQuery, dir, &q.name);
+                }
+                let sides: &[FlowDirection] = if rec.message.response {
+                    &[FlowDirection::ToClient]
+                } else {
+                    &[FlowDirection::ToServer]
+                };
+                (rec.tx_id, sides)
+            }
+            AppOutput::Tls(info) => {
+                crate::detect_buffers::tls(info, &mut self.buffers);
+                (0, &[FlowDirection::ToServer, FlowDirection::ToClient])
+            }
+            AppOutput::Smb(ev) => {
+                let dir = to_flow_dir(ev.dir);
+                if let Some(p) = &ev.named_pipe {
+                    self.buffers.push(Buffer::SmbNamedPipe, dir, p);
+                }
+                if let Some(s) = &ev.share {
+                    self.buffers.push(Buffer::SmbShare, dir, s);
+                }
+                (0, &[FlowDirection::ToServer, FlowDirection::ToClient])
+            }
+            AppOutput::FileData { dir, data, .. } => {
+                let d = to_flow_dir(*dir);
+                self.buffers.push(Buffer::FileData, d, data);
+                let sides: &[FlowDirection] = match d {
+                    FlowDirection::ToServer => &[FlowDirection::ToServer],
+                    FlowDirection::ToClient => &[FlowDirection::ToClient],
+                };
+                (0, sides)
+            }
+            _ => return,
+        };
+        if self.buffers.is_empty() {
+            return;
+        }
+        for &side in sides {
+            let tx = TxInput {
+                tx_id,
+                direction: side,
+                buffers: &self.buffers,
+            };
+            self.alerts.clear();
+            self.detector
+                .inspect_tx(&self.engine, pkt, &tx, state, &mut self.alerts);
+            for a in self.alerts.drain(..) {
+                self.pending.push(PendingAlert {
+                    alert: a,
+                    output: Some(index),
+                    direction: from_flow_dir(side),
+                });
+            }
+        }
+    }
+}
+
+/// What an alert record needs of its flow, copied out of the flow table.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FlowSnapshot {
+    pub view: crate::worker::FlowView,
+    pub app_proto: Option<&'static str>,
+    pub flow: tapwatch_eve::AlertFlow,
+}
+
+impl FlowSnapshot {
+    pub fn of(flow: &Flow<FlowState>) -> Self {
+        let has_ports = matches!(flow.protocol, 6 | 17 | 132);
+        let app_proto = match flow.user.app_outcome() {
+            DetectOutcome::Detected(p) => Some(p.name()),
+            DetectOutcome::Failed => Some("failed"),
+            DetectOutcome::Pending => None,
+        };
+        Self {
+            view: crate::worker::FlowView::of(flow),
+            app_proto,
+            flow: tapwatch_eve::AlertFlow {
+                pkts_toserver: flow.to_server.packets,
+                pkts_toclient: flow.to_client.packets,
+                bytes_toserver: flow.to_server.bytes,
+                bytes_toclient: flow.to_client.bytes,
+                start: flow.start,
+                src_ip: flow.client.0,
+                dest_ip: flow.server.0,
+                src_port: has_ports.then_some(flow.client.1),
+                dest_port: has_ports.then_some(flow.server.1),
+            },
+        }
+    }
+}
+
+/// The fields of an alert record after `alert`, in Suricata's order.
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct AlertRest<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    direction: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http: Option<&'a tapwatch_http::HttpTransaction>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dns: Option<&'a tapwatch_dns::DnsRecord>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls: Option<&'a tapwatch_tls::TlsInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    flow: Option<tapwatch_eve::AlertFlow>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payload: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payload_printable: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    packet: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    packet_info: Option<PacketInfo>,
+}
+
+/// `packet_info` of an alert carrying `packet`.
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct PacketInfo {
+    linktype: u32,
+}
+
+impl<'a> AlertRest<'a> {
+    pub fn new(
+        opts: &crate::config::AlertSection,
+        dir: Direction,
+        output: Option<&'a AppOutput>,
+        flow: &FlowSnapshot,
+        data: &[u8],
+        stream: bool,
+    ) -> Self {
+        let mut rest = Self::flowless(opts, data);
+        rest.direction = Some(match dir {
+            Direction::ToServer => "to_server",
+            Direction::ToClient => "to_client",
+        });
+        if opts.metadata {
+            match output {
+                Some(AppOutput::Http(tx)) => rest.http = Some(tx),
+                Some(AppOutput::Dns(rec)) => rest.dns = Some(rec),
+                Some(AppOutput::Tls(info)) => rest.tls = Some(info),
+                _ => {}
+            }
+        }
+        rest.flow = Some(flow.flow);
+        if opts.payload || opts.payload_printable {
+            rest.stream = Some(u8::from(stream));
+        }
+        rest
+    }
+
+    pub fn flowless(opts: &crate::config::AlertSection, data: &[u8]) -> Self {
+        Self {
+            direction: None,
+            http: None,
+            dns: None,
+            tls: None,
+            flow: None,
+            payload: opts.payload.then(|| tapwatch_eve::base64(data)),
+            payload_printable: opts
+                .payload_printable
+                .then(|| tapwatch_eve::printable(data)),
+            stream: None,
+            packet: None,
+            packet_info: None,
+        }
+    }
+
+    /// Adds `packet` (the frame, base64) and `packet_info` when configured and known.
+    pub fn with_packet(
+        mut self,
+        opts: &crate::config::AlertSection,
+        frame: &[u8],
+        linktype: u32,
+    ) -> Self {
+        if opts.packet && !frame.is_empty() {
+            self.packet = Some(tapwatch_eve::base64(frame));
+            self.packet_info = Some(PacketInfo { linktype });
+        }
+        self
+    }
+}
+
+/// The `alert` object of a rule.
+pub(crate) fn alert_body<'a>(
+    info: &tapwatch_detect::SigInfo<'a>,
+    metadata: bool,
+) -> tapwatch_eve::AlertBody<'a> {
+    let s = info.signature;
+    tapwatch_eve::AlertBody {
+        action: "allowed",
+        gid: s.id.gid,
+        signature_id: s.id.sid,
+        rev: s.id.rev,
+        signature: &s.msg,
+        category: s.category.as_deref(),
+        severity: s.priority,
+        metadata: metadata.then_some(info.metadata),
+    }
+}
+
+/// `stats.detect`, with Suricata's counter names.
+pub(crate) fn stats_json(s: &tapwatch_detect::DetectStats) -> serde_json::Value {
+    serde_json::json!({
+        "alert": s.alerts,
+        "alerts_suppressed": s.alerts_suppressed,
+        "matches": s.matches,
+        "candidates": s.candidates,
+        "threshold_table_full": s.threshold_table_full,
+        "xbits_table_full": s.xbits_table_full,
+        "flow_vars_full": s.flow_vars_full,
+        "scan_errors": s.scan_errors,
+    })
+}
