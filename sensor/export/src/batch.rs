@@ -1,0 +1,252 @@
+//! Batching: records are encoded as they arrive (length-delimited protobuf), a batch closes at
+//! `max_batch_records` or when its first record is `max_batch_delay_ms` old, is compressed with
+//! zstd (optionally with a dictionary), given the next seq and written to the spool.
+
+use std::time::{Duration, Instant};
+
+use prost::Message;
+use tapwatch_proto::v1::{AlertBatch, Compression, FlowBatch};
+
+use crate::spool::BatchKind;
+
+/// Why a batch payload could not be produced.
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    /// zstd refused the level or the dictionary, or failed.
+    #[error("zstd: {0}")]
+    Zstd(#[from] std::io::Error),
+}
+
+/// A closed, compressed batch waiting for its seq.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedBatch {
+    /// What it holds.
+    pub kind: BatchKind,
+    /// Number of records.
+    pub count: u32,
+    /// Smallest record timestamp (µs since the epoch).
+    pub first_ts_us: i64,
+    /// Largest record timestamp.
+    pub last_ts_us: i64,
+    /// The compressed payload.
+    pub payload: Vec<u8>,
+}
+
+impl SealedBatch {
+    /// The `AlertBatch`/`FlowBatch` message bytes for `seq`: what the spool stores and the
+    /// sender sends.
+    pub fn encode(&self, sensor_id: &str, seq: u64, dictionary_id: u32) -> Vec<u8> {
+        let sensor_id = sensor_id.to_string();
+        let compression = Compression::Zstd as i32;
+        match self.kind {
+            BatchKind::Alert => AlertBatch {
+                sensor_id,
+                seq,
+                count: self.count,
+                first_ts_us: self.first_ts_us,
+                last_ts_us: self.last_ts_us,
+                compression,
+                dictionary_id,
+                payload: self.payload.clone(),
+            }
+            .encode_to_vec(),
+            BatchKind::Flow => FlowBatch {
+                sensor_id,
+                seq,
+                count: self.count,
+                first_ts_us: self.first_ts_us,
+                last_ts_us: self.last_ts_us,
+                compression,
+                dictionary_id,
+                payload: self.payload.clone(),
+            }
+            .encode_to_vec(),
+        }
+    }
+}
+
+/// One open batch of one kind.
+#[derive(Debug)]
+struct Open {
+    plain: Vec<u8>,
+    count: u32,
+    first_ts_us: i64,
+    last_ts_us: i64,
+    opened: Option<Instant>,
+}
+
+impl Open {
+    fn new() -> Self {
+        Open {
+            plain: Vec::new(),
+            count: 0,
+            first_ts_us: i64::MAX,
+            last_ts_us: i64::MIN,
+            opened: None,
+        }
+    }
+}
+
+/// Builds batches of both kinds.
+pub struct Batcher {
+    open: [Open; 2],
+    max_records: u32,
+    max_delay: Duration,
+    compressor: zstd::bulk::Compressor<'static>,
+}
+
+impl std::fmt::Debug for Batcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batcher")
+            .field("open", &self.open)
+            .field("max_records", &self.max_records)
+            .field("max_delay", &self.max_delay)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Batcher {
+    /// A batcher closing batches at `max_records` or `max_delay`, compressing at `level` with
+    /// `dictionary` when given.
+    pub fn new(
+        max_records: usize,
+        max_delay: Duration,
+        level: i32,
+        dictionary: Option<&[u8]>,
+    ) -> Result<Self, BatchError> {
+        let compressor = match dictionary {
+            Some(d) => zstd::bulk::Compressor::with_dictionary(level, d)?,
+            None => zstd::bulk::Compressor::new(level)?,
+        };
+        Ok(Batcher {
+            open: [Open::new(), Open::new()],
+            max_records: u32::try_from(max_records.max(1)).unwrap_or(u32::MAX),
+            max_delay,
+            compressor,
+        })
+    }
+
+    /// Adds one record (`ts_us` its timestamp); returns the sealed batch when this record
+    /// filled it.
+    pub fn push<M: Message>(
+        &mut self,
+        kind: BatchKind,
+        ts_us: i64,
+        record: &M,
+        now: Instant,
+    ) -> Result<Option<SealedBatch>, BatchError> {
+        let open = &mut self.open[kind.index()];
+        // Encoding into a Vec cannot run out of room.
+        let _ = record.encode_length_delimited(&mut open.plain);
+        open.count += 1;
+        open.first_ts_us = open.first_ts_us.min(ts_us);
+        open.last_ts_us = open.last_ts_us.max(ts_us);
+        open.opened.get_or_insert(now);
+        if open.count >= self.max_records {
+            return self.seal(kind);
+        }
+        Ok(None)
+    }
+
+    /// When the oldest open batch must close, if any is open.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.open
+            .iter()
+            .filter_map(|o| o.opened)
+            .min()
+            .map(|t| t + self.max_delay)
+    }
+
+    /// Seals every batch whose delay has passed at `now` (all open batches with `force`).
+    pub fn seal_due(&mut self, now: Instant, force: bool) -> Result<Vec<SealedBatch>, BatchError> {
+        let mut out = Vec::new();
+        for kind in BatchKind::ALL {
+            let due = self.open[kind.index()]
+                .opened
+                .is_some_and(|t| force || now >= t + self.max_delay);
+            if due {
+                if let Some(b) = self.seal(kind)? {
+                    out.push(b);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn seal(&mut self, kind: BatchKind) -> Result<Option<SealedBatch>, BatchError> {
+        let open = std::mem::replace(&mut self.open[kind.index()], Open::new());
+        if open.count == 0 {
+            return Ok(None);
+        }
+        let payload = self.compressor.compress(&open.plain)?;
+        Ok(Some(SealedBatch {
+            kind,
+            count: open.count,
+            first_ts_us: open.first_ts_us,
+            last_ts_us: open.last_ts_us,
+            payload,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tapwatch_proto::v1::Alert;
+
+    fn alert(i: u32) -> Alert {
+        Alert {
+            timestamp_us: 1_700_000_000_000_000 + i64::from(i),
+            sid: 2_000_000 + i,
+            signature: format!("ET TEST rule {i}"),
+            ..Alert::default()
+        }
+    }
+
+    #[test]
+    fn closes_by_count_and_round_trips() {
+        let mut b = Batcher::new(3, Duration::from_secs(60), 3, None).expect("batcher");
+        let now = Instant::now();
+        assert!(b
+            .push(BatchKind::Alert, 5, &alert(1), now)
+            .expect("push")
+            .is_none());
+        assert!(b
+            .push(BatchKind::Alert, 2, &alert(2), now)
+            .expect("push")
+            .is_none());
+        let sealed = b
+            .push(BatchKind::Alert, 9, &alert(3), now)
+            .expect("push")
+            .expect("sealed at 3");
+        assert_eq!(
+            (sealed.count, sealed.first_ts_us, sealed.last_ts_us),
+            (3, 2, 9)
+        );
+        let msg = AlertBatch::decode(sealed.encode("s1", 7, 0).as_slice()).expect("decode");
+        assert_eq!((msg.seq, msg.count, msg.sensor_id.as_str()), (7, 3, "s1"));
+        let alerts: Vec<Alert> =
+            tapwatch_proto::batch::decode_batch(&msg.payload, msg.compression, None, 10, 1 << 20)
+                .expect("payload");
+        assert_eq!(alerts, vec![alert(1), alert(2), alert(3)]);
+        assert!(b.next_deadline().is_none());
+    }
+
+    #[test]
+    fn closes_by_time() {
+        let mut b = Batcher::new(1000, Duration::from_millis(100), 3, None).expect("batcher");
+        let t0 = Instant::now();
+        let _ = b.push(BatchKind::Flow, 1, &alert(1), t0).expect("push");
+        assert_eq!(b.next_deadline(), Some(t0 + Duration::from_millis(100)));
+        assert!(b
+            .seal_due(t0 + Duration::from_millis(50), false)
+            .expect("seal")
+            .is_empty());
+        let due = b
+            .seal_due(t0 + Duration::from_millis(100), false)
+            .expect("seal");
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].kind, BatchKind::Flow);
+        assert!(b.seal_due(t0, true).expect("seal").is_empty());
+    }
+}
