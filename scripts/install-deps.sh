@@ -5,10 +5,12 @@
 #   scripts/install-deps.sh --test     also the packages the test suite uses (tshark, mergecap)
 set -euo pipefail
 
-packages=(pkg-config)
+# libhyperscan-dev: the detection engine's prefilter; libpcre2-dev: `pcre` verification.
+packages=(pkg-config libhyperscan-dev libpcre2-dev)
 if [[ "${1:-}" == "--test" ]]; then
-    # tshark: the differential test's reference dissector; wireshark-common: mergecap for bench inputs.
-    packages+=(tshark wireshark-common)
+    # tshark: the differential test's reference dissector; wireshark-common: mergecap for bench inputs;
+    # postgresql: the center's storage tests start a throwaway server of their own.
+    packages+=(tshark wireshark-common postgresql)
 fi
 
 missing=()
