@@ -9,23 +9,55 @@ const MAX_OFF: i64 = 65535;
 
 /// Applies `name` when it is one of these keywords.
 pub(super) fn apply(ctx: &mut Ctx<'_>, name: &str, v: Option<&str>) -> Result<bool, String> {
-    let m = match name {
-        "byte_test" => Matcher::ByteTest(byte_test(ctx, need(name, v)?)?),
-        "byte_jump" => Matcher::ByteJump(byte_jump(ctx, need(name, v)?)?),
+    let (m, follows_content) = match name {
+        "byte_test" => {
+            let b = byte_test(ctx, need(name, v)?)?;
+            let r = b.relative;
+            (Matcher::ByteTest(b), r)
+        }
+        "byte_jump" => {
+            let b = byte_jump(ctx, need(name, v)?)?;
+            let r = b.relative;
+            (Matcher::ByteJump(b), r)
+        }
         "byte_extract" => {
             let b = byte_extract(ctx, need(name, v)?)?;
             ctx.byte_vars.push(b.name.clone());
-            Matcher::ByteExtract(b)
+            let r = b.relative;
+            (Matcher::ByteExtract(b), r)
         }
-        "isdataat" => Matcher::IsDataAt(isdataat(ctx, need(name, v)?)?),
+        "isdataat" => {
+            let d = isdataat(ctx, need(name, v)?)?;
+            let r = d.relative;
+            (Matcher::IsDataAt(d), r)
+        }
         "base64_decode" => {
             ctx.base64_decode_seen = true;
-            Matcher::Base64Decode(base64_decode(v)?)
+            (Matcher::Base64Decode(base64_decode(v)?), true)
         }
         _ => return Ok(false),
     };
-    ctx.push_matcher(m);
+    match follows_content.then(|| legacy_content_slot(ctx)).flatten() {
+        Some(s) => {
+            ctx.push_to(s, m);
+        }
+        None => {
+            ctx.push_matcher(m);
+        }
+    }
     Ok(true)
+}
+
+/// Without a sticky buffer, a relative keyword (and `base64_decode`, relative or not) goes to
+/// the buffer of the preceding content, as in Suricata: after `content:"a"; http_uri;` it
+/// inspects http.uri, not the payload. `None` when the payload (or a sticky buffer) applies.
+fn legacy_content_slot(ctx: &Ctx<'_>) -> Option<usize> {
+    if !matches!(ctx.cursor, super::Cursor::Payload) {
+        return None;
+    }
+    let (s, _) = ctx.last_content?;
+    let slot = ctx.slots.get(s)?;
+    (slot.buffer != Buffer::Payload && slot.transforms.is_empty()).then_some(s)
 }
 
 fn need<'v>(name: &str, v: Option<&'v str>) -> Result<&'v str, String> {

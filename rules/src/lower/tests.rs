@@ -513,6 +513,31 @@ fn byte_keywords_and_variables() {
 }
 
 #[test]
+fn relative_keywords_follow_a_legacy_modifier_content() {
+    // base64_decode (relative or not) and relative byte keywords inspect the buffer of the
+    // content before them, as in Suricata.
+    let s = ok(
+        r#"content:"arg"; http_uri; base64_decode:bytes 17, offset 1, relative; base64_data; content:"x";"#,
+    );
+    assert_eq!(s.buffers.len(), 2);
+    assert_eq!(s.buffers[0].buffer, Buffer::HttpUri);
+    assert!(matches!(s.buffers[0].matchers[1], Matcher::Base64Decode(_)));
+    assert_eq!(s.buffers[1].buffer, Buffer::Base64Data);
+    let s = ok(r#"content:"a"; http_header; isdataat:2,relative; byte_test:1,>,1,0,relative;"#);
+    assert_eq!(s.buffers.len(), 1);
+    assert_eq!(s.buffers[0].buffer, Buffer::HttpHeader);
+    assert_eq!(s.buffers[0].matchers.len(), 3);
+    // Not relative: the payload.
+    let s = ok(r#"content:"a"; http_header; isdataat:2; byte_test:1,>,1,0;"#);
+    let payload = s.buffers.iter().find(|b| b.buffer == Buffer::Payload);
+    assert_eq!(payload.map(|b| b.matchers.len()), Some(2));
+    // A payload content keeps relative keywords in the payload.
+    let s = ok(r#"content:"a"; isdataat:2,relative;"#);
+    assert_eq!(s.buffers.len(), 1);
+    assert_eq!(s.buffers[0].buffer, Buffer::Payload);
+}
+
+#[test]
 fn header_keywords() {
     let s = with_header(
         "alert tcp any any -> any any",

@@ -27,7 +27,19 @@ const MDNS_PORT: u16 = 5353;
 /// is plain DNS).
 fn is_mdns(ports: (u16, u16)) -> bool {
     let has = |p: u16| ports.0 == p || ports.1 == p;
-    has(MDNS_PORT) && !has(53)
+    has(MDNS_PORT) && !has(DNS_PORT)
+}
+
+/// The DNS port.
+const DNS_PORT: u16 = 53;
+
+/// Whether a UDP flow between these ports is probed for DNS at all. Suricata's default
+/// configuration registers the UDP DNS probe for port 53 only
+/// (`app-layer.protocols.dns.udp.detection-ports: dp: 53`; a flow seen first from the
+/// server's side has 53 as its client port), and mDNS for port 5353: DNS-shaped datagrams on
+/// other ports (DNSCrypt on 443, for one) are not DNS.
+fn is_dns_port(ports: (u16, u16)) -> bool {
+    ports.0 == DNS_PORT || ports.1 == DNS_PORT || is_mdns(ports)
 }
 
 /// Limits and parser settings for the application layer (one per worker, shared by its flows).
@@ -277,7 +289,12 @@ impl AppFlow {
     ) {
         let mut dir = dir;
         if let State::Detecting = self.state {
-            match tapwatch_dns::probe_udp(dir, payload) {
+            let probe = if is_dns_port(ports) {
+                tapwatch_dns::probe_udp(dir, payload)
+            } else {
+                tapwatch_common::Probe::NoMatch
+            };
+            match probe {
                 tapwatch_common::Probe::Match if is_mdns(ports) => {
                     self.state = State::Mdns(Box::new(DnsFlow::new_mdns(&cfg.dns)));
                     out.push(AppOutput::Detected(AppProto::Mdns));
@@ -810,5 +827,26 @@ mod tests {
             }
         )));
         assert_eq!(AppProto::Mdns.name(), "mdns");
+    }
+
+    #[test]
+    fn udp_dns_is_probed_on_port_53_only() {
+        for ports in [(40000, 53), (53, 40000)] {
+            let out = udp_outputs(ports, Direction::ToServer, QUERY);
+            assert!(
+                matches!(out[0], AppOutput::Detected(AppProto::Dns)),
+                "{ports:?}"
+            );
+        }
+        // A DNS-shaped datagram on port 443 (DNSCrypt) or 5300 is not DNS.
+        for ports in [(40000, 443), (5300, 40000)] {
+            let mut flow = AppFlow::default();
+            let mut out = Vec::new();
+            let cfg = AppConfig::default();
+            flow.on_udp(&cfg, ports, Direction::ToServer, QUERY, ts(), &mut out);
+            flow.on_udp(&cfg, ports, Direction::ToClient, QUERY, ts(), &mut out);
+            assert!(out.is_empty(), "{ports:?}: {out:?}");
+            assert_eq!(flow.outcome(), DetectOutcome::Failed);
+        }
     }
 }

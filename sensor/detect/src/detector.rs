@@ -93,6 +93,8 @@ pub struct Detector {
     window: Vec<u8>,
     /// Length of the earlier part of `window` in the current evaluation (0: none).
     stream_tail: usize,
+    /// The current packet's stream data is the first of its direction (the stream starts).
+    stream_first: bool,
     stats: DetectStats,
 }
 
@@ -126,6 +128,7 @@ impl Detector {
             b64: Vec::new(),
             window: Vec::new(),
             stream_tail: 0,
+            stream_first: false,
             stats: DetectStats::default(),
         })
     }
@@ -162,6 +165,13 @@ impl Detector {
         }
         let limit = engine.limits.stream_window;
         let side = pkt.flow.map(|f| dir_index(f.direction));
+        self.stream_first = false;
+        if let (false, Some(f), Some(side)) = (pkt.stream.is_empty(), flow.as_deref_mut(), side) {
+            if let Some(started) = f.stream_started.get_mut(side) {
+                self.stream_first = !*started;
+                *started = true;
+            }
+        }
         if let (false, Some(f), Some(side), true) =
             (pkt.stream.is_empty(), flow.as_deref_mut(), side, limit > 0)
         {
@@ -262,6 +272,19 @@ impl Detector {
                     Source::Packet(new_stream, AlertSource::Stream)
                 }
                 StreamMode::Both => Source::Packet(pkt.payload, AlertSource::Packet),
+                StreamMode::PacketAndStream => {
+                    // The packet, then (where the stream starts) the stream: each may alert.
+                    if !pkt.payload.is_empty() {
+                        let src = Source::Packet(pkt.payload, AlertSource::Packet);
+                        if self.evaluate(engine, i, pkt, src, flow.as_deref_mut(), alerts) {
+                            break;
+                        }
+                    }
+                    if !self.stream_first || new_stream.is_empty() {
+                        continue;
+                    }
+                    Source::Packet(new_stream, AlertSource::Stream)
+                }
             };
             if self.evaluate(engine, i, pkt, payload, flow.as_deref_mut(), alerts) {
                 break;
@@ -674,18 +697,6 @@ impl Detector {
             }
         }
         if !packet_matches(&sig.packet, &pkt.facts) {
-            return false;
-        }
-        // Suricata's `dsize:!N` does not match packets without payload (verify-sample
-        // test-dsize-values: `!9` alerts only on the 10-byte segment, not on the ACKs).
-        if pkt.facts.dsize == 0
-            && sig.packet.iter().any(|c| {
-                matches!(
-                    c,
-                    tapwatch_rules::PacketCondition::Dsize(tapwatch_rules::NumCmp::Ne(_))
-                )
-            })
-        {
             return false;
         }
         for ev in &sig.events {

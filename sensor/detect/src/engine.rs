@@ -25,6 +25,14 @@ pub(crate) enum StreamMode {
     /// The reassembled data the packet completed when there is some, else the payload
     /// (plain `tcp` and app-layer rules): one evaluation per packet, so no duplicate alert.
     Both,
+    /// Suricata's "packet-stream" rules: a payload content anchored with `depth` or
+    /// `startswith` (and no `dsize`). Every packet payload is inspected, and the reassembled
+    /// stream too, each able to alert: Suricata alerts once on the packet and once more when
+    /// the stream chunk holding the same bytes is inspected. tapwatch inspects the stream for
+    /// these rules only where it starts (the first data of the direction), the one chunk whose
+    /// start Suricata's chunking reliably shares (later chunk boundaries follow ACK timing
+    /// and application-layer triggers tapwatch does not reproduce).
+    PacketAndStream,
 }
 
 /// How a rule is evaluated.

@@ -18,6 +18,9 @@ pub struct FlowDetect {
     /// The last bytes of reassembled data already inspected, per direction (to server, to
     /// client), so that stream matches may span segments.
     pub(crate) tails: [Vec<u8>; 2],
+    /// Reassembled data was inspected in this direction (to server, to client): later data
+    /// does not start the stream.
+    pub(crate) stream_started: [bool; 2],
     /// IP-only rules were checked for this direction (to server, to client).
     pub(crate) iponly_done: [bool; 2],
 }

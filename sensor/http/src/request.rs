@@ -227,7 +227,13 @@ impl HttpParser {
     }
 
     fn request_header_line(&mut self, raw: &[u8], overflow: bool, out: &mut Vec<HttpEvent>) {
-        if strip_eol(raw).is_empty() {
+        let end = strip_eol(raw).is_empty();
+        if let Some(id) = self.req.cur {
+            if let Some(req) = slot_mut(&mut self.txs, id).and_then(|s| s.tx.request.as_mut()) {
+                append_bounded(&mut req.headers_raw, raw, self.cfg.max_header_bytes);
+            }
+        }
+        if end {
             self.request_headers_done(out);
             return;
         }

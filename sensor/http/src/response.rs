@@ -251,7 +251,13 @@ impl HttpParser {
     }
 
     fn response_header_line(&mut self, raw: &[u8], overflow: bool, out: &mut Vec<HttpEvent>) {
-        if strip_eol(raw).is_empty() {
+        let end = strip_eol(raw).is_empty();
+        if let Some(id) = self.resp.cur {
+            if let Some(resp) = slot_mut(&mut self.txs, id).and_then(|s| s.tx.response.as_mut()) {
+                append_bounded(&mut resp.headers_raw, raw, self.cfg.max_header_bytes);
+            }
+        }
+        if end {
             self.response_headers_done(out);
             return;
         }

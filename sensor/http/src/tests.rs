@@ -758,3 +758,35 @@ fn held_response_keeps_line_ends_across_calls() {
         Some(23)
     );
 }
+
+#[test]
+fn raw_header_block_is_kept_as_received_and_bounded() {
+    let ev = run(&[
+        (C, b"GET / HTTP/1.1\r\nHost:   a  \r\nX: 1\n folded\r\n\r\n"),
+        (
+            S,
+            b"HTTP/1.1 100 Continue\r\nA: b\r\n\r\nHTTP/1.1 200 OK\r\nServer:       Yx(\r\nContent-Length: 0\r\n\r\n",
+        ),
+    ]);
+    let t = txs(&ev).remove(0);
+    let req = t.request.as_ref().unwrap();
+    assert_eq!(req.headers_raw, b"Host:   a  \r\nX: 1\n folded\r\n\r\n");
+    assert_eq!(req.header("host"), Some(&b"a"[..]));
+    // The interim response's block is not kept with the final one.
+    let resp = t.response.as_ref().unwrap();
+    assert_eq!(
+        resp.headers_raw,
+        b"Server:       Yx(\r\nContent-Length: 0\r\n\r\n"
+    );
+    // Bounded by max_header_bytes.
+    let cfg = HttpConfig {
+        max_header_bytes: 16,
+        ..HttpConfig::default()
+    };
+    let ev = run_with(
+        &cfg,
+        &[(C, b"GET / HTTP/1.1\r\nA: 0123456789abcdef\r\n\r\n")],
+    );
+    let t = txs(&ev).remove(0);
+    assert!(t.request.as_ref().unwrap().headers_raw.len() <= 16);
+}

@@ -34,6 +34,10 @@ pub struct Request {
     pub protocol: Vec<u8>,
     /// Headers in arrival order (chunked trailers appended after them).
     pub headers: Vec<Header>,
+    /// The header block exactly as received: every header line with its own whitespace,
+    /// folding and line terminator, and the empty line that ends the block (what the engine
+    /// inspects as `http.header.raw`); at most `max_header_bytes`.
+    pub headers_raw: Vec<u8>,
     /// The decoded (de-chunked) body, truncated at `request_body_limit`.
     pub body: Vec<u8>,
     /// The full decoded body length, including what was not kept.
@@ -83,6 +87,8 @@ pub struct Response {
     pub reason: Vec<u8>,
     /// Headers in arrival order (chunked trailers appended after them).
     pub headers: Vec<Header>,
+    /// The header block exactly as received, as [`Request::headers_raw`].
+    pub headers_raw: Vec<u8>,
     /// The body after de-chunking and, when `Content-Encoding` names gzip or deflate and
     /// decompression is on, decompression; truncated at `response_body_limit`.
     pub body: Vec<u8>,

@@ -8,8 +8,8 @@ use tapwatch_tls::TlsInfo;
 const TS: FlowDirection = FlowDirection::ToServer;
 const TC: FlowDirection = FlowDirection::ToClient;
 
-/// `Name: value\r\n` per header (`http.header`, also `http.header.raw` as far as the parser
-/// keeps it).
+/// `Name: value\r\n` per header (`http.header`; also `http.header.raw` for a message whose
+/// raw header block was not kept).
 fn header_block(headers: &[Header], out: &mut Vec<u8>) {
     for h in headers {
         out.extend_from_slice(&h.name);
@@ -77,7 +77,7 @@ pub(crate) fn http(engine: &Engine, tx: &HttpTransaction, b: &mut Buffers) {
                 o.extend_from_slice(b"\r\n");
             });
         }
-        headers(engine, &req.headers, TS, b);
+        headers(engine, &req.headers, &req.headers_raw, TS, b);
         if uses(Buffer::HttpHost) {
             if let Some(h) = find(&req.headers, "host") {
                 b.push_with(Buffer::HttpHost, TS, |o| {
@@ -144,7 +144,7 @@ pub(crate) fn http(engine: &Engine, tx: &HttpTransaction, b: &mut Buffers) {
         if uses(Buffer::HttpProtocol) && !resp.protocol.is_empty() {
             b.push(Buffer::HttpProtocol, TC, &resp.protocol);
         }
-        headers(engine, &resp.headers, TC, b);
+        headers(engine, &resp.headers, &resp.headers_raw, TC, b);
         for (buf, name) in [
             (Buffer::HttpLocation, "location"),
             (Buffer::HttpServer, "server"),
@@ -166,8 +166,10 @@ pub(crate) fn http(engine: &Engine, tx: &HttpTransaction, b: &mut Buffers) {
     }
 }
 
-/// Header-derived buffers present on both sides.
-fn headers(engine: &Engine, headers: &[Header], dir: FlowDirection, b: &mut Buffers) {
+/// Header-derived buffers present on both sides; `raw` is the header block as received
+/// (`http.header.raw`: the lines with their own whitespace and terminators, and the empty
+/// line that ends the block).
+fn headers(engine: &Engine, headers: &[Header], raw: &[u8], dir: FlowDirection, b: &mut Buffers) {
     let uses = |x: Buffer| engine.uses_buffer(x);
     if headers.is_empty() {
         return;
@@ -176,10 +178,14 @@ fn headers(engine: &Engine, headers: &[Header], dir: FlowDirection, b: &mut Buff
         b.push_with(Buffer::HttpHeader, dir, |o| header_block(headers, o));
     }
     if uses(Buffer::HttpHeaderRaw) {
-        b.push_with(Buffer::HttpHeaderRaw, dir, |o| {
-            header_block(headers, o);
-            o.extend_from_slice(b"\r\n");
-        });
+        if raw.is_empty() {
+            b.push_with(Buffer::HttpHeaderRaw, dir, |o| {
+                header_block(headers, o);
+                o.extend_from_slice(b"\r\n");
+            });
+        } else {
+            b.push(Buffer::HttpHeaderRaw, dir, raw);
+        }
     }
     if uses(Buffer::HttpHeaderNames) {
         b.push_with(Buffer::HttpHeaderNames, dir, |o| header_names(headers, o));
@@ -225,7 +231,7 @@ fn strip_port(host: &[u8]) -> &[u8] {
 }
 
 /// The buffers of a TLS handshake.
-pub(crate) fn tls(info: &TlsInfo, b: &mut Buffers) {
+pub(crate) fn tls(engine: &Engine, info: &TlsInfo, b: &mut Buffers) {
     if let Some(sni) = &info.sni {
         b.push(Buffer::TlsSni, TS, sni);
     }
@@ -240,6 +246,12 @@ pub(crate) fn tls(info: &TlsInfo, b: &mut Buffers) {
         b.push(Buffer::Ja3sHash, TC, ja3s.hash.as_bytes());
         b.push(Buffer::Ja3sString, TC, ja3s.string.as_bytes());
     }
+    // `tls.certs`: each DER certificate of the server's chain, leaf first.
+    if engine.uses_buffer(Buffer::TlsCerts) {
+        for cert in &info.certificates {
+            b.push(Buffer::TlsCerts, TC, &cert.der);
+        }
+    }
     if let Some(cert) = info.certificates.first() {
         b.push(Buffer::TlsCertSubject, TC, cert.subject.as_bytes());
         b.push(Buffer::TlsCertIssuer, TC, cert.issuer.as_bytes());
@@ -249,5 +261,99 @@ pub(crate) fn tls(info: &TlsInfo, b: &mut Buffers) {
             TC,
             cert.fingerprint_sha1.as_bytes(),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tapwatch_detect::EngineConfig;
+    use tapwatch_http::{Request, Response};
+    use tapwatch_rules::{load_rules_text, LoadOptions, LoadReport};
+    use tapwatch_tls::CertInfo;
+
+    fn engine(rules: &str) -> Engine {
+        let mut report = LoadReport::default();
+        load_rules_text(
+            "t.rules",
+            rules,
+            &LoadOptions::suricata_defaults(),
+            &mut report,
+        );
+        assert!(report.rejections.is_empty(), "{:?}", report.rejections);
+        Engine::build(report.signatures, &EngineConfig::default())
+            .expect("build")
+            .0
+    }
+
+    fn cert(der: &[u8]) -> CertInfo {
+        CertInfo {
+            subject: "CN=a".into(),
+            issuer: "CN=b".into(),
+            serial: "01".into(),
+            fingerprint_sha1: String::new(),
+            not_before: String::new(),
+            not_after: String::new(),
+            sans: Vec::new(),
+            der_len: der.len(),
+            der: der.to_vec(),
+        }
+    }
+
+    #[test]
+    fn tls_certs_holds_each_der_certificate_when_rules_use_it() {
+        let info = TlsInfo {
+            certificates: vec![cert(b"leaf-der"), cert(b"ca-der")],
+            ..TlsInfo::default()
+        };
+        let mut b = Buffers::new();
+        tls(
+            &engine(r#"alert tls any any -> any any (tls.certs; content:"ca-"; sid:1;)"#),
+            &info,
+            &mut b,
+        );
+        let certs: Vec<&[u8]> = b.get(Buffer::TlsCerts, TC).collect();
+        assert_eq!(certs, vec![&b"leaf-der"[..], &b"ca-der"[..]]);
+        assert!(!b.has(Buffer::TlsCerts, TS));
+        // Not filled when no rule inspects it.
+        let mut b = Buffers::new();
+        tls(
+            &engine(r#"alert tls any any -> any any (tls.sni; content:"x"; sid:1;)"#),
+            &info,
+            &mut b,
+        );
+        assert!(!b.has(Buffer::TlsCerts, TC));
+    }
+
+    #[test]
+    fn http_header_raw_is_the_block_as_received() {
+        let e = engine(
+            r#"alert http any any -> any any (http.header.raw; content:"Server:  "; sid:1;)"#,
+        );
+        let tx = HttpTransaction {
+            request: Some(Request::default()),
+            response: Some(Response {
+                headers: vec![Header {
+                    name: b"Server".to_vec(),
+                    value: b"Yx(".to_vec(),
+                }],
+                headers_raw: b"Server:       Yx(\r\n\r\n".to_vec(),
+                ..Response::default()
+            }),
+            ..HttpTransaction::default()
+        };
+        let mut b = Buffers::new();
+        http(&e, &tx, &mut b);
+        let raw: Vec<&[u8]> = b.get(Buffer::HttpHeaderRaw, TC).collect();
+        assert_eq!(raw, vec![&b"Server:       Yx(\r\n\r\n"[..]]);
+        // A message whose raw block was not kept falls back to the normalised lines.
+        let mut tx = tx;
+        if let Some(r) = tx.response.as_mut() {
+            r.headers_raw.clear();
+        }
+        let mut b = Buffers::new();
+        http(&e, &tx, &mut b);
+        let raw: Vec<&[u8]> = b.get(Buffer::HttpHeaderRaw, TC).collect();
+        assert_eq!(raw, vec![&b"Server: Yx(\r\n\r\n"[..]]);
     }
 }

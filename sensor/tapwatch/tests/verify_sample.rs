@@ -22,17 +22,7 @@ use serde_json::Value;
 
 /// Tests allowed to fail while detection is being completed, each with the reason. A listed test
 /// that passes is reported so that it can be taken off the list.
-const EXPECTED_FAILURES: &[(&str, &str)] = &[
-    (
-        "base64",
-        "engine: base64_decode relative to an http_uri content, then base64_data, does not match",
-    ),
-    (
-        "http-raw-header",
-        "engine/http: the response's http.header.raw buffer does not keep the header's own \
-         whitespace (\"Server:       Yx(\")",
-    ),
-];
+const EXPECTED_FAILURES: &[(&str, &str)] = &[];
 
 /// The Suricata version whose behaviour tapwatch follows.
 const SURICATA_VERSION: [u64; 3] = [8, 0, 6];

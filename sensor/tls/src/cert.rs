@@ -33,6 +33,11 @@ pub struct CertInfo {
     pub sans: Vec<String>,
     /// Length of the DER encoding in bytes.
     pub der_len: usize,
+    /// The DER encoding itself (what the engine inspects as `tls.certs`). Bounded: every
+    /// certificate comes from one handshake message of at most `max_record_buffer` bytes,
+    /// and at most `max_certificates` are kept. Not logged.
+    #[serde(skip)]
+    pub der: Vec<u8>,
 }
 
 /// The certificates of a Certificate message, at most `max` of them decoded.
@@ -93,6 +98,7 @@ pub(crate) fn cert_info(der: &[u8]) -> Result<CertInfo, TlsAnomaly> {
         not_after: format_utc(validity.not_after.timestamp()),
         sans,
         der_len: der.len(),
+        der: der.to_vec(),
     })
 }
 

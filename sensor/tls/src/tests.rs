@@ -241,6 +241,10 @@ fn handshake_messages_spanning_records() {
     let events = run(&mut p, C, &[&server]);
     assert_eq!(events, vec![TlsEvent::ServerHello, TlsEvent::Certificates]);
     assert_eq!(p.info().certificates[0].der_len, TEST_CERT_DER.len());
+    // The DER bytes are kept for `tls.certs`, and not logged.
+    assert_eq!(p.info().certificates[0].der, TEST_CERT_DER);
+    let logged = serde_json::to_string(&p.info().certificates[0]).unwrap();
+    assert!(!logged.contains("\"der\""), "{logged}");
 }
 
 #[test]

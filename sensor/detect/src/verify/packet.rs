@@ -6,7 +6,7 @@
 //! mask), `+` = these and possibly others, `*` = any of these, `!` = these bits are not
 //! (all) set.
 
-use tapwatch_rules::signature::{FlagMode, PacketCondition, StreamSide};
+use tapwatch_rules::signature::{FlagMode, NumCmp, PacketCondition, StreamSide};
 
 /// TCP header facts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -78,11 +78,23 @@ fn flags_match(actual: u8, bits: u8, mode: FlagMode, ignore: u8) -> bool {
     }
 }
 
+/// `dsize`: the comparison on the payload length, except that `dsize:!N` needs a payload.
+/// Suricata marks a signature whose `dsize` is `!N` (like `>N`, `>=N` and ranges, which never
+/// hold for 0 anyway) as requiring one, so packets without payload (handshakes, bare ACKs)
+/// are not inspected by it (verify-sample test-dsize-values: `dsize:!9` alerts once, on the
+/// 10-byte segment, while `dsize:<10` alerts on the empty packets too).
+fn dsize_matches(cmp: NumCmp, dsize: usize) -> bool {
+    if dsize == 0 && matches!(cmp, NumCmp::Ne(_)) {
+        return false;
+    }
+    cmp.matches(dsize as u64)
+}
+
 fn condition(c: &PacketCondition, p: &PacketFacts) -> bool {
     let tcp = p.tcp.as_ref();
     let icmp = p.icmp.as_ref();
     match c {
-        PacketCondition::Dsize(cmp) => cmp.matches(p.dsize as u64),
+        PacketCondition::Dsize(cmp) => dsize_matches(*cmp, p.dsize),
         PacketCondition::Ttl(cmp) => cmp.matches(u64::from(p.ttl)),
         PacketCondition::Tos { value, negated } => (p.tos == *value) != *negated,
         PacketCondition::IpId(id) => p.ip_id == Some(*id),

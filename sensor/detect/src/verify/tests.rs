@@ -737,6 +737,21 @@ fn packet_conditions() {
     }));
     assert!(ok(PacketCondition::Dsize(NumCmp::Eq(10))));
     assert!(!ok(PacketCondition::Dsize(NumCmp::Gt(10))));
+    assert!(ok(PacketCondition::Dsize(NumCmp::Ne(9))));
+    // `dsize:!N` needs a payload; `dsize:<N` holds for an empty packet.
+    let empty = PacketFacts { dsize: 0, ..tcp };
+    assert!(!packet_matches(
+        &[PacketCondition::Dsize(NumCmp::Ne(9))],
+        &empty
+    ));
+    assert!(packet_matches(
+        &[PacketCondition::Dsize(NumCmp::Lt(9))],
+        &empty
+    ));
+    assert!(packet_matches(
+        &[PacketCondition::Dsize(NumCmp::Eq(0))],
+        &empty
+    ));
     assert!(ok(PacketCondition::Ttl(NumCmp::Le(64))));
     assert!(ok(PacketCondition::Tos {
         value: 0x10,

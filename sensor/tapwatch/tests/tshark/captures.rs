@@ -287,6 +287,9 @@ pub const ALLOWED: &[Allow] = &[
          heuristic needs more in one segment"),
     allow("arkime/socks5-http-302-frag.pcap", Http, Tshark, &["www.google.com /"], SOCKS),
     allow("zeek/tunnels/socks.pcap", Http, Tshark, &["www.icir.org /"], SOCKS),
+    allow("zeek/erspan.pcap", Dns, Tshark, &["wpad"],
+        "an LLMNR query (UDP port 5355): tshark dissects LLMNR as DNS; tapwatch, like \
+         Suricata's default UDP DNS detection, parses DNS only with port 53 on one side"),
     allow("zeek/tunnels/teredo_bubble_with_payload.pcap", Conv, Tapwatch,
         &["UDP 65.55.158.80:3544 192.168.2.16:3797"],
         "a Teredo bubble (IPv6, no next header) followed by 4 stray bytes: its payload length \
