@@ -20,7 +20,11 @@ use crate::report::{BuildRejection, BuildReport, CacheOutcome, DatabaseStats, En
 use crate::verify::CompiledBuffer;
 
 /// Version of the engine's cache entry layout and prefilter semantics; part of the cache key.
-const ENGINE_FORMAT_VERSION: u32 = 1;
+const ENGINE_FORMAT_VERSION: u32 = 2;
+
+/// Longest prefilter literal for the packet payload and stream (longer fast patterns are cut
+/// to this prefix).
+const MAX_PAYLOAD_LITERAL: usize = 32;
 
 /// Entries kept in the cache directory (older ones are pruned).
 const CACHE_KEEP: usize = 8;
@@ -279,48 +283,30 @@ impl Engine {
         Ok((outcome, warning))
     }
 
-    /// Compiles every database, in parallel on two threads.
+    /// Compiles every database, one after the other: on one thread the Hyperscan compiler's
+    /// working memory is needed for one database at a time (two threads raised the cold
+    /// start's peak memory by about 50 MB, above Suricata's, and were no faster on a loaded
+    /// 2-core machine).
     fn compile_all(&mut self) -> Result<(), EngineError> {
-        let mut jobs: Vec<&mut GroupDb> =
-            self.groups_mut().flat_map(|g| g.dbs.iter_mut()).collect();
-        // Largest first, alternating between two threads.
-        jobs.sort_by_key(|d| std::cmp::Reverse(d.literals.len()));
-        let (a, b): (Vec<_>, Vec<_>) = jobs.into_iter().enumerate().partition(|(i, _)| i % 2 == 0);
-        let run = |list: Vec<(usize, &mut GroupDb)>| -> Result<(), EngineError> {
-            for (_, db) in list {
-                let lits: Vec<Literal> = db
-                    .literals
-                    .iter()
-                    .enumerate()
-                    .map(|(id, (bytes, caseless))| Literal {
-                        id: id as u32,
-                        bytes: bytes.clone(),
-                        caseless: *caseless,
-                    })
-                    .collect();
-                let compiled =
-                    LiteralDatabase::compile(&lits).map_err(|source| EngineError::Hyperscan {
-                        buffer: db_name(db),
-                        source,
-                    })?;
-                db.db = Some(compiled);
-            }
-            Ok(())
-        };
-        std::thread::scope(|s| {
-            let handle = s.spawn(|| run(b));
-            let first = run(a);
-            let second = handle.join().unwrap_or_else(|_| {
-                Err(EngineError::Hyperscan {
-                    buffer: "?".to_owned(),
-                    source: tapwatch_hyperscan::HsError::Compile {
-                        message: "compile thread panicked".to_owned(),
-                        literal_index: None,
-                    },
+        for db in self.groups_mut().flat_map(|g| g.dbs.iter_mut()) {
+            let lits: Vec<Literal> = db
+                .literals
+                .iter()
+                .enumerate()
+                .map(|(id, (bytes, caseless))| Literal {
+                    id: id as u32,
+                    bytes: bytes.clone(),
+                    caseless: *caseless,
                 })
-            });
-            first.and(second)
-        })
+                .collect();
+            let compiled =
+                LiteralDatabase::compile(&lits).map_err(|source| EngineError::Hyperscan {
+                    buffer: db_name(db),
+                    source,
+                })?;
+            db.db = Some(compiled);
+        }
+        Ok(())
     }
 
     /// The cache blob: database count, then each serialized database with its length.
@@ -512,15 +498,22 @@ fn add_to_group(
         return;
     };
     db.rules += 1;
-    db.max_literal = db.max_literal.max(fp.bytes.len());
+    // Stream data is rescanned from `max_literal - 1` bytes before the new data, so payload
+    // literals are cut to a prefix: every rule is verified in full after the prefilter, so
+    // a prefix selects a superset of the candidates, and the rescanned overlap stays short.
+    let bytes = match bm.buffer {
+        Buffer::Payload => fp.bytes.get(..MAX_PAYLOAD_LITERAL).unwrap_or(&fp.bytes),
+        _ => &fp.bytes[..],
+    };
+    db.max_literal = db.max_literal.max(bytes.len());
     let lit = match db
         .literals
         .iter()
-        .position(|(b, c)| *c == fp.caseless && *b == fp.bytes)
+        .position(|(b, c)| *c == fp.caseless && b[..] == *bytes)
     {
         Some(l) => l,
         None => {
-            db.literals.push((fp.bytes.clone(), fp.caseless));
+            db.literals.push((bytes.to_vec(), fp.caseless));
             db.lit_sigs.push(Vec::new());
             db.literals.len() - 1
         }
@@ -628,6 +621,7 @@ fn compile_sig(
     let stream = match (&sig.header.protocol, sig.flow.stream) {
         (Protocol::TcpPkt, _) | (_, Some(false)) => StreamMode::Packet,
         (Protocol::TcpStream, _) | (_, Some(true)) => StreamMode::Stream,
+        _ if is_packet_stream(&sig) => StreamMode::PacketAndStream,
         _ => StreamMode::Both,
     };
     let state: Vec<StateOp> = sig
@@ -760,4 +754,25 @@ fn apply_overrides(
         }
     }
     (threshold, suppress)
+}
+
+/// Whether a rule is one of Suricata's "packet-stream" rules: a payload content (negated
+/// ones included, e.g. `content:!"EHLO"; startswith;`) anchored with `depth` or
+/// `startswith`, and no `dsize` (which makes it a packet rule).
+fn is_packet_stream(sig: &Signature) -> bool {
+    if sig
+        .packet
+        .iter()
+        .any(|c| matches!(c, tapwatch_rules::PacketCondition::Dsize(_)))
+    {
+        return false;
+    }
+    sig.buffers
+        .iter()
+        .filter(|b| b.buffer == Buffer::Payload && b.transforms.is_empty())
+        .flat_map(|b| &b.matchers)
+        .any(|m| {
+            matches!(m, tapwatch_rules::Matcher::Content(c)
+                if c.depth.is_some() || c.startswith)
+        })
 }

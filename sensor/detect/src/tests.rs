@@ -153,6 +153,65 @@ alert tcp-pkt any any -> any any (msg:"pkt"; content:"EVIL"; sid:3;)"#;
 }
 
 #[test]
+fn anchored_payload_rules_alert_on_packet_and_stream_start() {
+    // Suricata's "packet-stream" rules (payload content with depth/startswith, no dsize)
+    // inspect the packet and the stream, each able to alert; unanchored ones alert once.
+    let rules = r#"alert tcp any any -> any any (msg:"depth"; content:"GNUT"; depth:4; sid:1;)
+alert tcp any any -> any any (msg:"startswith"; content:"GNUT"; startswith; sid:2;)
+alert tcp any any -> any any (msg:"plain"; content:"GNUT"; sid:3;)
+alert tcp any any -> any any (msg:"dsize"; dsize:>2; content:"GNUT"; depth:4; sid:4;)
+alert tcp-pkt any any -> any any (msg:"pkt"; content:"GNUT"; depth:4; sid:5;)"#;
+    let first = run(
+        &engine(rules, Prefilter::Hyperscan),
+        &[tcp(b"GNUTELLA", b"GNUTELLA", TS, 1)],
+    );
+    assert_eq!(
+        first,
+        vec![
+            (1, AlertSource::Packet),
+            (1, AlertSource::Stream),
+            (2, AlertSource::Packet),
+            (2, AlertSource::Stream),
+            (3, AlertSource::Stream),
+            (4, AlertSource::Stream),
+            (5, AlertSource::Packet),
+        ]
+    );
+    assert_eq!(
+        both(rules, &[tcp(b"GNUTELLA", b"GNUTELLA", TS, 1)]),
+        vec![1, 1, 2, 2, 3, 4, 5]
+    );
+    // A negated anchored content makes a packet-stream rule too.
+    let negated = r#"alert tcp any any -> any any (msg:"neg"; content:!"EHLO"; startswith; content:"GNUT"; sid:7;)"#;
+    assert_eq!(
+        both(negated, &[tcp(b"GNUTELLA", b"GNUTELLA", TS, 1)]),
+        vec![7, 7]
+    );
+    // Later in the stream only the packet is inspected for the anchored rules.
+    assert_eq!(
+        both(
+            rules,
+            &[
+                tcp(b"hello", b"hello", TS, 1),
+                tcp(b"GNUTELLA", b"GNUTELLA", TS, 2)
+            ]
+        ),
+        vec![1, 2, 3, 4, 5]
+    );
+    // The other direction starts its own stream.
+    assert_eq!(
+        both(
+            rules,
+            &[
+                tcp(b"hello", b"hello", TS, 1),
+                tcp(b"GNUTELLA", b"GNUTELLA", TC, 2)
+            ]
+        ),
+        vec![1, 1, 2, 2, 3, 4, 5]
+    );
+}
+
+#[test]
 fn flowbits_setters_run_before_checkers_and_or_forms_work() {
     // The checker comes first in the file: Suricata still runs the setter first.
     let rules = r#"alert tcp any any -> any any (msg:"check"; flowbits:isset,a|b; content:"X"; sid:2;)
@@ -390,6 +449,13 @@ fn et_literal_fanout() {
                 .zip(&db.literals)
                 .map(|(s, (b, _))| (s.len(), String::from_utf8_lossy(b).into_owned()))
                 .collect();
+            let mut lens = [0usize; 9];
+            for (b, _) in &db.literals {
+                if let Some(n) = lens.get_mut(b.len().min(8)) {
+                    *n += 1;
+                }
+            }
+            println!("  {:?} literals by length (0..=8+): {lens:?}", db.buffer);
             fan.sort_by_key(|f| std::cmp::Reverse(f.0));
             fan.truncate(5);
             println!(

@@ -175,8 +175,11 @@ impl Detection {
     pub fn packet_without_flow(&mut self, decoded: &Decoded<'_>, ts: Timestamp) {
         self.pending.clear();
         self.decode_events.clear();
-        self.decode_events
-            .extend(decoded.events.iter().map(|e| e.name()));
+        // Iterating a set visits every kind of event: skipped for the usual empty set.
+        if !decoded.events.is_empty() {
+            self.decode_events
+                .extend(decoded.events.iter().map(|e| e.name()));
+        }
         let mut pkt = packet_input(decoded, ts);
         pkt.decode_events = &self.decode_events;
         self.alerts.clear();
@@ -204,8 +207,11 @@ impl Detection {
     ) {
         self.pending.clear();
         self.decode_events.clear();
-        self.decode_events
-            .extend(decoded.events.iter().map(|e| e.name()));
+        // Iterating a set visits every kind of event: skipped for the usual empty set.
+        if !decoded.events.is_empty() {
+            self.decode_events
+                .extend(decoded.events.iter().map(|e| e.name()));
+        }
         self.stream_events.clear();
         self.stream_events.extend(
             stream_events
@@ -318,7 +324,7 @@ impl Detection {
                 (rec.tx_id, sides)
             }
             AppOutput::Tls(info) => {
-                crate::detect_buffers::tls(info, &mut self.buffers);
+                crate::detect_buffers::tls(&self.engine, info, &mut self.buffers);
                 (0, &[FlowDirection::ToServer, FlowDirection::ToClient])
             }
             AppOutput::Smb(ev) => {
