@@ -76,6 +76,15 @@ impl StoreWorker {
         rx.await.ok()
     }
 
+    /// Queues a write; the receiver gets its result once committed (or nothing when the
+    /// storage thread stopped).
+    async fn submit(&self, w: Write) -> oneshot::Receiver<Result<Inserted, String>> {
+        let (tx, rx) = oneshot::channel();
+        // When the thread stopped, `tx` is dropped with the command and `rx` reports it.
+        let _ = self.tx.send(Cmd::Apply(w, tx)).await;
+        rx
+    }
+
     async fn apply(&self, w: Write) -> Result<Inserted, String> {
         self.call(|r| Cmd::Apply(w, r))
             .await
@@ -255,6 +264,8 @@ impl SensorLink for LinkService {
             sensor_id: String::new(),
             dictionaries: HashMap::new(),
             out: tx,
+            pending: None,
+            broken: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         };
         tokio::spawn(session.run(inbound));
         Ok(Response::new(Box::pin(
@@ -295,6 +306,55 @@ struct Session {
     sensor_id: String,
     dictionaries: HashMap<u32, Arc<Vec<u8>>>,
     out: Out,
+    /// Batches submitted to the storage thread, awaited in order by the acker task, which
+    /// sends each `Ack` after its commit: the next batch is read and decoded while the
+    /// previous ones are being committed (and several commit together).
+    pending: Option<mpsc::Sender<InFlight>>,
+    /// Set by the acker when a commit failed: the stream is then closed.
+    broken: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// A batch submitted to the storage thread: its seq and where its result arrives.
+type InFlight = (u64, oneshot::Receiver<Result<Inserted, String>>);
+
+/// Batches a stream may have in flight to the storage thread.
+const PIPELINE_DEPTH: usize = 32;
+
+/// Sends the `Ack` of each committed batch, in submission order; a failed commit ends the
+/// stream with a fatal `Error` (the sensor resends from its last ack).
+async fn acker(
+    mut rx: mpsc::Receiver<InFlight>,
+    out: Out,
+    broken: Arc<std::sync::atomic::AtomicBool>,
+    sensor: String,
+) {
+    while let Some((seq, reply)) = rx.recv().await {
+        let res = reply.await.unwrap_or_else(|_| Err(GONE.into()));
+        let m = match res {
+            Ok(ins) => ack(SeqState {
+                highest_contiguous: ins.highest_contiguous,
+                highest_seen: ins.highest_seen,
+            }),
+            Err(e) => {
+                broken.store(true, std::sync::atomic::Ordering::SeqCst);
+                log::error(&format!(
+                    "sensor {sensor}: batch {seq}: storing failed: {e}"
+                ));
+                CenterMessage {
+                    msg: Some(center_message::Msg::Error(tapwatch_proto::v1::Error {
+                        code: ErrorCode::Storage as i32,
+                        message: e,
+                        seq,
+                        fatal: true,
+                    })),
+                }
+            }
+        };
+        let fatal = matches!(m.msg, Some(center_message::Msg::Error(_)));
+        if out.send(Ok(m)).await.is_err() || fatal {
+            return;
+        }
+    }
 }
 
 fn ack(st: SeqState) -> CenterMessage {
@@ -353,6 +413,9 @@ impl Session {
             return;
         }
         loop {
+            if self.broken.load(std::sync::atomic::Ordering::SeqCst) {
+                return;
+            }
             let msg = match inbound.message().await {
                 Ok(Some(m)) => m,
                 Ok(None) => {
@@ -621,16 +684,24 @@ impl Session {
             seq,
             records: wrap(records),
         };
-        let ins = self
-            .store
-            .apply(w)
-            .await
-            .map_err(|e| Refusal::new(ErrorCode::Storage, e, seq, true))?;
-        self.send(ack(SeqState {
-            highest_contiguous: ins.highest_contiguous,
-            highest_seen: ins.highest_seen,
-        }))
-        .await;
+        let reply = self.store.submit(w).await;
+        let pending = match &self.pending {
+            Some(p) => p.clone(),
+            None => {
+                let (tx, rx) = mpsc::channel(PIPELINE_DEPTH);
+                tokio::spawn(acker(
+                    rx,
+                    self.out.clone(),
+                    Arc::clone(&self.broken),
+                    self.sensor_id.clone(),
+                ));
+                self.pending = Some(tx.clone());
+                tx
+            }
+        };
+        if pending.send((seq, reply)).await.is_err() {
+            return Err(Refusal::new(ErrorCode::Storage, GONE, seq, true));
+        }
         Ok(())
     }
 

@@ -647,6 +647,71 @@ fn printable(p: &[u8]) -> String {
         .collect()
 }
 
+/// Reads an EVE `event_type: flow` record (the envelope, `flow` and, for TCP, `tcp`).
+pub fn flow_record_from_eve(v: &Value) -> Result<crate::v1::FlowRecord, EveError> {
+    let o = v.as_object().ok_or(EveError::NotAnObject)?;
+    let event_type = get_str(o, "event_type", "event_type")?;
+    if event_type != "flow" {
+        return Err(invalid("event_type", format!("not a flow: {event_type:?}")));
+    }
+    let f = get_obj(o, "flow", "flow")?.ok_or(EveError::Missing("flow"))?;
+    let timestamp_us =
+        parse_ts(o, "timestamp", "timestamp")?.ok_or(EveError::Missing("timestamp"))?;
+    let proto = get_str(o, "proto", "proto")?;
+    let vlan = match o.get("vlan") {
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|x| x.as_u64().and_then(|n| u32::try_from(n).ok()))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let tcp = get_obj(o, "tcp", "tcp")?
+        .map(|t| -> Result<crate::v1::TcpFlags, EveError> {
+            Ok(crate::v1::TcpFlags {
+                tcp_flags: get_str(t, "tcp_flags", "tcp.tcp_flags")?,
+                tcp_flags_ts: get_str(t, "tcp_flags_ts", "tcp.tcp_flags_ts")?,
+                tcp_flags_tc: get_str(t, "tcp_flags_tc", "tcp.tcp_flags_tc")?,
+                state: get_str(t, "state", "tcp.state")?,
+            })
+        })
+        .transpose()?;
+    Ok(crate::v1::FlowRecord {
+        timestamp_us,
+        flow_id: get_u64(o, "flow_id", "flow_id")?.unwrap_or(0),
+        src_ip: get_ip(o, "src_ip", "src_ip")?,
+        dst_ip: get_ip(o, "dest_ip", "dest_ip")?,
+        src_port: get_u32(o, "src_port", "src_port")?.unwrap_or(0),
+        dst_port: get_u32(o, "dest_port", "dest_port")?.unwrap_or(0),
+        ip_protocol: ip_protocol_number(&proto).unwrap_or(0),
+        proto,
+        ip_version: get_u32(o, "ip_v", "ip_v")?.unwrap_or(0),
+        app_proto: get_str(o, "app_proto", "app_proto")?,
+        vlan,
+        tunnel: get_obj(o, "tunnel", "tunnel")?
+            .map(tunnel_from_eve)
+            .transpose()?,
+        in_iface: get_str(o, "in_iface", "in_iface")?,
+        pkts_toserver: get_u64(f, "pkts_toserver", "flow.pkts_toserver")?.unwrap_or(0),
+        pkts_toclient: get_u64(f, "pkts_toclient", "flow.pkts_toclient")?.unwrap_or(0),
+        bytes_toserver: get_u64(f, "bytes_toserver", "flow.bytes_toserver")?.unwrap_or(0),
+        bytes_toclient: get_u64(f, "bytes_toclient", "flow.bytes_toclient")?.unwrap_or(0),
+        start_us: parse_ts(f, "start", "flow.start")?.unwrap_or(0),
+        end_us: parse_ts(f, "end", "flow.end")?.unwrap_or(0),
+        age: get_u64(f, "age", "flow.age")?.unwrap_or(0),
+        state: get_str(f, "state", "flow.state")?,
+        reason: get_str(f, "reason", "flow.reason")?,
+        alerted: matches!(f.get("alerted"), Some(Value::Bool(true))),
+        tcp,
+        community_id: get_str(o, "community_id", "community_id")?,
+        icmp_type: get_u32(o, "icmp_type", "icmp_type")?,
+        icmp_code: get_u32(o, "icmp_code", "icmp_code")?,
+        response_icmp_type: get_u32(o, "response_icmp_type", "response_icmp_type")?,
+        response_icmp_code: get_u32(o, "response_icmp_code", "response_icmp_code")?,
+        app_proto_ts: get_str(o, "app_proto_ts", "app_proto_ts")?,
+        app_proto_tc: get_str(o, "app_proto_tc", "app_proto_tc")?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -782,5 +847,28 @@ mod tests {
         assert_eq!(d.r#type, "request");
         assert_eq!(d.id, Some(5));
         assert_eq!(d.queries[0].rrname, "a.b");
+    }
+
+    #[test]
+    fn flow_record_from_eve_reads_the_counters() {
+        let v: Value = serde_json::from_str(
+            r#"{"timestamp":"2024-01-01T00:00:01.000000+0000","flow_id":7,"event_type":"flow",
+            "src_ip":"10.0.0.1","src_port":1234,"dest_ip":"10.0.0.2","dest_port":80,
+            "proto":"TCP","ip_v":4,"app_proto":"http","flow":{"pkts_toserver":3,
+            "pkts_toclient":2,"bytes_toserver":300,"bytes_toclient":200,
+            "start":"2024-01-01T00:00:00.000000+0000","end":"2024-01-01T00:00:01.000000+0000",
+            "age":1,"state":"closed","reason":"timeout","alerted":true},
+            "tcp":{"tcp_flags":"1b","state":"closed"}}"#,
+        )
+        .unwrap();
+        let f = flow_record_from_eve(&v).unwrap();
+        assert_eq!(
+            (f.flow_id, f.src_port, f.dst_port, f.ip_protocol),
+            (7, 1234, 80, 6)
+        );
+        assert_eq!((f.pkts_toserver, f.bytes_toclient, f.age), (3, 200, 1));
+        assert!(f.alerted);
+        assert_eq!(f.tcp.map(|t| t.tcp_flags), Some("1b".to_string()));
+        assert!(flow_record_from_eve(&serde_json::json!({"event_type": "alert"})).is_err());
     }
 }

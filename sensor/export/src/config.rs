@@ -21,6 +21,8 @@ use serde::{Deserialize, Serialize};
 pub struct ExportConfig {
     /// Whether the sensor exports at all. Default `false`.
     pub enabled: bool,
+    /// Export flow records too (alerts are always exported). Default `false`.
+    pub flows: bool,
     /// This sensor's id; must equal the identity in its client certificate. Default `""`
     /// (required when enabled).
     pub sensor_id: String,
@@ -79,6 +81,7 @@ impl Default for ExportConfig {
     fn default() -> Self {
         ExportConfig {
             enabled: false,
+            flows: false,
             sensor_id: String::new(),
             center_url: "https://localhost:7443".to_string(),
             insecure: false,

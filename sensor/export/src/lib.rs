@@ -139,6 +139,10 @@ pub enum ExportError {
 enum Record {
     Alert(Box<Alert>),
     Flow(Box<FlowRecord>),
+    /// An EVE `alert` line, converted on the batcher thread.
+    AlertEve(Box<[u8]>),
+    /// An EVE `flow` line, converted on the batcher thread.
+    FlowEve(Box<[u8]>),
 }
 
 /// What workers hold to hand records to the exporter. Cheap to clone; never blocks.
@@ -158,6 +162,20 @@ impl ExportHandle {
     /// Queues a flow record; `false` (and counted) when the queue is full or stopped.
     pub fn try_send_flow(&self, flow: FlowRecord) -> bool {
         self.try_send(Record::Flow(Box::new(flow)), 1)
+    }
+
+    /// Queues an EVE `alert` record (one JSON line, as the sensor wrote it); it is converted
+    /// to an [`Alert`] on the batcher thread, so the caller only pays for a copy. A line that
+    /// does not convert is counted in `dropped_encode`. `false` (and counted in
+    /// `dropped_queue_full`) when the queue is full or the exporter stopped.
+    pub fn try_send_alert_eve(&self, line: &[u8]) -> bool {
+        self.try_send(Record::AlertEve(line.into()), 0)
+    }
+
+    /// Queues an EVE `flow` record (one JSON line), converted to a [`FlowRecord`] on the
+    /// batcher thread; counted like [`try_send_alert_eve`](Self::try_send_alert_eve).
+    pub fn try_send_flow_eve(&self, line: &[u8]) -> bool {
+        self.try_send(Record::FlowEve(line.into()), 1)
     }
 
     fn try_send(&self, r: Record, kind: usize) -> bool {
@@ -428,6 +446,25 @@ fn run_batcher(
 
 fn add(batcher: &mut Batcher, r: Record, sealed: &mut Vec<SealedBatch>, shared: &Shared) {
     let now = Instant::now();
+    let r = match r {
+        Record::AlertEve(line) => match alert_from_eve_line(&line) {
+            Ok(a) => Record::Alert(Box::new(a)),
+            Err(e) => {
+                shared.counters.dropped_encode[0].fetch_add(1, Relaxed);
+                shared.counters.set_error(e);
+                return;
+            }
+        },
+        Record::FlowEve(line) => match flow_from_eve_line(&line) {
+            Ok(f) => Record::Flow(Box::new(f)),
+            Err(e) => {
+                shared.counters.dropped_encode[1].fetch_add(1, Relaxed);
+                shared.counters.set_error(e);
+                return;
+            }
+        },
+        r => r,
+    };
     let (kind, res) = match &r {
         Record::Alert(a) => (
             BatchKind::Alert,
@@ -437,6 +474,7 @@ fn add(batcher: &mut Batcher, r: Record, sealed: &mut Vec<SealedBatch>, shared: 
             BatchKind::Flow,
             batcher.push(BatchKind::Flow, f.timestamp_us, f.as_ref(), now),
         ),
+        Record::AlertEve(_) | Record::FlowEve(_) => return,
     };
     match res {
         Ok(Some(b)) => sealed.push(b),
@@ -446,6 +484,20 @@ fn add(batcher: &mut Batcher, r: Record, sealed: &mut Vec<SealedBatch>, shared: 
             shared.counters.set_error(e);
         }
     }
+}
+
+/// An EVE alert line as an [`Alert`].
+fn alert_from_eve_line(line: &[u8]) -> Result<Alert, String> {
+    let v: serde_json::Value =
+        serde_json::from_slice(line).map_err(|e| format!("EVE alert line: {e}"))?;
+    tapwatch_proto::eve::alert_from_eve(&v).map_err(|e| format!("EVE alert line: {e}"))
+}
+
+/// An EVE flow line as a [`FlowRecord`].
+fn flow_from_eve_line(line: &[u8]) -> Result<FlowRecord, String> {
+    let v: serde_json::Value =
+        serde_json::from_slice(line).map_err(|e| format!("EVE flow line: {e}"))?;
+    tapwatch_proto::eve::flow_record_from_eve(&v).map_err(|e| format!("EVE flow line: {e}"))
 }
 
 /// Appends sealed batches to the spool, syncs once (the group commit) and wakes the sender.

@@ -36,6 +36,8 @@ pub struct Config {
     pub eve: EveSection,
     /// Signature detection: rule files, variables, the compiled-rule cache, alert records.
     pub detect: DetectSection,
+    /// Export of alerts (and optionally flow records) to the national center.
+    pub export: tapwatch_export::ExportConfig,
 }
 
 /// `[decode]`

@@ -3,6 +3,9 @@
 //! The binary only wires the library crates together: it owns the command line, the
 //! configuration file and the packet pipeline's assembly.
 
+mod export_health;
+mod export_link;
+mod export_tee;
 mod replay;
 mod rules_cmd;
 
@@ -27,6 +30,7 @@ use clap::{Parser, Subcommand, ValueEnum};
     after_help = "Examples:\n  \
         tapwatch replay --eve eve.json capture.pcap more.pcapng.gz\n  \
         tapwatch replay --config sensor.toml --eve - capture.pcap | jq .\n  \
+        tapwatch replay --config sensor.toml --export --rules local.rules --eve eve.json capture.pcap\n  \
         tapwatch replay --rules emerging-all.rules --var HOME_NET=[10.0.0.0/8] --eve eve.json capture.pcap\n  \
         tapwatch rules check /etc/tapwatch/rules/\n  \
         tapwatch config default > sensor.toml\n  \
@@ -61,6 +65,47 @@ enum Command {
     /// Inspect configuration files.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Export to the national center: train a compression dictionary, drain the spool.
+    #[command(subcommand)]
+    Export(ExportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ExportCommand {
+    /// Train a zstd dictionary on the alerts of an EVE file, for `export.dictionary_path`.
+    ///
+    /// Alerts then take fewer bytes on the wire; the center learns the dictionary from the
+    /// sensor when it connects.
+    #[command(after_help = "Example:\n  \
+        tapwatch export train-dict --eve eve.json --out /etc/tapwatch/alerts.dict")]
+    TrainDict {
+        /// EVE JSON lines to learn from (only `alert` records are used).
+        #[arg(long, value_name = "FILE")]
+        eve: PathBuf,
+        /// Where to write the dictionary.
+        #[arg(long, value_name = "DICT")]
+        out: PathBuf,
+        /// Dictionary size in bytes.
+        #[arg(long, value_name = "BYTES", default_value_t = 16384)]
+        size: usize,
+    },
+    /// Deliver what the spool holds to the center and exit (after a crash, when there is
+    /// nothing new to capture).
+    ///
+    /// Exit status: 0 when the spool is empty at the end, 1 when batches remain in it.
+    #[command(after_help = "Example:\n  \
+        tapwatch export drain --config /etc/tapwatch/sensor.toml --wait 300")]
+    Drain {
+        /// The sensor's configuration file (its `[export]` section).
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// Seconds to wait for the center's acknowledgements.
+        #[arg(long, value_name = "SECS", default_value_t = 60)]
+        wait: u64,
+        /// Print the counters as one JSON object.
+        #[arg(long)]
+        summary_json: bool,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -82,6 +127,14 @@ struct ReplayArgs {
     /// List every rejected rule on stderr (otherwise the count and the first few).
     #[arg(long, short)]
     verbose: bool,
+    /// Send alerts to the center as configured in `[export]` of --config, even when
+    /// `export.enabled` is false there.
+    #[arg(long)]
+    export: bool,
+    /// At the end, wait this many seconds for the center to acknowledge what was sent; what
+    /// is not acknowledged stays in the spool for the next start (the summary says how much).
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    export_wait: u64,
     /// Capture files to read, in order.
     #[arg(required = true, value_name = "PCAP")]
     pcaps: Vec<PathBuf>,
@@ -214,6 +267,14 @@ fn main() -> ExitCode {
         Command::Replay(args) => replay::run(&args),
         Command::Rules(RulesCommand::Check(args)) => rules_cmd::check(&args),
         Command::Rules(RulesCommand::Stats(args)) => rules_cmd::stats(&args),
+        Command::Export(ExportCommand::TrainDict { eve, out, size }) => {
+            export_link::train_dict(&eve, &out, size)
+        }
+        Command::Export(ExportCommand::Drain {
+            config,
+            wait,
+            summary_json,
+        }) => export_link::drain(&config, std::time::Duration::from_secs(wait), summary_json),
         Command::Config(ConfigCommand::Default) => {
             print!("{}", config::Config::default_toml());
             Ok(ExitCode::SUCCESS)

@@ -10,12 +10,16 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use tapwatch_capture::CaptureReader;
 
+use crate::export_health::{HealthBoard, PublishTimer, WorkerFigures};
+use crate::export_link;
+use crate::export_tee::EveTee;
 use crate::rules_cmd::{counts_line, REJECTIONS_SHOWN};
 use crate::{ProgressMode, ReplayArgs};
 use tapwatch::config::Config;
 use tapwatch::counters::Counters;
 use tapwatch::detect_setup::{self, Startup};
 use tapwatch::worker::Worker;
+use tapwatch_export::ExportStats;
 
 /// Runs a replay. Files that cannot be opened are reported and skipped; the exit status is 1
 /// when any file could not be read at all, 0 otherwise (damage inside a file is reported but
@@ -29,6 +33,15 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let mut startup =
         detect_setup::start(&config, args.config.as_deref(), &args.detect.to_args(false))?;
     report_startup(&startup, args.verbose);
+    let health = std::sync::Arc::new(HealthBoard::default());
+    let exporter = if args.export || config.export.enabled {
+        let dir = detect_setup::config_dir(args.config.as_deref());
+        let mut export = export_link::resolved(&config, dir.as_deref());
+        export.enabled = true;
+        Some(export_link::start(export, &startup.files, health.clone())?)
+    } else {
+        None
+    };
     let eve: Option<Box<dyn Write>> = match &args.eve {
         None => None,
         Some(p) if p.as_os_str() == "-" => Some(Box::new(BufWriter::new(std::io::stdout().lock()))),
@@ -37,6 +50,15 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("cannot create EVE file {}", p.display()))?;
             Some(Box::new(BufWriter::with_capacity(1 << 20, f)))
         }
+    };
+    // With export on, every EVE line passes the tee, which hands alerts (and flows) over.
+    let eve: Option<Box<dyn Write>> = match &exporter {
+        None => eve,
+        Some(x) => Some(Box::new(EveTee::new(
+            eve.unwrap_or_else(|| Box::new(std::io::sink())),
+            x.handle(),
+            config.export.flows,
+        ))),
     };
     let mut worker = match startup.engine.take() {
         Some(engine) => Worker::with_engine(config, eve, std::sync::Arc::new(engine))
@@ -62,6 +84,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let mut failed_files = 0usize;
     let mut file_problems = 0usize;
     let mut done_bytes = 0u64;
+    let mut publish = PublishTimer::default();
     for path in &args.pcaps {
         let file_len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         let mut reader = match CaptureReader::open(path) {
@@ -77,6 +100,9 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         while let Some(packet) = reader.next_packet() {
             pcap_cnt += 1;
             worker.process(pcap_cnt, &packet);
+            if exporter.is_some() && publish.due(pcap_cnt) {
+                publish_health(&health, &worker);
+            }
             if let Some(bar) = &bar {
                 if pcap_cnt - last_tick >= 4096 {
                     last_tick = pcap_cnt;
@@ -99,6 +125,10 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     }
     worker.finish().context("cannot write EVE output")?;
     let elapsed = started.elapsed();
+    let export = exporter.map(|x| {
+        publish_health(&health, &worker);
+        x.shutdown(Duration::from_secs(args.export_wait))
+    });
     let cpu_at_end = process_cpu_secs();
     if let Some(bar) = bar {
         bar.finish_and_clear();
@@ -113,6 +143,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         eve_records: worker.eve_records(),
         startup: &startup,
         detect: worker.detect_stats(),
+        export,
         cpu: CpuTimes {
             startup: cpu_at_start.zip(cpu_at_launch).map(|(b, a)| b - a),
             processing: cpu_at_end.zip(cpu_at_start).map(|(b, a)| b - a),
@@ -128,6 +159,18 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Publishes the worker's figures for the exporter's `Health` messages.
+fn publish_health<W: Write>(board: &HealthBoard, worker: &Worker<W>) {
+    board.publish(
+        worker.counters(),
+        WorkerFigures {
+            flows_active: worker.active_flows() as u64,
+            memory_bytes: (worker.stream_memory() + worker.defrag_memory()) as u64,
+            alerts: worker.detect_stats().map_or(0, |d| d.alerts),
+        },
+    );
 }
 
 /// Start-up report on stderr: counts, the first rejections (all with `verbose`), cache problems.
@@ -208,6 +251,8 @@ struct Summary<'a> {
     eve_records: u64,
     startup: &'a Startup,
     detect: Option<tapwatch_detect::DetectStats>,
+    /// The exporter's final counters, when exporting.
+    export: Option<ExportStats>,
     cpu: CpuTimes,
 }
 
@@ -305,6 +350,9 @@ impl Summary<'_> {
             ));
         }
         s.push_str(&format!("  eve: {} records\n", self.eve_records));
+        if let Some(x) = &self.export {
+            s.push_str(&export_link::summary_line(x));
+        }
         s
     }
 
@@ -343,6 +391,7 @@ impl Summary<'_> {
             "gbit_per_cpu_sec": self.cpu.processing.filter(|&s| s > 0.0)
                 .map(|s| c.bytes as f64 * 8.0 / s / 1e9),
             "detect": self.detect_json(),
+            "export": self.export,
         })
     }
 

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Export benchmark: sensor -> center on loopback, mutual TLS, SQLite, the real binaries.
+#
+#   bench/export.sh                       every figure below
+#   BENCH_INPUTS=/dir                     inputs built by ../shared/bench/make-bench-inputs.sh
+#                                         (default /tmp/tapwatch-bench; not regenerated here)
+#   BENCH_PCAP=/path/x.pcap               other capture (default shared-ether-merged.pcap)
+#   BENCH_NO_BUILD=1                      use the release binaries already built
+#   CARGO_TARGET_DIR=/dir                 build into (and run from) that target dir
+#
+# 1. End to end: `tapwatch replay --export` with a rule firing on every packet
+#    (616k alerts on shared-ether-merged.pcap); alerts/s = alerts stored by the center over
+#    the wall time from the sensor's start until it exits, which is when the center has
+#    acknowledged the last batch (durably committed, SQLite synchronous=full).
+# 2. Bytes per alert on the wire (protobuf messages sent, batches + Hello + Health, over the
+#    alerts) without and with a zstd dictionary trained on the same run's EVE output, against
+#    the mean size of the same alerts as EVE JSON lines.
+# 3. Center ingest alone (`center/examples/ingest.rs`, one writer, durable commits of 1000
+#    alerts): SQLite, and PostgreSQL when /usr/lib/postgresql/15/bin is installed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+inputs=${BENCH_INPUTS:-/tmp/tapwatch-bench}
+pcap=${BENCH_PCAP:-$inputs/shared-ether-merged.pcap}
+target=${CARGO_TARGET_DIR:-target}
+[[ -f "$pcap" ]] || { echo "missing $pcap: run ../shared/bench/make-bench-inputs.sh" >&2; exit 2; }
+if [[ -z "${BENCH_NO_BUILD:-}" ]]; then
+    cargo build --release -p tapwatch -p tapwatch-center --example ingest
+fi
+sensor="$target/release/tapwatch"
+center="$target/release/tapwatch-center"
+ingest="$target/release/examples/ingest"
+
+work=$(mktemp -d)
+center_pid=""
+pg_ctl_stop=""
+cleanup() {
+    [[ -n "$center_pid" ]] && { kill "$center_pid" 2>/dev/null || true; wait "$center_pid" 2>/dev/null || true; }
+    [[ -n "$pg_ctl_stop" ]] && eval "$pg_ctl_stop" >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+"$center" ca init --dir "$work/pki" --server-name localhost --server-name 127.0.0.1 >/dev/null
+"$center" ca issue-sensor --dir "$work/pki" bench-sensor >/dev/null
+echo 'alert ip any any -> any any (msg:"every packet"; ttl:>0; sid:1; rev:1;)' >"$work/every.rules"
+
+start_center() { # $1: database file
+    local port api
+    port=$(free_port); api=$(free_port)
+    cat >"$work/center.toml" <<TOML
+[server]
+listen = "127.0.0.1:$port"
+ca_cert = "pki/ca.pem"
+server_cert = "pki/server.pem"
+server_key = "pki/server.key"
+[storage]
+path = "$1"
+[api]
+listen = "127.0.0.1:$api"
+TOML
+    "$center" serve --config "$work/center.toml" 2>>"$work/center.log" &
+    center_pid=$!
+    for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+    center_port=$port
+}
+stop_center() { kill "$center_pid"; wait "$center_pid" 2>/dev/null || true; center_pid=""; }
+
+run_export() { # $1: label, $2: extra [export] lines; prints a result line
+    local spool="$work/spool-$1" eve="$work/eve-$1.json"
+    rm -rf "$spool"
+    start_center "$work/center-$1.db"
+    cat >"$work/sensor.toml" <<TOML
+[export]
+enabled = true
+sensor_id = "bench-sensor"
+center_url = "https://127.0.0.1:$center_port"
+ca_cert = "pki/ca.pem"
+client_cert = "pki/sensors/bench-sensor.pem"
+client_key = "pki/sensors/bench-sensor.key"
+spool_dir = "$spool"
+queue_capacity = 1048576
+$2
+TOML
+    local t0 t1
+    t0=$(date +%s.%N)
+    "$sensor" replay --config "$work/sensor.toml" --rules "$work/every.rules" --progress never \
+        --summary-json --export-wait 600 --eve "$eve" "$pcap" 2>"$work/summary-$1.txt"
+    t1=$(date +%s.%N)
+    local stored
+    stored=$("$center" sensors --json --config "$work/center.toml" | python3 -c 'import json,sys; print(json.load(sys.stdin)["sensors"][0]["alerts_stored"])')
+    stop_center
+    python3 - "$work/summary-$1.txt" "$eve" "$t0" "$t1" "$stored" "$1" <<'PY'
+import json, sys
+summary, eve, t0, t1, stored, label = sys.argv[1:]
+s = json.loads([l for l in open(summary) if l.startswith("{")][-1])
+x = s["export"]
+n, size = 0, 0
+with open(eve, "rb") as f:
+    for line in f:
+        if b'"event_type":"alert"' in line[:200]:
+            n += 1
+            size += len(line)
+wall = float(t1) - float(t0)
+print(f"{label}: {n} alerts, {stored} stored by the center, dropped at the queue {x['dropped_queue_full'][0]}; "
+      f"sensor wall {wall:.2f} s (replay alone {s['elapsed_secs']:.2f} s): {int(stored)/wall:,.0f} alerts/s end to end; "
+      f"wire {x['bytes_sent']} bytes = {x['bytes_sent']/max(n,1):.1f} bytes/alert; "
+      f"EVE JSON {size/max(n,1):.0f} bytes/alert")
+PY
+}
+
+echo "== end to end, no dictionary"
+run_export plain ""
+echo "== end to end, with a 64 KiB dictionary trained on the first run's alerts"
+"$sensor" export train-dict --eve "$work/eve-plain.json" --out "$work/alerts.dict" --size 65536
+run_export dict "dictionary_path = \"$work/alerts.dict\""
+
+echo "== center ingest alone (one writer, durable commits of 1000 alerts)"
+"$ingest" sqlite "$work/ingest.db" 200000 1000
+pgbin=${TAPWATCH_PG_BIN:-/usr/lib/postgresql/15/bin}
+if [[ -x "$pgbin/initdb" ]]; then
+    pgdir="$work/pg"; mkdir -p "$pgdir"
+    as=()
+    if [[ $(id -u) == 0 ]]; then chown -R postgres:postgres "$pgdir"; chmod 755 "$work"; as=(runuser -u postgres --); fi
+    "${as[@]}" "$pgbin/initdb" -D "$pgdir/data" -U tapwatch -A trust --no-sync >/dev/null
+    "${as[@]}" "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" -o "-k $pgdir -c listen_addresses=''" -w start >/dev/null
+    pg_ctl_stop="${as[*]} $pgbin/pg_ctl -D $pgdir/data -m immediate stop"
+    "${as[@]}" "$pgbin/createdb" -h "$pgdir" -U tapwatch tapwatch
+    "$ingest" postgres "host=$pgdir user=tapwatch dbname=tapwatch" 200000 1000
+else
+    echo "postgres: skipped ($pgbin/initdb not found)"
+fi

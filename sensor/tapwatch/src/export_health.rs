@@ -1,0 +1,141 @@
+//! The sensor's figures for the exporter's `Health` messages.
+//!
+//! The worker's counters live on the capture thread and are not shared. The replay loop
+//! publishes a copy into [`HealthBoard`] about once a second (checked every few thousand
+//! packets), and the exporter's sender thread reads the copy when it sends `Health`: the
+//! packet path never takes a lock or touches an atomic per packet.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use tapwatch::counters::Counters;
+use tapwatch_export::{HealthSource, SensorHealth};
+
+/// Packets between two looks at the clock.
+pub const PUBLISH_CHECK_PACKETS: u64 = 4096;
+
+/// How often the figures are published at most.
+const PUBLISH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The latest published figures, shared with the exporter.
+#[derive(Debug, Default)]
+pub struct HealthBoard {
+    packets: AtomicU64,
+    bytes: AtomicU64,
+    flows_active: AtomicU64,
+    memory_bytes: AtomicU64,
+    alerts: AtomicU64,
+    flows: AtomicU64,
+    /// Decoder events by name; written once a second, read once per `Health`.
+    decode_events: Mutex<Vec<(String, u64)>>,
+}
+
+/// What the worker knows besides its [`Counters`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WorkerFigures {
+    /// Flows in the flow table.
+    pub flows_active: u64,
+    /// Bytes held by stream reassembly and defragmentation.
+    pub memory_bytes: u64,
+    /// Alerts written.
+    pub alerts: u64,
+}
+
+impl HealthBoard {
+    /// Publishes the worker's figures now.
+    pub fn publish(&self, c: &Counters, w: WorkerFigures) {
+        self.packets.store(c.packets, Relaxed);
+        self.bytes.store(c.bytes, Relaxed);
+        self.flows_active.store(w.flows_active, Relaxed);
+        self.memory_bytes.store(w.memory_bytes, Relaxed);
+        self.alerts.store(w.alerts, Relaxed);
+        self.flows.store(c.flows_total(), Relaxed);
+        let events: Vec<(String, u64)> = c
+            .decode_events
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), *v))
+            .collect();
+        if let Ok(mut g) = self.decode_events.lock() {
+            *g = events;
+        }
+    }
+}
+
+impl HealthSource for HealthBoard {
+    fn sensor_health(&self) -> SensorHealth {
+        SensorHealth {
+            packets: self.packets.load(Relaxed),
+            bytes: self.bytes.load(Relaxed),
+            // Offline replay reads files: nothing is dropped by a capture queue.
+            capture_drops: Vec::new(),
+            decode_events: self
+                .decode_events
+                .lock()
+                .map(|g| g.clone())
+                .unwrap_or_default(),
+            flows_active: self.flows_active.load(Relaxed),
+            memory_bytes: self.memory_bytes.load(Relaxed),
+            alerts: self.alerts.load(Relaxed),
+            flows: self.flows.load(Relaxed),
+        }
+    }
+}
+
+/// Decides when the replay loop publishes: every [`PUBLISH_CHECK_PACKETS`] packets it looks
+/// at the clock, and publishes when a second has passed.
+#[derive(Debug)]
+pub struct PublishTimer {
+    last: Instant,
+}
+
+impl Default for PublishTimer {
+    fn default() -> Self {
+        PublishTimer {
+            last: Instant::now(),
+        }
+    }
+}
+
+impl PublishTimer {
+    /// Whether to publish after packet number `pcap_cnt`.
+    pub fn due(&mut self, pcap_cnt: u64) -> bool {
+        if pcap_cnt % PUBLISH_CHECK_PACKETS != 0 {
+            return false;
+        }
+        let now = Instant::now();
+        if now.duration_since(self.last) < PUBLISH_INTERVAL {
+            return false;
+        }
+        self.last = now;
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn publishes_what_the_counters_say() {
+        let board = HealthBoard::default();
+        let mut c = Counters {
+            packets: 10,
+            bytes: 1000,
+            ..Counters::default()
+        };
+        c.decode_events.insert("decoder.ipv4.trunc_pkt", 2);
+        board.publish(
+            &c,
+            WorkerFigures {
+                flows_active: 3,
+                memory_bytes: 4,
+                alerts: 5,
+            },
+        );
+        let h = board.sensor_health();
+        assert_eq!((h.packets, h.bytes, h.flows_active), (10, 1000, 3));
+        assert_eq!((h.memory_bytes, h.alerts), (4, 5));
+        assert_eq!(h.decode_events, vec![("decoder.ipv4.trunc_pkt".into(), 2)]);
+    }
+}
