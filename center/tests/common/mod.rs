@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc as std_mpsc;
@@ -19,36 +19,9 @@ use tapwatch_proto::v1::{
 use tokio::sync::mpsc;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
-/// A fresh temporary directory, removed on drop.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new(tag: &str) -> Self {
-        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let p = std::env::temp_dir().join(format!("twc-{tag}-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).expect("temp dir");
-        Self(p)
-    }
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A port free right now.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
+// Not every test file uses all three.
+#[allow(unused_imports)]
+pub use tapwatch_testkit::{free_port, Postgres, TempDir};
 
 /// A PKI: the center's CA with sensors `sensor-a` and `sensor-b`, and another CA with a
 /// `sensor-a` of its own.
@@ -329,123 +302,4 @@ pub fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
         .map(|(_, b)| b.to_owned())
         .unwrap_or_default();
     (status, body)
-}
-
-/// A throwaway PostgreSQL server (initdb in a temp dir, unix socket only), stopped on drop.
-pub struct Postgres {
-    pub dir: TempDir,
-    pub url: String,
-    bin: PathBuf,
-    as_postgres: bool,
-}
-
-const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
-
-impl Postgres {
-    /// None (with a `skipped:` line) when the PostgreSQL server binaries are not installed.
-    pub fn start() -> Option<Self> {
-        let bin = std::env::var_os("TAPWATCH_PG_BIN")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(PG_BIN));
-        if !bin.join("initdb").exists() {
-            println!(
-                "skipped: PostgreSQL server binaries not found in {} (install package postgresql)",
-                bin.display()
-            );
-            return None;
-        }
-        let dir = TempDir::new("pg");
-        let data = dir.path().join("data");
-        let sock = dir.path().to_path_buf();
-        // PostgreSQL refuses to run as root: run it as the `postgres` user then.
-        let as_postgres = Command::new("id")
-            .arg("-u")
-            .output()
-            .map(|o| o.stdout.starts_with(b"0\n"))
-            .unwrap_or(false);
-        if as_postgres {
-            let _ = Command::new("chown")
-                .args(["-R", "postgres:postgres"])
-                .arg(dir.path())
-                .status();
-            let _ = Command::new("chmod").args(["755"]).arg(dir.path()).status();
-        }
-        let run = |args: &[&str]| -> bool {
-            let mut c = if as_postgres {
-                let mut c = Command::new("runuser");
-                c.args(["-u", "postgres", "--"]);
-                c.arg(bin.join(args[0]));
-                c
-            } else {
-                Command::new(bin.join(args[0]))
-            };
-            c.args(&args[1..])
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped());
-            match c.output() {
-                Ok(o) if o.status.success() => true,
-                Ok(o) => {
-                    eprintln!("{args:?}: {}", String::from_utf8_lossy(&o.stderr));
-                    false
-                }
-                Err(e) => {
-                    eprintln!("{args:?}: {e}");
-                    false
-                }
-            }
-        };
-        let data_s = data.to_string_lossy().to_string();
-        let sock_s = sock.to_string_lossy().to_string();
-        assert!(
-            run(&[
-                "initdb",
-                "-D",
-                &data_s,
-                "-U",
-                "tapwatch",
-                "-A",
-                "trust",
-                "--no-sync"
-            ]),
-            "initdb failed"
-        );
-        let opts = format!("-k {sock_s} -c listen_addresses='' -c fsync=on");
-        let log = dir.path().join("pg.log").to_string_lossy().to_string();
-        assert!(
-            run(&["pg_ctl", "-D", &data_s, "-l", &log, "-o", &opts, "-w", "start"]),
-            "pg_ctl start failed"
-        );
-        assert!(
-            run(&["createdb", "-h", &sock_s, "-U", "tapwatch", "tapwatch"]),
-            "createdb failed"
-        );
-        let url = format!("host={sock_s} user=tapwatch dbname=tapwatch");
-        Some(Self {
-            dir,
-            url,
-            bin,
-            as_postgres,
-        })
-    }
-}
-
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        let data = self.dir.path().join("data");
-        let mut c = if self.as_postgres {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"])
-                .arg(self.bin.join("pg_ctl"));
-            c
-        } else {
-            Command::new(self.bin.join("pg_ctl"))
-        };
-        let _ = c
-            .arg("-D")
-            .arg(&data)
-            .args(["-m", "immediate", "stop"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    }
 }

@@ -161,7 +161,7 @@ fn corpus_alerts_reach_the_center_sqlite_and_postgres() {
     let db = std::env::temp_dir().join(format!("tapwatch-e2e-{}.db", std::process::id()));
     corpus_round(&format!("path = \"{}\"", db.display()), "sqlite", &shared);
     let _ = std::fs::remove_file(&db);
-    if let Some(pg) = pg::Postgres::start() {
+    if let Some(pg) = Postgres::start() {
         corpus_round(
             &format!("kind = \"postgres\"\nurl = \"{}\"", pg.url),
             "postgres",

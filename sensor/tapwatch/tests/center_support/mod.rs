@@ -4,10 +4,8 @@
 
 #![allow(dead_code)]
 
-pub mod pg;
-
 use std::collections::BTreeMap;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -43,46 +41,9 @@ pub fn shared_dir() -> Option<PathBuf> {
     p.join("corpus").is_dir().then_some(p)
 }
 
-/// A directory removed on drop.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new(tag: &str) -> Self {
-        let p = std::env::temp_dir().join(format!(
-            "tapwatch-e2e-{tag}-{}-{}",
-            std::process::id(),
-            fastish_id()
-        ));
-        std::fs::create_dir_all(&p).expect("temp dir");
-        TempDir(p)
-    }
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        if std::env::var_os("KEEP").is_none() {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-}
-
-fn fastish_id() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0)
-}
-
-/// A free loopback port.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
+// Not every test file uses all three.
+#[allow(unused_imports)]
+pub use tapwatch_testkit::{free_port, Postgres, TempDir};
 
 /// Runs a command and returns its output; panics with stderr when it fails.
 pub fn run_ok(cmd: &mut Command) -> Output {

@@ -1,15 +1,19 @@
-//! A throwaway PostgreSQL server for the end-to-end tests (the same recipe as the center's
-//! own tests in `center/tests/common`): initdb in a temporary directory, a unix socket only,
-//! run as the `postgres` user when the tests run as root, stopped on drop.
+//! A throwaway PostgreSQL server for tests: `initdb` in a temporary directory, a unix socket
+//! only (no TCP listener), run as the `postgres` user when the tests run as root (PostgreSQL
+//! refuses root), stopped with `pg_ctl -m immediate` on drop. The server binaries come from
+//! `TAPWATCH_PG_BIN` or Debian's `/usr/lib/postgresql/15/bin`; the test command installs them.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use super::TempDir;
+use crate::TempDir;
 
 /// A throwaway PostgreSQL server (initdb in a temp dir, unix socket only), stopped on drop.
+#[derive(Debug)]
 pub struct Postgres {
+    /// The server's directory: `data/` (the cluster), the socket and `pg.log`.
     pub dir: TempDir,
+    /// The libpq connection string of database `tapwatch` as user `tapwatch`.
     pub url: String,
     bin: PathBuf,
     as_postgres: bool,
