@@ -42,38 +42,118 @@ impl<'a> P<'a, '_> {
     }
 }
 
+/// What differs between the address and the port grammar: the atoms, how expressions are
+/// built, and the words of the error messages. Lists (`[a,b]` and Suricata's bracket-less
+/// `a,b` at the top), negation (`!`), variables (`$NAME`) and `any` are common to both.
+trait Grammar {
+    type Expr;
+    /// `address` or `port`, in error messages.
+    const NOUN: &'static str;
+    /// What may stand where an empty atom was found, in its error message.
+    const EXPECTED: &'static str;
+    fn any() -> Self::Expr;
+    fn not(inner: Self::Expr) -> Self::Expr;
+    fn list(items: Vec<Self::Expr>) -> Self::Expr;
+    fn var(name: String) -> Self::Expr;
+    /// A literal atom (an address, a range...), or why it is not one.
+    fn literal(atom: &str) -> Result<Self::Expr, String>;
+}
+
+struct Addresses;
+
+impl Grammar for Addresses {
+    type Expr = AddrExpr;
+    const NOUN: &'static str = "address";
+    const EXPECTED: &'static str = "expected an address, '$VARIABLE', 'any' or '['";
+    fn any() -> AddrExpr {
+        AddrExpr::Any
+    }
+    fn not(inner: AddrExpr) -> AddrExpr {
+        AddrExpr::Not(Box::new(inner))
+    }
+    fn list(items: Vec<AddrExpr>) -> AddrExpr {
+        AddrExpr::List(items)
+    }
+    fn var(name: String) -> AddrExpr {
+        AddrExpr::Var(name)
+    }
+    fn literal(atom: &str) -> Result<AddrExpr, String> {
+        parse_addr_range(atom)
+            .map(AddrExpr::Range)
+            .ok_or_else(|| format!("invalid address '{atom}'"))
+    }
+}
+
+struct Ports;
+
+impl Grammar for Ports {
+    type Expr = PortExpr;
+    const NOUN: &'static str = "port";
+    const EXPECTED: &'static str = "expected a port, a range, '$VARIABLE', 'any' or '['";
+    fn any() -> PortExpr {
+        PortExpr::Any
+    }
+    fn not(inner: PortExpr) -> PortExpr {
+        PortExpr::Not(Box::new(inner))
+    }
+    fn list(items: Vec<PortExpr>) -> PortExpr {
+        PortExpr::List(items)
+    }
+    fn var(name: String) -> PortExpr {
+        PortExpr::Var(name)
+    }
+    fn literal(atom: &str) -> Result<PortExpr, String> {
+        parse_port_range(atom).map(|(lo, hi)| PortExpr::Range(lo, hi))
+    }
+}
+
 /// Parses an address expression.
 pub(crate) fn parse_addr(tok: &str, err: &ErrAt<'_>) -> Result<AddrExpr, ParseError> {
+    parse_top::<Addresses>(tok, err)
+}
+
+/// Parses a port expression.
+pub(crate) fn parse_ports(tok: &str, err: &ErrAt<'_>) -> Result<PortExpr, ParseError> {
+    parse_top::<Ports>(tok, err)
+}
+
+/// A whole header field: one expression, or (as Suricata also takes) a list without brackets
+/// such as `1.2.3.4,!5.6.7.8` or `!5800,!445`.
+fn parse_top<G: Grammar>(tok: &str, err: &ErrAt<'_>) -> Result<G::Expr, ParseError> {
     let mut p = P { s: tok, i: 0, err };
-    let mut items = vec![addr_expr(&mut p, 0)?];
-    // Suricata also takes a list without brackets: `1.2.3.4,!5.6.7.8`.
+    let mut items = vec![expr::<G>(&mut p, 0)?];
     loop {
         p.skip_ws();
         match p.peek() {
             None => break,
             Some(b',') => {
                 p.i += 1;
-                items.push(addr_expr(&mut p, 0)?);
+                items.push(expr::<G>(&mut p, 0)?);
             }
-            Some(_) => return p.fail(p.i, "unexpected text after the address expression"),
+            Some(_) => {
+                return p.fail(
+                    p.i,
+                    format!("unexpected text after the {} expression", G::NOUN),
+                )
+            }
         }
     }
     Ok(if items.len() == 1 {
-        items.pop().unwrap_or(AddrExpr::Any)
+        items.pop().unwrap_or_else(G::any)
     } else {
-        AddrExpr::List(items)
+        G::list(items)
     })
 }
 
-fn addr_expr(p: &mut P<'_, '_>, depth: usize) -> Result<AddrExpr, ParseError> {
+fn expr<G: Grammar>(p: &mut P<'_, '_>, depth: usize) -> Result<G::Expr, ParseError> {
     if depth > MAX_DEPTH {
-        return p.fail(p.i, "address expression nested too deeply");
+        return p.fail(p.i, format!("{} expression nested too deeply", G::NOUN));
     }
     p.skip_ws();
     match p.peek() {
         Some(b'!') => {
             p.i += 1;
-            Ok(AddrExpr::Not(Box::new(addr_expr(p, depth + 1)?)))
+            Ok(G::not(expr::<G>(p, depth + 1)?))
         }
         Some(b'[') => {
             let open = p.i;
@@ -82,18 +162,20 @@ fn addr_expr(p: &mut P<'_, '_>, depth: usize) -> Result<AddrExpr, ParseError> {
             loop {
                 p.skip_ws();
                 if p.peek() == Some(b']') && items.is_empty() {
-                    return p.fail(p.i, "empty address list");
+                    return p.fail(p.i, format!("empty {} list", G::NOUN));
                 }
-                items.push(addr_expr(p, depth + 1)?);
+                items.push(expr::<G>(p, depth + 1)?);
                 p.skip_ws();
                 match p.peek() {
                     Some(b',') => p.i += 1,
                     Some(b']') => {
                         p.i += 1;
-                        return Ok(AddrExpr::List(items));
+                        return Ok(G::list(items));
                     }
-                    None => return p.fail(open, "unclosed '[' in address list"),
-                    Some(_) => return p.fail(p.i, "expected ',' or ']' in address list"),
+                    None => return p.fail(open, format!("unclosed '[' in {} list", G::NOUN)),
+                    Some(_) => {
+                        return p.fail(p.i, format!("expected ',' or ']' in {} list", G::NOUN))
+                    }
                 }
             }
         }
@@ -103,20 +185,17 @@ fn addr_expr(p: &mut P<'_, '_>, depth: usize) -> Result<AddrExpr, ParseError> {
             if !valid_var(name) {
                 return p.fail(at, format!("invalid variable name '${name}'"));
             }
-            Ok(AddrExpr::Var(name.to_string()))
+            Ok(G::var(name.to_string()))
         }
         _ => {
             let (at, atom) = p.atom();
             if atom.is_empty() {
-                return p.fail(at, "expected an address, '$VARIABLE', 'any' or '['");
+                return p.fail(at, G::EXPECTED);
             }
             if atom.eq_ignore_ascii_case("any") {
-                return Ok(AddrExpr::Any);
+                return Ok(G::any());
             }
-            match parse_addr_range(atom) {
-                Some(r) => Ok(AddrExpr::Range(r)),
-                None => p.fail(at, format!("invalid address '{atom}'")),
-            }
+            G::literal(atom).or_else(|m| p.fail(at, m))
         }
     }
 }
@@ -177,85 +256,6 @@ fn parse_ip(s: &str) -> Option<AddrRange> {
     let a = s.parse::<Ipv6Addr>().ok()?;
     let v = u128::from(a);
     Some(AddrRange::V6(v, v))
-}
-
-/// Parses a port expression.
-pub(crate) fn parse_ports(tok: &str, err: &ErrAt<'_>) -> Result<PortExpr, ParseError> {
-    let mut p = P { s: tok, i: 0, err };
-    let mut items = vec![port_expr(&mut p, 0)?];
-    // Suricata also takes a list without brackets: `!5800,!445`.
-    loop {
-        p.skip_ws();
-        match p.peek() {
-            None => break,
-            Some(b',') => {
-                p.i += 1;
-                items.push(port_expr(&mut p, 0)?);
-            }
-            Some(_) => return p.fail(p.i, "unexpected text after the port expression"),
-        }
-    }
-    Ok(if items.len() == 1 {
-        items.pop().unwrap_or(PortExpr::Any)
-    } else {
-        PortExpr::List(items)
-    })
-}
-
-fn port_expr(p: &mut P<'_, '_>, depth: usize) -> Result<PortExpr, ParseError> {
-    if depth > MAX_DEPTH {
-        return p.fail(p.i, "port expression nested too deeply");
-    }
-    p.skip_ws();
-    match p.peek() {
-        Some(b'!') => {
-            p.i += 1;
-            Ok(PortExpr::Not(Box::new(port_expr(p, depth + 1)?)))
-        }
-        Some(b'[') => {
-            let open = p.i;
-            p.i += 1;
-            let mut items = Vec::new();
-            loop {
-                p.skip_ws();
-                if p.peek() == Some(b']') && items.is_empty() {
-                    return p.fail(p.i, "empty port list");
-                }
-                items.push(port_expr(p, depth + 1)?);
-                p.skip_ws();
-                match p.peek() {
-                    Some(b',') => p.i += 1,
-                    Some(b']') => {
-                        p.i += 1;
-                        return Ok(PortExpr::List(items));
-                    }
-                    None => return p.fail(open, "unclosed '[' in port list"),
-                    Some(_) => return p.fail(p.i, "expected ',' or ']' in port list"),
-                }
-            }
-        }
-        Some(b'$') => {
-            let (at, name) = p.atom();
-            let name = name.get(1..).unwrap_or("");
-            if !valid_var(name) {
-                return p.fail(at, format!("invalid variable name '${name}'"));
-            }
-            Ok(PortExpr::Var(name.to_string()))
-        }
-        _ => {
-            let (at, atom) = p.atom();
-            if atom.is_empty() {
-                return p.fail(at, "expected a port, a range, '$VARIABLE', 'any' or '['");
-            }
-            if atom.eq_ignore_ascii_case("any") {
-                return Ok(PortExpr::Any);
-            }
-            match parse_port_range(atom) {
-                Ok((a, b)) => Ok(PortExpr::Range(a, b)),
-                Err(m) => p.fail(at, m),
-            }
-        }
-    }
 }
 
 /// `N`, `A:B`, `A:`, `:B`.

@@ -151,3 +151,64 @@ fn files_split_into_rules_comments_and_disabled_rules() {
         }
     }
 }
+
+#[test]
+fn address_and_port_lists_share_one_grammar_with_their_own_words() {
+    let r = parse_rule("alert tcp ![1.2.3.4,[$HOME_NET]] [!80,$HTTP_PORTS] -> 5.6.7.8,!9.9.9.9 !5800,!445 (sid:1;)").unwrap();
+    assert_eq!(
+        r.src,
+        AddrExpr::Not(Box::new(AddrExpr::List(vec![
+            AddrExpr::Range(AddrRange::V4(0x0102_0304, 0x0102_0304)),
+            AddrExpr::List(vec![AddrExpr::Var("HOME_NET".into())]),
+        ])))
+    );
+    assert_eq!(
+        r.src_ports,
+        PortExpr::List(vec![
+            PortExpr::Not(Box::new(PortExpr::Range(80, 80))),
+            PortExpr::Var("HTTP_PORTS".into()),
+        ])
+    );
+    assert_eq!(
+        r.dst,
+        AddrExpr::List(vec![
+            AddrExpr::Range(AddrRange::V4(0x0506_0708, 0x0506_0708)),
+            AddrExpr::Not(Box::new(AddrExpr::Range(AddrRange::V4(
+                0x0909_0909,
+                0x0909_0909
+            )))),
+        ])
+    );
+    assert_eq!(
+        r.dst_ports,
+        PortExpr::List(vec![
+            PortExpr::Not(Box::new(PortExpr::Range(5800, 5800))),
+            PortExpr::Not(Box::new(PortExpr::Range(445, 445))),
+        ])
+    );
+    for (text, message) in [
+        ("alert tcp [] any -> any any (sid:1;)", "empty address list"),
+        ("alert tcp any [] -> any any (sid:1;)", "empty port list"),
+        ("alert tcp any [80 -> any any (sid:1;)", "port list"),
+        ("alert tcp [1.2.3.4 any -> any any (sid:1;)", "address list"),
+        (
+            "alert tcp $1x! any -> any any (sid:1;)",
+            "invalid variable name",
+        ),
+        (
+            "alert tcp any $ -> any any (sid:1;)",
+            "invalid variable name",
+        ),
+    ] {
+        let e = err(text);
+        assert!(e.message.contains(message), "{text}: {e}");
+    }
+    let deep = format!("alert tcp any {}80 -> any any (sid:1;)", "!".repeat(40));
+    assert!(err(&deep)
+        .message
+        .contains("port expression nested too deeply"));
+    let deep = format!("alert tcp {}any any -> any any (sid:1;)", "!".repeat(40));
+    assert!(err(&deep)
+        .message
+        .contains("address expression nested too deeply"));
+}
