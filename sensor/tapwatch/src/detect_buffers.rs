@@ -91,28 +91,21 @@ pub(crate) fn http(engine: &Engine, tx: &HttpTransaction, b: &mut Buffers) {
                 b.push(Buffer::HttpHostRaw, TS, h);
             }
         }
-        for (buf, name) in [
-            (Buffer::HttpUserAgent, "user-agent"),
-            (Buffer::HttpCookie, "cookie"),
-            (Buffer::HttpReferer, "referer"),
-            (Buffer::HttpAccept, "accept"),
-            (Buffer::HttpAcceptEnc, "accept-encoding"),
-            (Buffer::HttpAcceptLang, "accept-language"),
-        ] {
-            if uses(buf) {
-                if let Some(v) = find(&req.headers, name) {
-                    b.push(buf, TS, v);
-                }
-            }
-        }
-        if !req.body.is_empty() {
-            if uses(Buffer::HttpRequestBody) {
-                b.push(Buffer::HttpRequestBody, TS, &req.body);
-            }
-            if uses(Buffer::FileData) {
-                b.push(Buffer::FileData, TS, &req.body);
-            }
-        }
+        named_headers(
+            engine,
+            &req.headers,
+            &[
+                (Buffer::HttpUserAgent, "user-agent"),
+                (Buffer::HttpCookie, "cookie"),
+                (Buffer::HttpReferer, "referer"),
+                (Buffer::HttpAccept, "accept"),
+                (Buffer::HttpAcceptEnc, "accept-encoding"),
+                (Buffer::HttpAcceptLang, "accept-language"),
+            ],
+            TS,
+            b,
+        );
+        body(engine, &req.body, Buffer::HttpRequestBody, TS, b);
     }
     if let Some(resp) = &tx.response {
         if uses(Buffer::HttpStatCode) && !resp.status_raw.is_empty() {
@@ -145,23 +138,47 @@ pub(crate) fn http(engine: &Engine, tx: &HttpTransaction, b: &mut Buffers) {
             b.push(Buffer::HttpProtocol, TC, &resp.protocol);
         }
         headers(engine, &resp.headers, &resp.headers_raw, TC, b);
-        for (buf, name) in [
-            (Buffer::HttpLocation, "location"),
-            (Buffer::HttpServer, "server"),
-        ] {
-            if uses(buf) {
-                if let Some(v) = find(&resp.headers, name) {
-                    b.push(buf, TC, v);
-                }
+        named_headers(
+            engine,
+            &resp.headers,
+            &[
+                (Buffer::HttpLocation, "location"),
+                (Buffer::HttpServer, "server"),
+            ],
+            TC,
+            b,
+        );
+        body(engine, &resp.body, Buffer::HttpResponseBody, TC, b);
+    }
+}
+
+/// The buffers that are one header's value each (`http.user_agent`, `http.server`...), for
+/// the rules that use them.
+fn named_headers(
+    engine: &Engine,
+    headers: &[Header],
+    wanted: &[(Buffer, &str)],
+    dir: FlowDirection,
+    b: &mut Buffers,
+) {
+    for &(buf, name) in wanted {
+        if engine.uses_buffer(buf) {
+            if let Some(v) = find(headers, name) {
+                b.push(buf, dir, v);
             }
         }
-        if !resp.body.is_empty() {
-            if uses(Buffer::HttpResponseBody) {
-                b.push(Buffer::HttpResponseBody, TC, &resp.body);
-            }
-            if uses(Buffer::FileData) {
-                b.push(Buffer::FileData, TC, &resp.body);
-            }
+    }
+}
+
+/// A message body as its side's own buffer (`http.request_body` or `http.response_body`) and
+/// as `file.data`, when not empty.
+fn body(engine: &Engine, body: &[u8], own: Buffer, dir: FlowDirection, b: &mut Buffers) {
+    if body.is_empty() {
+        return;
+    }
+    for buf in [own, Buffer::FileData] {
+        if engine.uses_buffer(buf) {
+            b.push(buf, dir, body);
         }
     }
 }
