@@ -31,6 +31,7 @@
 //! assert!(reader.problems().is_empty());
 //! ```
 
+mod batch;
 mod bytes;
 mod error;
 mod format;
@@ -45,6 +46,7 @@ mod reader;
 #[cfg(test)]
 mod fixtures;
 
+pub use batch::{BatchLimits, PacketBatch};
 pub use error::CaptureError;
 pub use format::CaptureFormat;
 pub use limits::ReaderLimits;

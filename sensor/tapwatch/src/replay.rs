@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
-use tapwatch_capture::CaptureReader;
 
 use crate::export_health::{HealthBoard, PublishTimer, WorkerFigures};
 use crate::export_link;
@@ -20,6 +19,8 @@ use tapwatch::counters::Counters;
 use tapwatch::detect_setup::{self, Startup};
 use tapwatch::worker::Worker;
 use tapwatch_export::ExportStats;
+
+mod feed;
 
 /// Runs a replay. Files that cannot be opened are reported and skipped; the exit status is 1
 /// when any file could not be read at all, 0 otherwise (damage inside a file is reported but
@@ -85,44 +86,74 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let mut file_problems = 0usize;
     let mut done_bytes = 0u64;
     let mut publish = PublishTimer::default();
-    for path in &args.pcaps {
-        let file_len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-        let mut reader = match CaptureReader::open(path) {
-            Ok(r) => r,
-            Err(e) => {
-                report(&bar, &format!("tapwatch: error: {}: {e}", path.display()));
-                failed_files += 1;
-                done_bytes += file_len;
-                continue;
-            }
-        };
+    let file_lens: Vec<u64> = args
+        .pcaps
+        .iter()
+        .map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+        .collect();
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        let (feed, batches) = crossbeam_channel::bounded(feed::QUEUE_BATCHES);
+        let (recycle, recycled) = crossbeam_channel::bounded(feed::QUEUE_BATCHES);
+        let pcaps = &args.pcaps;
+        let reader = std::thread::Builder::new()
+            .name("tapwatch-reader".into())
+            .spawn_scoped(scope, move || feed::read_files(pcaps, &feed, &recycled))
+            .context("cannot start the capture reader thread")?;
         let mut last_tick = 0u64;
-        while let Some(packet) = reader.next_packet() {
-            pcap_cnt += 1;
-            worker.process(pcap_cnt, &packet);
-            if exporter.is_some() && publish.due(pcap_cnt) {
-                publish_health(&health, &worker);
-            }
-            if let Some(bar) = &bar {
-                if pcap_cnt - last_tick >= 4096 {
-                    last_tick = pcap_cnt;
-                    // Compressed files advance by their uncompressed size: clamp to the file's.
-                    bar.set_position(done_bytes + reader.bytes_consumed().min(file_len));
+        for message in &batches {
+            match message {
+                feed::Feed::OpenFailed { file, error } => {
+                    let path = args.pcaps.get(file).map(|p| p.display());
+                    match path {
+                        Some(path) => report(&bar, &format!("tapwatch: error: {path}: {error}")),
+                        None => report(&bar, &format!("tapwatch: error: {error}")),
+                    }
+                    failed_files += 1;
+                    done_bytes += file_lens.get(file).copied().unwrap_or(0);
+                }
+                feed::Feed::Batch { file, batch } => {
+                    for packet in batch.iter() {
+                        pcap_cnt += 1;
+                        worker.process(pcap_cnt, &packet);
+                        if exporter.is_some() && publish.due(pcap_cnt) {
+                            publish_health(&health, &worker);
+                        }
+                    }
+                    if let Some(bar) = &bar {
+                        if pcap_cnt - last_tick >= 4096 {
+                            last_tick = pcap_cnt;
+                            // Compressed files advance by their uncompressed size: clamp to
+                            // the file's.
+                            let file_len = file_lens.get(file).copied().unwrap_or(0);
+                            bar.set_position(done_bytes + batch.bytes_consumed().min(file_len));
+                        }
+                    }
+                    // The reader reuses the batch; when it has enough already, it is freed.
+                    let _ = recycle.try_send(batch);
+                }
+                feed::Feed::FileDone { file, problems } => {
+                    let path = args.pcaps.get(file).map(|p| p.display().to_string());
+                    for problem in problems {
+                        file_problems += 1;
+                        report(
+                            &bar,
+                            &format!(
+                                "tapwatch: warning: {}: {problem}",
+                                path.as_deref().unwrap_or("?")
+                            ),
+                        );
+                    }
+                    done_bytes += file_lens.get(file).copied().unwrap_or(0);
+                    if let Some(bar) = &bar {
+                        bar.set_position(done_bytes);
+                    }
                 }
             }
         }
-        for problem in reader.problems() {
-            file_problems += 1;
-            report(
-                &bar,
-                &format!("tapwatch: warning: {}: {problem}", path.display()),
-            );
-        }
-        done_bytes += file_len;
-        if let Some(bar) = &bar {
-            bar.set_position(done_bytes);
-        }
-    }
+        reader
+            .join()
+            .map_err(|_| anyhow::anyhow!("the capture reader thread failed"))
+    })?;
     worker.finish().context("cannot write EVE output")?;
     let elapsed = started.elapsed();
     let export = exporter.map(|x| {

@@ -156,7 +156,9 @@ impl<W: Write> Worker<W> {
                 det.linktype = packet.link.linktype();
             }
         }
-        let decoded = tapwatch_wire::decode(packet.link, packet.data);
+        // Decoded in place: a `Decoded` is a few hundred bytes, not worth moving per packet.
+        let mut decoded = Decoded::default();
+        tapwatch_wire::decode_into(&mut decoded, packet.link, packet.data);
         let origin = Origin {
             ts: packet.ts,
             pcap_cnt: Some(pcap_cnt),

@@ -64,23 +64,24 @@ struct Pending {
 
 /// Decoding state of one packet.
 #[derive(Debug)]
-pub(crate) struct Decoder<'a> {
-    /// What has been committed so far.
-    pub(crate) out: Decoded<'a>,
+pub(crate) struct Decoder<'a, 'o> {
+    /// What has been committed so far (the caller's, written in place).
+    pub(crate) out: &'o mut Decoded<'a>,
     pending: Option<Pending>,
     /// The last ethertype seen, reported for non-IP payloads.
     pub(crate) last_ethertype: Option<u16>,
 }
 
-impl<'a> Decoder<'a> {
-    /// A decoder that starts from the given VLAN and tunnel context.
-    pub(crate) fn new(vlan: VlanStack, tunnel: TunnelContext) -> Self {
+impl<'a, 'o> Decoder<'a, 'o> {
+    /// A decoder that resets `out` and starts from the given VLAN and tunnel context.
+    pub(crate) fn new(out: &'o mut Decoded<'a>, vlan: VlanStack, tunnel: TunnelContext) -> Self {
+        *out = Decoded {
+            vlan,
+            tunnel,
+            ..Decoded::default()
+        };
         Decoder {
-            out: Decoded {
-                vlan,
-                tunnel,
-                ..Decoded::default()
-            },
+            out,
             pending: None,
             last_ethertype: None,
         }
@@ -153,8 +154,8 @@ impl<'a> Decoder<'a> {
         self.out.payload = payload;
     }
 
-    /// Decodes from `first` until no layer is left, and returns the result.
-    pub(crate) fn run(mut self, first: Next<'a>) -> Decoded<'a> {
+    /// Decodes from `first` until no layer is left; the result is in `out`.
+    pub(crate) fn run(mut self, first: Next<'a>) {
         let mut next = first;
         let mut layers: u8 = 0;
         loop {
@@ -186,7 +187,6 @@ impl<'a> Decoder<'a> {
             // The tunnel's inner packet was never reached: report the outer packet.
             self.out.vlan = p.vlan_before;
         }
-        self.out
     }
 }
 
@@ -196,13 +196,21 @@ impl<'a> Decoder<'a> {
 /// decoding stops at the layer that could not be read. Frames of [`LinkType::Other`] are
 /// returned undecoded (no IP, the whole frame as payload).
 pub fn decode(link: LinkType, frame: &[u8]) -> Decoded<'_> {
-    let mut decoder = Decoder::new(VlanStack::new(), TunnelContext::default());
+    let mut out = Decoded::default();
+    decode_into(&mut out, link, frame);
+    out
+}
+
+/// [`decode`] into `out`, overwriting all of it: the same result without moving a
+/// [`Decoded`] (a few hundred bytes) on every packet.
+pub fn decode_into<'a>(out: &mut Decoded<'a>, link: LinkType, frame: &'a [u8]) {
+    let mut decoder = Decoder::new(out, VlanStack::new(), TunnelContext::default());
     let first = start(&mut decoder, link, frame);
-    decoder.run(first)
+    decoder.run(first);
 }
 
 /// The first layer of a frame of link type `link`.
-fn start<'a>(d: &mut Decoder<'a>, link: LinkType, frame: &'a [u8]) -> Next<'a> {
+fn start<'a>(d: &mut Decoder<'a, '_>, link: LinkType, frame: &'a [u8]) -> Next<'a> {
     match link {
         LinkType::Ethernet => Next::Ethernet(frame),
         LinkType::Null | LinkType::Loop => link::null(d, frame),
@@ -232,5 +240,7 @@ fn start<'a>(d: &mut Decoder<'a>, link: LinkType, frame: &'a [u8]) -> Next<'a> {
 /// copied: the result holds only those of `packet`. Tunnels inside `packet` count on top of
 /// `outer`'s tunnel depth.
 pub fn decode_ip<'a>(packet: &'a [u8], outer: &Decoded<'_>) -> Decoded<'a> {
-    Decoder::new(outer.vlan, outer.tunnel).run(Next::IpRaw(packet))
+    let mut out = Decoded::default();
+    Decoder::new(&mut out, outer.vlan, outer.tunnel).run(Next::IpRaw(packet));
+    out
 }

@@ -30,7 +30,7 @@ const VERSION_MASK: u8 = 0x07;
 /// that leads to IP (IPv4, IPv6, Ethernet, MPLS), with a whole IP header when the protocol
 /// is IP. Anything else stays plain UDP, without an event: the port alone does
 /// not prove the tunnel.
-pub(crate) fn in_udp<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
+pub(crate) fn in_udp<'a>(d: &mut Decoder<'a, '_>, data: &'a [u8]) -> Next<'a> {
     const OPTIONAL: u8 = FLAG_CHECKSUM | FLAG_KEY | FLAG_SEQ;
     const ETHERNET_LEN: usize = 14;
     const MPLS_ENTRY_LEN: usize = 4;
@@ -58,7 +58,7 @@ pub(crate) fn in_udp<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
 }
 
 /// A GRE header at the start of `data`.
-pub(crate) fn decode<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
+pub(crate) fn decode<'a>(d: &mut Decoder<'a, '_>, data: &'a [u8]) -> Next<'a> {
     let (Some(f0), Some(f1), Some(protocol)) = (u8_at(data, 0), u8_at(data, 1), be16(data, 2))
     else {
         d.event(DecodeEvent::GrePktTooSmall);
@@ -74,7 +74,13 @@ pub(crate) fn decode<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
     }
 }
 
-fn version0<'a>(d: &mut Decoder<'a>, data: &'a [u8], f0: u8, f1: u8, protocol: u16) -> Next<'a> {
+fn version0<'a>(
+    d: &mut Decoder<'a, '_>,
+    data: &'a [u8],
+    f0: u8,
+    f1: u8,
+    protocol: u16,
+) -> Next<'a> {
     if f0 & RECURSION_MASK != 0 {
         d.event(DecodeEvent::GreVersion0Recur);
         return Next::Done;
@@ -151,7 +157,13 @@ fn source_routes(data: &[u8]) -> Option<usize> {
     }
 }
 
-fn version1<'a>(d: &mut Decoder<'a>, data: &'a [u8], f0: u8, f1: u8, protocol: u16) -> Next<'a> {
+fn version1<'a>(
+    d: &mut Decoder<'a, '_>,
+    data: &'a [u8],
+    f0: u8,
+    f1: u8,
+    protocol: u16,
+) -> Next<'a> {
     let checks = [
         (f0 & FLAG_CHECKSUM != 0, DecodeEvent::GreVersion1Chksum),
         (f0 & FLAG_ROUTING != 0, DecodeEvent::GreVersion1Route),
@@ -200,7 +212,7 @@ const ERSPAN3_LEN: usize = 12;
 const ERSPAN3_PLATFORM_LEN: usize = 8;
 
 /// ERSPAN version, VLAN and session fields shared by types II and III.
-fn erspan_common<'a>(d: &mut Decoder<'a>, data: &'a [u8], version: u8) -> bool {
+fn erspan_common<'a>(d: &mut Decoder<'a, '_>, data: &'a [u8], version: u8) -> bool {
     let (Some(ver_vlan), Some(session)) = (be16(data, 0), be16(data, 2)) else {
         d.event(DecodeEvent::ErspanHeaderTooSmall);
         return false;
@@ -223,7 +235,7 @@ fn erspan_common<'a>(d: &mut Decoder<'a>, data: &'a [u8], version: u8) -> bool {
 }
 
 /// ERSPAN type II (version field 1).
-fn erspan2<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
+fn erspan2<'a>(d: &mut Decoder<'a, '_>, data: &'a [u8]) -> Next<'a> {
     if data.len() < ERSPAN2_LEN {
         d.event(DecodeEvent::ErspanHeaderTooSmall);
         return Next::Done;
@@ -235,7 +247,7 @@ fn erspan2<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
 }
 
 /// ERSPAN type III (version field 2), with the optional platform sub-header.
-fn erspan3<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
+fn erspan3<'a>(d: &mut Decoder<'a, '_>, data: &'a [u8]) -> Next<'a> {
     let Some(flags) = be16(data, 10) else {
         d.event(DecodeEvent::ErspanHeaderTooSmall);
         return Next::Done;

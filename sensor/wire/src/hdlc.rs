@@ -26,7 +26,11 @@ pub(crate) fn looks_chdlc(data: &[u8]) -> bool {
 
 /// A Cisco HDLC frame: address and control bytes (not checked: the link type says what the
 /// frame is), then an ethertype. `too_small` is the event of a frame shorter than the header.
-pub(crate) fn chdlc<'a>(d: &mut Decoder<'a>, data: &'a [u8], too_small: DecodeEvent) -> Next<'a> {
+pub(crate) fn chdlc<'a>(
+    d: &mut Decoder<'a, '_>,
+    data: &'a [u8],
+    too_small: DecodeEvent,
+) -> Next<'a> {
     let Some(ty) = be16(data, 2) else {
         d.event(too_small);
         return Next::Done;
@@ -58,7 +62,7 @@ mod nlpid {
 /// A Frame Relay frame: a Q.922 address (the last byte has the EA bit set), then either the
 /// RFC 2427 multiprotocol encapsulation (control `03`, optional pad, NLPID) or Cisco's
 /// (an ethertype, which never starts with `03`). Anything else is not IP.
-pub(crate) fn frame_relay<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
+pub(crate) fn frame_relay<'a>(d: &mut Decoder<'a, '_>, data: &'a [u8]) -> Next<'a> {
     let address_len = (0..FR_MAX_ADDRESS_LEN)
         .find(|&i| u8_at(data, i).is_some_and(|b| b & 1 == 1))
         .map(|i| i + 1);

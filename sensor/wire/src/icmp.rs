@@ -13,7 +13,7 @@ use crate::types::{IcmpInfo, Transport};
 const HEADER_LEN: usize = 8;
 
 /// An ICMPv4 message.
-pub(crate) fn v4<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
+pub(crate) fn v4<'a>(d: &mut Decoder<'a, '_>, data: &'a [u8]) -> Next<'a> {
     let Some(info) = header(data, |t| matches!(t, 0 | 8 | 13..=18)) else {
         d.event(DecodeEvent::Icmpv4PktTooSmall);
         return Next::Done;
@@ -52,7 +52,7 @@ fn v4_codes(icmp_type: u8) -> Option<u8> {
 }
 
 /// An ICMPv6 message.
-pub(crate) fn v6<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
+pub(crate) fn v6<'a>(d: &mut Decoder<'a, '_>, data: &'a [u8]) -> Next<'a> {
     let Some(info) = header(data, |t| matches!(t, 128 | 129)) else {
         d.event(DecodeEvent::Icmpv6PktTooSmall);
         return Next::Done;

@@ -28,7 +28,7 @@ pub(crate) mod proto {
 }
 
 /// A packet starting at an IP header of the version its first nibble names.
-pub(crate) fn raw<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
+pub(crate) fn raw<'a>(d: &mut Decoder<'a, '_>, data: &'a [u8]) -> Next<'a> {
     match u8_at(data, 0).map(|b| b >> 4) {
         Some(4) => Next::Ipv4(data),
         Some(6) => Next::Ipv6(data),
@@ -72,7 +72,7 @@ pub(crate) fn unassigned_protocol(protocol: u8) -> bool {
 /// without raising events (the datagram is decoded again once reassembled) and without
 /// following tunnels.
 pub(crate) fn upper<'a>(
-    d: &mut Decoder<'a>,
+    d: &mut Decoder<'a, '_>,
     protocol: u8,
     data: &'a [u8],
     fragment: bool,
@@ -95,7 +95,7 @@ pub(crate) fn upper<'a>(
 }
 
 /// IPv4 or IPv6 carried directly in IP.
-fn ip_in_ip<'a>(d: &mut Decoder<'a>, protocol: u8, data: &'a [u8]) -> Next<'a> {
+fn ip_in_ip<'a>(d: &mut Decoder<'a, '_>, protocol: u8, data: &'a [u8]) -> Next<'a> {
     d.set_transport(Transport::Other(protocol), data);
     let outer_v6 = d.ip_version() == Some(6);
     let inner_v4 = protocol == proto::IPIP;

@@ -14,7 +14,7 @@ use crate::types::{FragmentInfo, IpInfo};
 const MIN_HEADER_LEN: usize = 20;
 
 /// An IPv4 header and what it carries.
-pub(crate) fn decode<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
+pub(crate) fn decode<'a>(d: &mut Decoder<'a, '_>, data: &'a [u8]) -> Next<'a> {
     let Some(first) = u8_at(data, 0) else {
         d.event(DecodeEvent::Ipv4PktTooSmall);
         return Next::Done;
@@ -106,7 +106,7 @@ mod opt {
 }
 
 /// Validates IPv4 options, raising the `ipv4.opt_*` events.
-fn check_options(d: &mut Decoder<'_>, options: &[u8]) {
+fn check_options(d: &mut Decoder<'_, '_>, options: &[u8]) {
     let mut seen = [false; 256];
     let mut at = 0usize;
     while let Some(kind) = u8_at(options, at) {

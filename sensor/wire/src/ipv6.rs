@@ -47,7 +47,7 @@ struct Chain {
 }
 
 /// An IPv6 header and what it carries.
-pub(crate) fn decode<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
+pub(crate) fn decode<'a>(d: &mut Decoder<'a, '_>, data: &'a [u8]) -> Next<'a> {
     if data.len() < HEADER_LEN {
         d.event(DecodeEvent::Ipv6PktTooSmall);
         return Next::Done;
@@ -123,7 +123,7 @@ struct Seen {
 }
 
 /// Walks the extension header chain of `packet` (fixed header included) from `next`.
-fn walk(d: &mut Decoder<'_>, packet: &[u8], mut next: u8) -> Chain {
+fn walk(d: &mut Decoder<'_, '_>, packet: &[u8], mut next: u8) -> Chain {
     let mut at = HEADER_LEN;
     let mut seen = Seen::default();
     loop {
@@ -210,7 +210,7 @@ impl Chain {
 
 /// Reads a Fragment header at `at`; returns the chain end for a real fragment, `None` for
 /// an atomic fragment (offset 0, no more fragments), whose chain continues.
-fn fragment(d: &mut Decoder<'_>, body: &[u8], packet: &[u8], at: usize) -> Option<Chain> {
+fn fragment(d: &mut Decoder<'_, '_>, body: &[u8], packet: &[u8], at: usize) -> Option<Chain> {
     let reserved = u8_at(body, 1).unwrap_or(0);
     let offset_flags = be16(body, 2).unwrap_or(0);
     if reserved != 0 || offset_flags & 0x0006 != 0 {
@@ -251,7 +251,7 @@ const DST_OPTIONS: &[u8] = &[
 ];
 
 /// Checks the options of a hop-by-hop (`hop`) or destination options header.
-fn check_options(d: &mut Decoder<'_>, options: &[u8], hop: bool) {
+fn check_options(d: &mut Decoder<'_, '_>, options: &[u8], hop: bool) {
     const PAD1: u8 = 0;
     const PADN: u8 = 1;
     let mut only_padding = true;

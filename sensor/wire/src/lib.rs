@@ -64,7 +64,7 @@ mod wlan;
 mod tests;
 
 pub use checksum::{checksum_ok, Checksum, ChecksumStatus};
-pub use decoder::{decode, decode_ip, MAX_LAYERS, MAX_TUNNEL_DEPTH};
+pub use decoder::{decode, decode_into, decode_ip, MAX_LAYERS, MAX_TUNNEL_DEPTH};
 pub use event::{DecodeEvent, DecodeEvents};
 pub use tapwatch_common::{LinkType, Timestamp};
 pub use transport::MAX_SCTP_CHUNKS;

@@ -82,7 +82,7 @@ const KNOWN_NON_IP: &[u16] = &[
 const MIN_ETHERTYPE: u16 = 0x0600;
 
 /// An Ethernet II (or 802.3) header.
-pub(crate) fn ethernet<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
+pub(crate) fn ethernet<'a>(d: &mut Decoder<'a, '_>, data: &'a [u8]) -> Next<'a> {
     match Ethernet2HeaderSlice::from_slice(data) {
         Ok(eth) => Next::EtherType {
             ethertype: eth.ether_type().0,
@@ -98,7 +98,7 @@ pub(crate) fn ethernet<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
 
 /// Dispatches on an ethertype.
 pub(crate) fn ethertype<'a>(
-    d: &mut Decoder<'a>,
+    d: &mut Decoder<'a, '_>,
     ty: u16,
     data: &'a [u8],
     from: EtherSource,
@@ -152,7 +152,7 @@ pub(crate) fn ethertype<'a>(
 }
 
 /// One 802.1Q / 802.1ad tag.
-fn vlan<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
+fn vlan<'a>(d: &mut Decoder<'a, '_>, data: &'a [u8]) -> Next<'a> {
     let Ok(tag) = SingleVlanHeaderSlice::from_slice(data) else {
         d.event(DecodeEvent::VlanHeaderTooSmall);
         return Next::Done;
@@ -170,7 +170,7 @@ fn vlan<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
 
 /// A tag of `tag_len` bytes followed by an ethertype (VN-Tag, E-Tag).
 fn tagged<'a>(
-    d: &mut Decoder<'a>,
+    d: &mut Decoder<'a, '_>,
     data: &'a [u8],
     tag_len: usize,
     too_small: DecodeEvent,
@@ -188,7 +188,7 @@ fn tagged<'a>(
 }
 
 /// An 802.1ah I-tag (4 bytes) followed by the customer's Ethernet header.
-fn ieee8021ah<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
+fn ieee8021ah<'a>(d: &mut Decoder<'a, '_>, data: &'a [u8]) -> Next<'a> {
     const ITAG_LEN: usize = 4;
     const MIN_LEN: usize = ITAG_LEN + 14;
     if data.len() < MIN_LEN {
@@ -199,7 +199,7 @@ fn ieee8021ah<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
 }
 
 /// Linux "cooked" capture v1 header (16 bytes).
-pub(crate) fn sll<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
+pub(crate) fn sll<'a>(d: &mut Decoder<'a, '_>, data: &'a [u8]) -> Next<'a> {
     const LEN: usize = 16;
     let (Some(arphrd), Some(protocol)) = (be16(data, 2), be16(data, 14)) else {
         d.event(DecodeEvent::SllPktTooSmall);
@@ -209,7 +209,7 @@ pub(crate) fn sll<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
 }
 
 /// Linux "cooked" capture v2 header (20 bytes).
-pub(crate) fn sll2<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
+pub(crate) fn sll2<'a>(d: &mut Decoder<'a, '_>, data: &'a [u8]) -> Next<'a> {
     const LEN: usize = 20;
     if data.len() < LEN {
         d.event(DecodeEvent::SllPktTooSmall);
@@ -222,7 +222,12 @@ pub(crate) fn sll2<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
     sll_payload(d, arphrd, protocol, rest(data, LEN))
 }
 
-fn sll_payload<'a>(d: &mut Decoder<'a>, arphrd: u16, protocol: u16, data: &'a [u8]) -> Next<'a> {
+fn sll_payload<'a>(
+    d: &mut Decoder<'a, '_>,
+    arphrd: u16,
+    protocol: u16,
+    data: &'a [u8],
+) -> Next<'a> {
     /// ARPHRD_NETLINK: the protocol field is a netlink family, not an ethertype.
     const ARPHRD_NETLINK: u16 = 824;
     if arphrd == ARPHRD_NETLINK {
@@ -237,7 +242,7 @@ fn sll_payload<'a>(d: &mut Decoder<'a>, arphrd: u16, protocol: u16, data: &'a [u
 }
 
 /// BSD null / OpenBSD loop header: a 4-byte address family in either byte order.
-pub(crate) fn null<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
+pub(crate) fn null<'a>(d: &mut Decoder<'a, '_>, data: &'a [u8]) -> Next<'a> {
     const LEN: usize = 4;
     let (Some(le), Some(be)) = (le32(data, 0), be32(data, 0)) else {
         d.event(DecodeEvent::LtnullPktTooSmall);
@@ -279,7 +284,7 @@ mod ppp_proto {
 
 /// A frame of the PPP link types. Routers also write Cisco HDLC frames under these link
 /// types (see [`hdlc::looks_chdlc`]); they are recognised before PPP.
-pub(crate) fn ppp_link<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
+pub(crate) fn ppp_link<'a>(d: &mut Decoder<'a, '_>, data: &'a [u8]) -> Next<'a> {
     if hdlc::looks_chdlc(data) {
         return hdlc::chdlc(d, data, DecodeEvent::PppPktTooSmall);
     }
@@ -288,7 +293,7 @@ pub(crate) fn ppp_link<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
 
 /// A PPP frame from its protocol field, optionally preceded by HDLC address/control bytes
 /// (`ff 03`); the protocol field may be compressed to one byte (odd first byte).
-pub(crate) fn ppp<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
+pub(crate) fn ppp<'a>(d: &mut Decoder<'a, '_>, data: &'a [u8]) -> Next<'a> {
     let data = match data {
         [0xff, 0x03, tail @ ..] => tail,
         _ => data,
@@ -351,7 +356,7 @@ pub(crate) fn ppp<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
 const PPPOE_LEN: usize = 6;
 
 /// A PPPoE session-stage header followed by PPP.
-pub(crate) fn pppoe_session<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
+pub(crate) fn pppoe_session<'a>(d: &mut Decoder<'a, '_>, data: &'a [u8]) -> Next<'a> {
     let (Some(code), Some(len)) = (u8_at(data, 1), be16(data, 4)) else {
         d.event(DecodeEvent::PppoePktTooSmall);
         return Next::Done;
@@ -375,7 +380,7 @@ pub(crate) fn pppoe_session<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a>
 const PPPOE_DISCOVERY_CODES: [u8; 5] = [0x09, 0x07, 0x19, 0x65, 0xa7];
 
 /// A PPPoE discovery packet: not IP; checked for a valid code and well-formed tags.
-pub(crate) fn pppoe_discovery<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
+pub(crate) fn pppoe_discovery<'a>(d: &mut Decoder<'a, '_>, data: &'a [u8]) -> Next<'a> {
     let (Some(code), Some(len)) = (u8_at(data, 1), be16(data, 4)) else {
         d.event(DecodeEvent::PppoePktTooSmall);
         d.set_non_ip(Some(crate::link::ethertype::PPPOE_DISC), data);

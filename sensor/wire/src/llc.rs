@@ -14,7 +14,7 @@ const SNAP_LEN: usize = 5;
 const ETHERTYPE_OUIS: [[u8; 3]; 2] = [[0x00, 0x00, 0x00], [0x00, 0x00, 0xf8]];
 
 /// An 802.2 LLC header: SNAP leads on to its ethertype, any other LLC payload is not IP.
-pub(crate) fn llc<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
+pub(crate) fn llc<'a>(d: &mut Decoder<'a, '_>, data: &'a [u8]) -> Next<'a> {
     match data.strip_prefix(&LLC_SNAP) {
         Some(snap_header) => snap(d, snap_header),
         None => {
@@ -26,7 +26,7 @@ pub(crate) fn llc<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
 
 /// A SNAP header (OUI, protocol id): an ethertype for the RFC 1042 and 802.1H organisation
 /// codes; anything else is not IP.
-pub(crate) fn snap<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
+pub(crate) fn snap<'a>(d: &mut Decoder<'a, '_>, data: &'a [u8]) -> Next<'a> {
     let oui = data.get(..3);
     match (oui, be16(data, 3)) {
         (Some(oui), Some(ty)) if ETHERTYPE_OUIS.iter().any(|o| o == oui) => Next::EtherType {
@@ -51,7 +51,7 @@ const FDDI_FC_LLC: u8 = 0x10;
 
 /// An FDDI frame: LLC frames are followed into their LLC header; MAC and SMT frames are not
 /// IP.
-pub(crate) fn fddi<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
+pub(crate) fn fddi<'a>(d: &mut Decoder<'a, '_>, data: &'a [u8]) -> Next<'a> {
     let is_llc = u8_at(data, 0).is_some_and(|fc| fc & FDDI_FC_FORMAT == FDDI_FC_LLC);
     if !is_llc || data.len() < FDDI_LEN {
         d.set_non_ip(None, data);

@@ -42,7 +42,7 @@ pub(crate) fn in_udp(data: &[u8]) -> Next<'_> {
 }
 
 /// An MPLS label stack.
-pub(crate) fn decode<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
+pub(crate) fn decode<'a>(d: &mut Decoder<'a, '_>, data: &'a [u8]) -> Next<'a> {
     let mut at = 0usize;
     let label = loop {
         let Some(entry) = be32(data, at) else {

@@ -24,7 +24,7 @@ const AF_INET6: u8 = 10;
 /// A Linux NFLOG message: the packet of the `NFULA_PAYLOAD` TLV, as the header's address
 /// family says (IPv4 or IPv6); other families, and messages without a readable payload TLV,
 /// are not IP.
-pub(crate) fn nflog<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
+pub(crate) fn nflog<'a>(d: &mut Decoder<'a, '_>, data: &'a [u8]) -> Next<'a> {
     let packet = u8_at(data, 0).zip(nflog_payload(data));
     match packet {
         Some((AF_INET, packet)) => Next::Ipv4(packet),
@@ -70,7 +70,7 @@ const PPI_HEADER_LEN: usize = 8;
 
 /// A Per-Packet Information header: the frame after it, of the link type it names. A PPI
 /// header inside a PPI frame is not followed.
-pub(crate) fn ppi<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
+pub(crate) fn ppi<'a>(d: &mut Decoder<'a, '_>, data: &'a [u8]) -> Next<'a> {
     let (Some(version), Some(len), Some(dlt)) = (u8_at(data, 0), le16(data, 2), le32(data, 4))
     else {
         d.set_non_ip(None, data);
@@ -103,7 +103,7 @@ const FCS_LEN: usize = 4;
 
 /// A radiotap header followed by an 802.11 frame (its FCS removed when the flags say it is
 /// there).
-pub(crate) fn radiotap<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
+pub(crate) fn radiotap<'a>(d: &mut Decoder<'a, '_>, data: &'a [u8]) -> Next<'a> {
     let (Some(version), Some(len), Some(present)) = (u8_at(data, 0), le16(data, 2), le32(data, 4))
     else {
         d.set_non_ip(None, data);

@@ -14,7 +14,7 @@ use crate::udp_tunnel;
 /// Decodes the transport header of `protocol`. `fragment` is true for a first fragment:
 /// UDP tunnels are then not followed.
 pub(crate) fn decode<'a>(
-    d: &mut Decoder<'a>,
+    d: &mut Decoder<'a, '_>,
     protocol: u8,
     data: &'a [u8],
     fragment: bool,
@@ -36,7 +36,7 @@ pub(crate) fn decode<'a>(
 const TCP_MIN_LEN: usize = 20;
 
 /// A TCP header.
-fn tcp<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
+fn tcp<'a>(d: &mut Decoder<'a, '_>, data: &'a [u8]) -> Next<'a> {
     let Some(offset_byte) = u8_at(data, 12).filter(|_| data.len() >= TCP_MIN_LEN) else {
         d.event(DecodeEvent::TcpPktTooSmall);
         return Next::Done;
@@ -86,7 +86,7 @@ mod tcp_opt {
 ///
 /// Written here rather than with etherparse's option iterator because that iterator stops
 /// at the first error and does not report duplicates.
-fn tcp_options(d: &mut Decoder<'_>, options: &[u8]) -> TcpOptions {
+fn tcp_options(d: &mut Decoder<'_, '_>, options: &[u8]) -> TcpOptions {
     let mut out = TcpOptions::default();
     let mut seen = [false; 9];
     let mut at = 0usize;
@@ -147,7 +147,7 @@ fn tcp_options(d: &mut Decoder<'_>, options: &[u8]) -> TcpOptions {
 const UDP_LEN: usize = 8;
 
 /// A UDP header; then VXLAN, Geneve or Teredo by port when not a fragment.
-fn udp<'a>(d: &mut Decoder<'a>, data: &'a [u8], fragment: bool) -> Next<'a> {
+fn udp<'a>(d: &mut Decoder<'a, '_>, data: &'a [u8], fragment: bool) -> Next<'a> {
     let Ok(header) = UdpHeaderSlice::from_slice(data) else {
         d.event(DecodeEvent::UdpPktTooSmall);
         return Next::Done;
@@ -182,7 +182,7 @@ const SCTP_LEN: usize = 12;
 pub const MAX_SCTP_CHUNKS: usize = 64;
 
 /// The SCTP common header and a walk over its chunks.
-fn sctp<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
+fn sctp<'a>(d: &mut Decoder<'a, '_>, data: &'a [u8]) -> Next<'a> {
     let (Some(src_port), Some(dst_port), Some(vtag)) =
         (be16(data, 0), be16(data, 2), be32(data, 4))
     else {
@@ -207,7 +207,7 @@ fn sctp<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
 }
 
 /// Walks SCTP chunks (type, flags, length; padded to 4 bytes).
-fn check_sctp_chunks(d: &mut Decoder<'_>, vtag: u32, mut chunks: &[u8]) {
+fn check_sctp_chunks(d: &mut Decoder<'_, '_>, vtag: u32, mut chunks: &[u8]) {
     const DATA: u8 = 0;
     const INIT: u8 = 1;
     let mut count = 0usize;

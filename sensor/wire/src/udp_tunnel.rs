@@ -25,7 +25,7 @@ pub const GRE_IN_UDP_PORT: u16 = 4754;
 pub const MPLS_IN_UDP_PORT: u16 = 6635;
 
 /// Follows a UDP tunnel when the ports and payload say there is one.
-pub(crate) fn decode<'a>(d: &mut Decoder<'a>, udp: UdpInfo, payload: &'a [u8]) -> Next<'a> {
+pub(crate) fn decode<'a>(d: &mut Decoder<'a, '_>, udp: UdpInfo, payload: &'a [u8]) -> Next<'a> {
     match udp.dst_port {
         VXLAN_PORT => vxlan(d, payload),
         VXLAN_GPE_PORT => vxlan_gpe(d, payload),
@@ -44,7 +44,7 @@ const VXLAN_FLAG_I: u8 = 0x08;
 /// Smallest inner frame: an Ethernet header.
 const ETHERNET_LEN: usize = 14;
 
-fn vxlan<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
+fn vxlan<'a>(d: &mut Decoder<'a, '_>, data: &'a [u8]) -> Next<'a> {
     let (Some(flags), Some(vni)) = (u8_at(data, 0), be32(data, 4)) else {
         return Next::Done;
     };
@@ -72,7 +72,7 @@ mod gpe_next {
 /// VXLAN-GPE (draft-ietf-nvo3-vxlan-gpe): the VXLAN header with a next protocol field.
 /// Followed for IPv4 and IPv6 payloads (with a whole IP header) and Ethernet payloads when
 /// the version is 0 and the I and P flags are set; a frame without the P flag (plain VXLAN sent to 4790) stays UDP.
-fn vxlan_gpe<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
+fn vxlan_gpe<'a>(d: &mut Decoder<'a, '_>, data: &'a [u8]) -> Next<'a> {
     let (Some(flags), Some(next), Some(vni)) = (u8_at(data, 0), u8_at(data, 3), be32(data, 4))
     else {
         return Next::Done;
@@ -98,7 +98,7 @@ fn vxlan_gpe<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
 /// Geneve base header length.
 const GENEVE_LEN: usize = 8;
 
-fn geneve<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
+fn geneve<'a>(d: &mut Decoder<'a, '_>, data: &'a [u8]) -> Next<'a> {
     let (Some(first), Some(protocol), Some(vni)) = (u8_at(data, 0), be16(data, 2), be32(data, 4))
     else {
         return Next::Done;
@@ -125,7 +125,7 @@ fn geneve<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
 
 /// Teredo (RFC 4380): optional authentication and origin indication, then IPv6. Followed
 /// only when the IPv6 header's payload length exactly fills the datagram.
-fn teredo<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
+fn teredo<'a>(d: &mut Decoder<'a, '_>, data: &'a [u8]) -> Next<'a> {
     const ORIGIN_LEN: usize = 8;
     const AUTH_FIXED_LEN: usize = 4 + 8 + 1;
     let mut data = data;

@@ -39,7 +39,7 @@ const QOS_AMSDU: u8 = 0x80;
 
 /// An 802.11 frame (without FCS handling: trailing bytes after the IP packet are ignored by
 /// the IP decoders, as Ethernet padding is).
-pub(crate) fn ieee80211<'a>(d: &mut Decoder<'a>, data: &'a [u8]) -> Next<'a> {
+pub(crate) fn ieee80211<'a>(d: &mut Decoder<'a, '_>, data: &'a [u8]) -> Next<'a> {
     match data_body(data) {
         Some(body) => llc::llc(d, body),
         None => {
