@@ -7,6 +7,8 @@
 #   BENCH_PCAP=/path/x.pcap               other capture (default shared-ether-merged.pcap)
 #   BENCH_NO_BUILD=1                      use the release binaries already built
 #   CARGO_TARGET_DIR=/dir                 build into (and run from) that target dir
+#   BENCH_SENSOR=/path BENCH_CENTER=/path other binaries (e.g. a baseline to compare with)
+#   BENCH_ONLY=plain                      only the end-to-end run without a dictionary
 #
 # 1. End to end: `tapwatch replay --export` with a rule firing on every packet
 #    (616k alerts on shared-ether-merged.pcap); alerts/s = alerts stored by the center over
@@ -24,10 +26,10 @@ pcap=${BENCH_PCAP:-$inputs/shared-ether-merged.pcap}
 target=${CARGO_TARGET_DIR:-target}
 [[ -f "$pcap" ]] || { echo "missing $pcap: run ../shared/bench/make-bench-inputs.sh" >&2; exit 2; }
 if [[ -z "${BENCH_NO_BUILD:-}" ]]; then
-    cargo build --release -p tapwatch -p tapwatch-center --example ingest
+    cargo build --release -p tapwatch -p tapwatch-center --bins --example ingest
 fi
-sensor="$target/release/tapwatch"
-center="$target/release/tapwatch-center"
+sensor=${BENCH_SENSOR:-$target/release/tapwatch}
+center=${BENCH_CENTER:-$target/release/tapwatch-center}
 ingest="$target/release/examples/ingest"
 
 work=$(mktemp -d)
@@ -64,6 +66,9 @@ TOML
     for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
     center_port=$port
 }
+cpu_secs() { # $1: pid; user+system CPU seconds so far
+    awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1/stat"
+}
 stop_center() { kill "$center_pid"; wait "$center_pid" 2>/dev/null || true; center_pid=""; }
 
 run_export() { # $1: label, $2: extra [export] lines; prints a result line
@@ -82,17 +87,19 @@ spool_dir = "$spool"
 queue_capacity = 1048576
 $2
 TOML
-    local t0 t1
+    local t0 t1 center_cpu
     t0=$(date +%s.%N)
-    "$sensor" replay --config "$work/sensor.toml" --rules "$work/every.rules" --progress never \
+    /usr/bin/time -f "%U %S" -o "$work/time-$1.txt" "$sensor" replay --config "$work/sensor.toml" --rules "$work/every.rules" --progress never \
         --summary-json --export-wait 600 --eve "$eve" "$pcap" 2>"$work/summary-$1.txt"
     t1=$(date +%s.%N)
+    center_cpu=$(cpu_secs "$center_pid")
     local stored
     stored=$("$center" sensors --json --config "$work/center.toml" | python3 -c 'import json,sys; print(json.load(sys.stdin)["sensors"][0]["alerts_stored"])')
     stop_center
-    python3 - "$work/summary-$1.txt" "$eve" "$t0" "$t1" "$stored" "$1" <<'PY'
+    python3 - "$work/summary-$1.txt" "$eve" "$t0" "$t1" "$stored" "$1" "$work/time-$1.txt" "$center_cpu" <<'PY'
 import json, sys
-summary, eve, t0, t1, stored, label = sys.argv[1:]
+summary, eve, t0, t1, stored, label, timef, center_cpu = sys.argv[1:]
+sensor_cpu = sum(float(x) for x in open(timef).read().split()[-2:])
 s = json.loads([l for l in open(summary) if l.startswith("{")][-1])
 x = s["export"]
 n, size = 0, 0
@@ -105,12 +112,14 @@ wall = float(t1) - float(t0)
 print(f"{label}: {n} alerts, {stored} stored by the center, dropped at the queue {x['dropped_queue_full'][0]}; "
       f"sensor wall {wall:.2f} s (replay alone {s['elapsed_secs']:.2f} s): {int(stored)/wall:,.0f} alerts/s end to end; "
       f"wire {x['bytes_sent']} bytes = {x['bytes_sent']/max(n,1):.1f} bytes/alert; "
-      f"EVE JSON {size/max(n,1):.0f} bytes/alert")
+      f"EVE JSON {size/max(n,1):.0f} bytes/alert; "
+      f"CPU s: sensor {sensor_cpu:.2f}, center {float(center_cpu):.2f}")
 PY
 }
 
 echo "== end to end, no dictionary"
 run_export plain ""
+[[ "${BENCH_ONLY:-}" == plain ]] && exit 0
 echo "== end to end, with a 64 KiB dictionary trained on the first run's alerts"
 "$sensor" export train-dict --eve "$work/eve-plain.json" --out "$work/alerts.dict" --size 65536
 run_export dict "dictionary_path = \"$work/alerts.dict\""

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use tapwatch_proto::batch::{decode_batch, BatchError};
+use tapwatch_proto::batch::{decode_batch_spanned, BatchError, Spanned};
 use tapwatch_proto::v1::sensor_link_server::{SensorLink, SensorLinkServer};
 use tapwatch_proto::v1::{
     center_message, sensor_message, Ack, Alert, CenterMessage, Error as ErrorMsg, ErrorCode,
@@ -23,7 +23,7 @@ use tonic::{Request, Response, Status, Streaming};
 use crate::config::{Config, ServerSection};
 use crate::identity::identity_from_chain;
 use crate::log;
-use crate::store::{self, Inserted, Records, SeqState, Store, StoreError, Write};
+use crate::store::{self, EncodedAlerts, Inserted, Records, SeqState, Store, StoreError, Write};
 
 /// A request to the storage thread.
 enum Cmd {
@@ -445,7 +445,10 @@ impl Session {
                         compression: b.compression,
                         dictionary_id: b.dictionary_id,
                     };
-                    self.batch::<Alert>(h, b.payload, Records::Alerts).await
+                    self.batch::<Alert>(h, b.payload, |plain, alerts| {
+                        Records::EncodedAlerts(EncodedAlerts::new(plain, alerts))
+                    })
+                    .await
                 }
                 Some(sensor_message::Msg::FlowBatch(b)) => {
                     let h = BatchHeader {
@@ -455,7 +458,10 @@ impl Session {
                         compression: b.compression,
                         dictionary_id: b.dictionary_id,
                     };
-                    self.batch::<FlowRecord>(h, b.payload, Records::Flows).await
+                    self.batch::<FlowRecord>(h, b.payload, |_, flows| {
+                        Records::Flows(flows.into_iter().map(|(f, _)| f).collect())
+                    })
+                    .await
                 }
                 Some(sensor_message::Msg::Health(h)) => self.health(h).await,
                 Some(sensor_message::Msg::Dictionary(d)) => {
@@ -607,7 +613,7 @@ impl Session {
         &mut self,
         h: BatchHeader,
         payload: Vec<u8>,
-        wrap: fn(Vec<M>) -> Records,
+        wrap: fn(Vec<u8>, Spanned<M>) -> Records,
     ) -> Result<(), Refusal>
     where
         M: prost::Message + Default + Send + 'static,
@@ -639,7 +645,7 @@ impl Session {
             .saturating_add(1)
             .min(limits.max_records_per_batch.saturating_add(1));
         let decoded = tokio::task::spawn_blocking(move || {
-            decode_batch::<M>(
+            decode_batch_spanned::<M>(
                 &payload,
                 h.compression,
                 dict.as_deref().map(Vec::as_slice),
@@ -656,7 +662,7 @@ impl Session {
                 false,
             )
         })?;
-        let records = decoded.map_err(|e| {
+        let (plain, records) = decoded.map_err(|e| {
             let code = match &e {
                 BatchError::TooLarge { .. } => ErrorCode::TooLarge,
                 BatchError::Decompress(_) | BatchError::Compress(_) => ErrorCode::Decompression,
@@ -682,7 +688,7 @@ impl Session {
         let w = Write::Batch {
             sensor_id: self.sensor_id.clone(),
             seq,
-            records: wrap(records),
+            records: wrap(plain, records),
         };
         let reply = self.store.submit(w).await;
         let pending = match &self.pending {

@@ -24,6 +24,9 @@ pub const PAYLOAD_EXCERPT_MAX: usize = 4096;
 /// Why an EVE record could not become an [`Alert`].
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum EveError {
+    /// The line is not valid JSON (or a field does not have the type EVE gives it).
+    #[error("EVE record does not parse: {0}")]
+    Json(String),
     /// The record is not a JSON object.
     #[error("EVE record is not a JSON object")]
     NotAnObject,
@@ -43,7 +46,7 @@ pub enum EveError {
     },
 }
 
-fn invalid(field: &'static str, reason: impl Into<String>) -> EveError {
+pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> EveError {
     EveError::Invalid {
         field,
         reason: reason.into(),
@@ -213,23 +216,9 @@ pub fn alert_from_eve(v: &Value) -> Result<Alert, EveError> {
             .collect::<Result<_, _>>()?,
         Some(_) => return Err(invalid("vlan", "expected an array")),
     };
-    let mut metadata = HashMap::new();
-    if let Some(m) = get_obj(a, "metadata", "alert.metadata")? {
-        for (k, v) in m {
-            let values = match v {
-                Value::Array(items) => items
-                    .iter()
-                    .map(|x| match x {
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    })
-                    .collect(),
-                Value::String(s) => vec![s.clone()],
-                other => vec![other.to_string()],
-            };
-            metadata.insert(k.clone(), StringList { values });
-        }
-    }
+    let metadata = get_obj(a, "metadata", "alert.metadata")?
+        .map(metadata_from_eve)
+        .unwrap_or_default();
     Ok(Alert {
         timestamp_us,
         flow_id: get_u64(o, "flow_id", "flow_id")?.unwrap_or(0),
@@ -281,7 +270,27 @@ pub fn alert_from_eve(v: &Value) -> Result<Alert, EveError> {
     })
 }
 
-fn tunnel_from_eve(t: &Map<String, Value>) -> Result<Tunnel, EveError> {
+/// `alert.metadata`: every key with its values as strings (a non-string value as its JSON).
+pub(crate) fn metadata_from_eve(m: &Map<String, Value>) -> HashMap<String, StringList> {
+    let mut metadata = HashMap::with_capacity(m.len());
+    for (k, v) in m {
+        let values = match v {
+            Value::Array(items) => items
+                .iter()
+                .map(|x| match x {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect(),
+            Value::String(s) => vec![s.clone()],
+            other => vec![other.to_string()],
+        };
+        metadata.insert(k.clone(), StringList { values });
+    }
+    metadata
+}
+
+pub(crate) fn tunnel_from_eve(t: &Map<String, Value>) -> Result<Tunnel, EveError> {
     Ok(Tunnel {
         src_ip: get_ip(t, "src_ip", "tunnel.src_ip")?,
         dst_ip: get_ip(t, "dest_ip", "tunnel.dest_ip")?,
@@ -294,7 +303,7 @@ fn tunnel_from_eve(t: &Map<String, Value>) -> Result<Tunnel, EveError> {
     })
 }
 
-fn http_from_eve(h: &Map<String, Value>) -> Result<HttpFields, EveError> {
+pub(crate) fn http_from_eve(h: &Map<String, Value>) -> Result<HttpFields, EveError> {
     Ok(HttpFields {
         hostname: get_str(h, "hostname", "http.hostname")?,
         url: get_str(h, "url", "http.url")?,
@@ -310,7 +319,7 @@ fn http_from_eve(h: &Map<String, Value>) -> Result<HttpFields, EveError> {
     })
 }
 
-fn dns_from_eve(d: &Map<String, Value>) -> Result<DnsFields, EveError> {
+pub(crate) fn dns_from_eve(d: &Map<String, Value>) -> Result<DnsFields, EveError> {
     // v3 `queries`, or v2 `query` (whose items carry `type`, `id` too).
     let list = match d.get("queries").or_else(|| d.get("query")) {
         None | Some(Value::Null) => Vec::new(),
@@ -363,7 +372,7 @@ fn ja_from_eve(
         .transpose()
 }
 
-fn tls_from_eve(t: &Map<String, Value>) -> Result<TlsFields, EveError> {
+pub(crate) fn tls_from_eve(t: &Map<String, Value>) -> Result<TlsFields, EveError> {
     Ok(TlsFields {
         sni: get_str(t, "sni", "tls.sni")?,
         version: get_str(t, "version", "tls.version")?,

@@ -34,15 +34,47 @@ pub enum StoreError {
 pub enum Records {
     /// An `AlertBatch`.
     Alerts(Vec<Alert>),
+    /// An `AlertBatch` as received: each alert with the protobuf bytes it came as, which are
+    /// stored as they are instead of being encoded again.
+    EncodedAlerts(EncodedAlerts),
     /// A `FlowBatch`.
     Flows(Vec<FlowRecord>),
+}
+
+/// An alert and its protobuf bytes.
+pub type AlertBytes<'a> = (&'a Alert, std::borrow::Cow<'a, [u8]>);
+
+/// Decoded alerts and the decompressed payload they were decoded from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncodedAlerts {
+    plain: Vec<u8>,
+    alerts: Vec<(Alert, std::ops::Range<usize>)>,
+}
+
+impl EncodedAlerts {
+    /// Alerts decoded from `plain`, each with the range of its message bytes in `plain` (as
+    /// [`tapwatch_proto::batch::decode_batch_spanned`] gives them). A range outside `plain`
+    /// makes that alert's bytes be encoded again when stored.
+    pub fn new(plain: Vec<u8>, alerts: Vec<(Alert, std::ops::Range<usize>)>) -> Self {
+        EncodedAlerts { plain, alerts }
+    }
+
+    /// Number of alerts.
+    pub fn len(&self) -> usize {
+        self.alerts.len()
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.alerts.is_empty()
+    }
 }
 
 impl Records {
     /// Batch kind as stored (`alerts` / `flows`).
     pub fn kind(&self) -> &'static str {
         match self {
-            Records::Alerts(_) => "alerts",
+            Records::Alerts(_) | Records::EncodedAlerts(_) => "alerts",
             Records::Flows(_) => "flows",
         }
     }
@@ -51,7 +83,31 @@ impl Records {
     pub fn len(&self) -> usize {
         match self {
             Records::Alerts(a) => a.len(),
+            Records::EncodedAlerts(a) => a.len(),
             Records::Flows(f) => f.len(),
+        }
+    }
+
+    /// The alerts with their protobuf bytes (borrowed when received encoded); `None` for flows.
+    pub fn alerts_with_bytes(&self) -> Option<Vec<AlertBytes<'_>>> {
+        use prost::Message as _;
+        use std::borrow::Cow;
+        match self {
+            Records::Alerts(a) => Some(
+                a.iter()
+                    .map(|a| (a, Cow::Owned(a.encode_to_vec())))
+                    .collect(),
+            ),
+            Records::EncodedAlerts(e) => Some(
+                e.alerts
+                    .iter()
+                    .map(|(a, span)| match e.plain.get(span.clone()) {
+                        Some(b) => (a, Cow::Borrowed(b)),
+                        None => (a, Cow::Owned(a.encode_to_vec())),
+                    })
+                    .collect(),
+            ),
+            Records::Flows(_) => None,
         }
     }
 

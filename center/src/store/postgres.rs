@@ -200,7 +200,8 @@ impl PgStore {
     ) -> Result<(), StoreError> {
         let seq_i = to_i64(seq);
         match records {
-            Records::Alerts(alerts) => {
+            Records::Alerts(_) | Records::EncodedAlerts(_) => {
+                let alerts = records.alerts_with_bytes().unwrap_or_default();
                 // COPY ... BINARY: several times faster than row-by-row INSERTs.
                 let sink = tx.copy_in(
                     "COPY alerts (sensor_id, seq, idx, ts_us, sid, gid, rev, severity, signature,
@@ -228,7 +229,7 @@ impl PgStore {
                     Type::BYTEA,
                 ];
                 let mut w = BinaryCopyInWriter::new(sink, &types);
-                for (i, a) in alerts.iter().enumerate() {
+                for (i, (a, bytes)) in alerts.iter().enumerate() {
                     let idx = i32::try_from(i).unwrap_or(i32::MAX);
                     let severity = i32::try_from(a.severity).unwrap_or(i32::MAX);
                     let sp = i32::try_from(a.src_port).unwrap_or(i32::MAX);
@@ -251,7 +252,7 @@ impl PgStore {
                         &a.proto,
                         &a.app_proto,
                         &to_i64(a.flow_id),
-                        &a.encode_to_vec(),
+                        &bytes.as_ref(),
                     ])?;
                 }
                 w.finish()?;

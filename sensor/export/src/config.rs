@@ -41,7 +41,8 @@ pub struct ExportConfig {
     /// Name checked against the center's certificate. Default: the host of `center_url`.
     pub server_name: Option<String>,
     /// Records the queue between the workers and the batcher holds; when full, new records
-    /// are dropped and counted. Default 65536.
+    /// are dropped and counted (a replay of capture files waits for room instead: nothing is
+    /// dropped, the replay slows down). Default 65536.
     pub queue_capacity: usize,
     /// A batch is closed at this many records. Default 1000.
     pub max_batch_records: usize,
@@ -51,7 +52,8 @@ pub struct ExportConfig {
     pub zstd_level: i32,
     /// A zstd dictionary trained with `tapwatch export train-dict`. Default none.
     pub dictionary_path: Option<PathBuf>,
-    /// Directory of the disk spool. Default `/var/lib/tapwatch/spool`.
+    /// Directory of the disk spool, one per sensor (a second process using it is refused:
+    /// the `LOCK` file there names the first). Default `/var/lib/tapwatch/spool`.
     pub spool_dir: PathBuf,
     /// Size of one spool segment file. Default 16 MiB.
     pub segment_bytes: u64,

@@ -10,7 +10,8 @@
 //! ```
 //!
 //! - [`ExportHandle`] is what workers hold: `try_send_alert`/`try_send_flow` never block; a
-//!   full queue drops the record and counts it.
+//!   full queue drops the record and counts it (an offline replay may ask its handles to wait
+//!   for room instead: [`Exporter::wait_when_full`]).
 //! - The batcher closes a batch at `max_batch_records` or `max_batch_delay_ms`, compresses it
 //!   (zstd, optional dictionary), writes it to the [`spool`] and syncs (group commit) before the
 //!   sender may see it.
@@ -150,11 +151,14 @@ enum Record {
 pub struct ExportHandle {
     tx: Sender<Record>,
     counters: Arc<Counters>,
+    /// Wait for room instead of dropping when the queue is full (offline replay).
+    wait_when_full: bool,
 }
 
 impl ExportHandle {
     /// Queues an alert; `false` (and counted in `dropped_queue_full`) when the queue is full or
-    /// the exporter stopped.
+    /// the exporter stopped. (A handle of an exporter set to [`Exporter::wait_when_full`]
+    /// waits for room instead, for this and the other `try_send_*`.)
     pub fn try_send_alert(&self, alert: Alert) -> bool {
         self.try_send(Record::Alert(Box::new(alert)), 0)
     }
@@ -179,16 +183,19 @@ impl ExportHandle {
     }
 
     fn try_send(&self, r: Record, kind: usize) -> bool {
-        match self.tx.try_send(r) {
-            Ok(()) => {
-                self.counters.queued[kind].fetch_add(1, Relaxed);
-                true
-            }
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
-                self.counters.dropped_queue_full[kind].fetch_add(1, Relaxed);
-                false
-            }
+        let sent = match self.tx.try_send(r) {
+            Ok(()) => true,
+            // The batcher never waits on the center (a full spool drops its oldest data), so
+            // waiting here ends as soon as it has taken a record, or fails when it stopped.
+            Err(TrySendError::Full(r)) if self.wait_when_full => self.tx.send(r).is_ok(),
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
+        };
+        if sent {
+            self.counters.queued[kind].fetch_add(1, Relaxed);
+        } else {
+            self.counters.dropped_queue_full[kind].fetch_add(1, Relaxed);
         }
+        sent
     }
 
     /// The exporter's counters now.
@@ -325,7 +332,11 @@ impl Exporter {
             .spawn(move || run_batcher(rx, ctl_rx, batcher, s))
             .map_err(ExportError::Start)?;
         Ok(Exporter {
-            handle: ExportHandle { tx, counters },
+            handle: ExportHandle {
+                tx,
+                counters,
+                wait_when_full: false,
+            },
             shared,
             ctl: ctl_tx,
             stop: stop_tx,
@@ -338,6 +349,14 @@ impl Exporter {
     /// A handle for a worker.
     pub fn handle(&self) -> ExportHandle {
         self.handle.clone()
+    }
+
+    /// Makes the handles given from now on wait for room when the queue is full instead of
+    /// dropping the record: for an offline replay, where waiting only slows the reading of a
+    /// file and nothing is lost, while the queue stays bounded by `queue_capacity`. A live
+    /// capture must never use it (it would stall capture).
+    pub fn wait_when_full(&mut self) {
+        self.handle.wait_when_full = true;
     }
 
     /// The counters now.
@@ -488,9 +507,7 @@ fn add(batcher: &mut Batcher, r: Record, sealed: &mut Vec<SealedBatch>, shared: 
 
 /// An EVE alert line as an [`Alert`].
 fn alert_from_eve_line(line: &[u8]) -> Result<Alert, String> {
-    let v: serde_json::Value =
-        serde_json::from_slice(line).map_err(|e| format!("EVE alert line: {e}"))?;
-    tapwatch_proto::eve::alert_from_eve(&v).map_err(|e| format!("EVE alert line: {e}"))
+    tapwatch_proto::eve_line::alert_from_eve_line(line).map_err(|e| format!("EVE alert line: {e}"))
 }
 
 /// An EVE flow line as a [`FlowRecord`].

@@ -184,6 +184,10 @@ fn now_us() -> i64 {
         .unwrap_or(0)
 }
 
+/// How long a drained session waits for the center to close the stream after the last
+/// `Health`.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
 async fn session(
     shared: &Shared,
     endpoint: &Endpoint,
@@ -232,6 +236,7 @@ async fn session(
     let mut cursor = shared.lock_spool().acked() + 1;
     let mut health = tokio::time::interval(Duration::from_secs(cfg.health_interval_secs));
     health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut final_health_sent = false;
     let window = cfg.window_batches as u64;
     loop {
         // Fill the window from the spool.
@@ -271,6 +276,13 @@ async fn session(
                 }
             }
         }
+        // Draining and nothing more to spool: one last `Health`, so the center learns the
+        // final counters (the sensor publishes them before it drains) before the stream ends.
+        if !final_health_sent && matches!(*stop.borrow(), Stop::Drain(_)) && shared.batcher_done() {
+            out.send(sensor_message::Msg::Health(health_message(shared)))
+                .await?;
+            final_health_sent = true;
+        }
         let (acked, next) = {
             let s = shared.lock_spool();
             (s.acked(), s.next_seq())
@@ -280,6 +292,16 @@ async fn session(
             Stop::Abort => return Ok(End::Stopped),
             Stop::Drain(deadline) => {
                 if acked + 1 >= next && shared.batcher_done() {
+                    if final_health_sent {
+                        // Close our side and give the center a moment to read the last
+                        // `Health` and end the stream, so it is not cut off in transit.
+                        drop(out);
+                        let grace = deadline.min(Instant::now() + CLOSE_GRACE);
+                        let _ = tokio::time::timeout_at(grace.into(), async {
+                            while let Ok(Some(_)) = inbound.message().await {}
+                        })
+                        .await;
+                    }
                     return Ok(End::Drained);
                 }
                 if Instant::now() >= deadline {

@@ -23,6 +23,8 @@
 //!   | 20..24 | payload length (u32 LE)                                          |
 //!   | 24..28 | CRC-32C of bytes 0..24 followed by the payload (u32 LE)          |
 //!
+//! - **`LOCK`**: the process id of the exporter using the directory; a second one is refused
+//!   while that process runs (see `spool/lock.rs`).
 //! - **`state`**: 28 bytes, magic `TWSTATE1`, the ack watermark (u64 LE: every seq at or below
 //!   it is acknowledged by the center), the highest seq dropped to make room (u64 LE), and a
 //!   CRC-32C of the first 24 bytes. It is replaced atomically (written to `state.tmp`, then
@@ -61,6 +63,7 @@
 //! entry per unacknowledged batch; [`Spool::open`] reads one segment at a time.
 
 mod format;
+mod lock;
 
 pub use format::BatchKind;
 
@@ -101,6 +104,17 @@ pub enum SpoolError {
     /// The options are unusable.
     #[error("invalid spool options: {0}")]
     Options(&'static str),
+    /// Another running process (another sensor) uses this spool directory.
+    #[error(
+        "spool directory is in use by process {pid} ({path}); each sensor needs its own \
+         spool_dir (remove the file only if that process is not a sensor)"
+    )]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+        /// The process holding it.
+        pid: u32,
+    },
 }
 
 fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> SpoolError + 'a {
@@ -253,6 +267,8 @@ pub struct Spool {
     losses: [LossCounts; 2],
     backlog_bytes: u64,
     buf: Vec<u8>,
+    /// Held until the spool is dropped.
+    _lock: lock::DirLock,
 }
 
 impl Spool {
@@ -267,6 +283,7 @@ impl Spool {
             ));
         }
         fs::create_dir_all(dir).map_err(io_err("create", dir))?;
+        let lock = lock::DirLock::acquire(dir)?;
         let mut report = OpenReport::default();
         let state_path = dir.join(STATE_FILE);
         let state = match fs::read(&state_path) {
@@ -290,6 +307,7 @@ impl Spool {
             losses: [LossCounts::default(); 2],
             backlog_bytes: 0,
             buf: Vec::new(),
+            _lock: lock,
         };
         let names = spool.list_segments()?;
         let count = names.len();

@@ -222,3 +222,54 @@ fn a_center_from_another_ca_is_refused() {
     // What was not delivered stays in the spool.
     assert_eq!(stats.spool_backlog_batches, 1);
 }
+
+#[test]
+fn a_waiting_handle_loses_nothing_to_a_tiny_queue() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let pki = make_pki(dir.path(), "sensor-test-01");
+    let store = new_store();
+    let center = TestCenter::start(
+        "127.0.0.1:0".parse().expect("addr"),
+        Some(&pki),
+        store.clone(),
+    );
+    let mut cfg = config(&dir.path().join("spool"), center.addr, &pki);
+    cfg.queue_capacity = 4;
+    let mut ex = start(&cfg);
+    ex.wait_when_full();
+    let h = ex.handle();
+    for i in 0..3000 {
+        assert!(h.try_send_alert(synthetic_alert(i)), "alert {i} refused");
+    }
+    let stats = ex.shutdown(LIMIT);
+    assert_eq!(stats.dropped_queue_full[0], 0);
+    assert_eq!(stats.queued[0], 3000);
+    assert_all_once(&store, 3000);
+}
+
+#[test]
+fn a_last_health_is_sent_while_draining() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let pki = make_pki(dir.path(), "sensor-test-01");
+    let store = new_store();
+    let center = TestCenter::start(
+        "127.0.0.1:0".parse().expect("addr"),
+        Some(&pki),
+        store.clone(),
+    );
+    let mut cfg = config(&dir.path().join("spool"), center.addr, &pki);
+    // No periodic Health during this test: only the one sent on shutdown.
+    cfg.health_interval_secs = 3600;
+    let ex = start(&cfg);
+    send(&ex, 0, 100);
+    // Once they are stored the session runs, and its interval's immediate first tick is past.
+    wait_until(LIMIT, "the alerts stored", || {
+        store.lock().expect("store").all_alerts().len() == 100
+    });
+    let before = store.lock().expect("store").healths.len();
+    let _ = ex.shutdown(LIMIT);
+    assert_all_once(&store, 100);
+    wait_until(LIMIT, "the last health report", || {
+        store.lock().expect("store").healths.len() > before
+    });
+}

@@ -67,8 +67,9 @@ pub fn ruleset_name(files: &[PathBuf]) -> String {
     s
 }
 
-/// Starts the exporter with `export`, filling in the ruleset of `rule_files` unless the
-/// configuration names one.
+/// Starts the exporter for a replay with `export`, filling in the ruleset of `rule_files`
+/// unless the configuration names one. Its handles wait for room in a full queue (a replay
+/// loses nothing by waiting).
 pub fn start(
     mut export: ExportConfig,
     rule_files: &[PathBuf],
@@ -80,8 +81,11 @@ pub fn start(
     if export.ruleset_id.is_empty() {
         export.ruleset_id = ruleset_name(rule_files);
     }
-    let exporter =
+    let mut exporter =
         Exporter::start(&export, SensorInfo::default(), health).context("cannot start export")?;
+    // A replay reads a file: when the exporter falls behind, the replay waits for it rather
+    // than dropping alerts at the (still bounded) queue.
+    exporter.wait_when_full();
     let r = exporter.open_report();
     eprintln!(
         "tapwatch: export to {} as {:?}; spool {}: {} unacknowledged batch(es) recovered{}",

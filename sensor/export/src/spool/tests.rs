@@ -374,3 +374,20 @@ fn newest_len(dir: &Path) -> u64 {
         .map(|p| fs::metadata(p).expect("meta").len())
         .unwrap_or(0)
 }
+
+#[test]
+fn a_second_open_is_refused_while_the_first_runs_and_a_stale_lock_is_taken_over() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (s, _) = Spool::open(dir.path(), opts(4096, 1 << 20)).expect("open");
+    match Spool::open(dir.path(), opts(4096, 1 << 20)) {
+        Err(SpoolError::Locked { pid, .. }) => assert_eq!(pid, std::process::id()),
+        other => panic!("expected Locked, got {other:?}"),
+    }
+    drop(s);
+    assert!(!dir.path().join("LOCK").exists(), "released on drop");
+    // A lock left by a process that no longer runs (killed): taken over.
+    fs::write(dir.path().join("LOCK"), u32::MAX.to_string()).expect("stale lock");
+    let (_s, _) = Spool::open(dir.path(), opts(4096, 1 << 20)).expect("stale lock taken over");
+    let owner = fs::read_to_string(dir.path().join("LOCK")).expect("lock");
+    assert_eq!(owner, std::process::id().to_string());
+}
