@@ -16,11 +16,12 @@ use crate::engine::{
     IntOperand, SigKind, StateOp, StreamMode, TxGroups, CLASSES,
 };
 use crate::fastpattern;
+use crate::portgroups::{self, PendingRule};
 use crate::report::{BuildRejection, BuildReport, CacheOutcome, DatabaseStats, EngineError};
 use crate::verify::CompiledBuffer;
 
 /// Version of the engine's cache entry layout and prefilter semantics; part of the cache key.
-const ENGINE_FORMAT_VERSION: u32 = 2;
+const ENGINE_FORMAT_VERSION: u32 = 3;
 
 /// Longest prefilter literal for the packet payload and stream (longer fast patterns are cut
 /// to this prefix).
@@ -115,6 +116,9 @@ impl Engine {
     fn group(&mut self) -> usize {
         let mut without = 0usize;
         let mut tx: Vec<TxGroups> = Vec::new();
+        // Packet rules with a fast pattern of the classes split by port (TCP, UDP).
+        // (Indexed by class: `CLASS_TCP` is 0, `CLASS_UDP` 1.)
+        let mut by_port: [Vec<PendingRule>; 2] = Default::default();
         for (i, cs) in self.sigs.iter().enumerate() {
             let idx = i as u32;
             let fp = fastpattern::choose(&cs.sig);
@@ -154,6 +158,12 @@ impl Engine {
                             group.all.push(idx);
                             let h = &cs.sig.header;
                             group.iponly.add(&h.src, &h.dst, h.bidirectional, idx);
+                        } else if let (Some(fp), Some(list)) = (usable, by_port.get_mut(class)) {
+                            group.all.push(idx);
+                            list.push(PendingRule {
+                                idx,
+                                fp: fp.clone(),
+                            });
                         } else {
                             add_to_group(group, idx, cs, usable);
                         }
@@ -190,6 +200,14 @@ impl Engine {
         }
         tx.sort_by(|a, b| a.proto.cmp(&b.proto));
         self.tx = tx;
+        for (class, pending) in by_port.iter().enumerate() {
+            if let Some(group) = self.packet.get_mut(class) {
+                group.ports =
+                    portgroups::build(&self.sigs, pending, &mut group.dbs, |dbs, i, cs, fp| {
+                        add_to_dbs(dbs, i, cs, fp);
+                    });
+            }
+        }
         for group in &mut self.packet {
             group.iponly.finish();
         }
@@ -374,15 +392,28 @@ impl Engine {
         let mut databases = Vec::new();
         let mut per_buffer: HashMap<String, usize> = HashMap::new();
         for (gi, group) in self.groups().enumerate() {
-            for db in &group.dbs {
+            // A rule of a group split by port is in several databases of its buffer:
+            // count it once.
+            let mut distinct: HashMap<String, std::collections::HashSet<u32>> = HashMap::new();
+            for (di, db) in group.dbs.iter().enumerate() {
                 let name = db_name(db);
-                *per_buffer.entry(name.clone()).or_default() += db.rules;
+                distinct
+                    .entry(name.clone())
+                    .or_default()
+                    .extend(db.lit_sigs.iter().flatten().copied());
+                let ports = match group.ports.label_of(di) {
+                    Some(label) => format!(" [{label}]"),
+                    None => String::new(),
+                };
                 databases.push(DatabaseStats {
-                    buffer: format!("{}/{}", group_name(self, gi), name),
+                    buffer: format!("{}/{}{ports}", group_name(self, gi), name),
                     rules: db.rules,
                     patterns: db.literals.len(),
                     bytes: db.db.as_ref().map_or(0, LiteralDatabase::size_bytes),
                 });
+            }
+            for (name, rules) in distinct {
+                *per_buffer.entry(name).or_default() += rules.len();
             }
         }
         let mut rules_per_buffer: Vec<(String, usize)> = per_buffer.into_iter().collect();
@@ -470,18 +501,29 @@ fn add_to_group(
         add_always(group, idx, cs);
         return;
     };
-    let Some(bm) = cs.sig.buffers.get(fp.buffer) else {
+    if !add_to_dbs(&mut group.dbs, idx, cs, fp) {
         add_always(group, idx, cs);
-        return;
+    }
+}
+
+/// Puts rule `idx`'s fast pattern in the database of its buffer among `dbs` (creating it);
+/// false when the fast pattern names no buffer of the rule.
+fn add_to_dbs(
+    dbs: &mut Vec<GroupDb>,
+    idx: u32,
+    cs: &CompiledSig,
+    fp: &fastpattern::FastPatternChoice,
+) -> bool {
+    let Some(bm) = cs.sig.buffers.get(fp.buffer) else {
+        return false;
     };
-    let pos = match group
-        .dbs
+    let pos = match dbs
         .iter()
         .position(|d| d.buffer == bm.buffer && d.transforms == bm.transforms)
     {
         Some(p) => p,
         None => {
-            group.dbs.push(GroupDb {
+            dbs.push(GroupDb {
                 buffer: bm.buffer,
                 transforms: bm.transforms.clone(),
                 transformer: (!bm.transforms.is_empty()).then_some((idx, fp.buffer)),
@@ -491,11 +533,11 @@ fn add_to_group(
                 rules: 0,
                 max_literal: 0,
             });
-            group.dbs.len() - 1
+            dbs.len() - 1
         }
     };
-    let Some(db) = group.dbs.get_mut(pos) else {
-        return;
+    let Some(db) = dbs.get_mut(pos) else {
+        return false;
     };
     db.rules += 1;
     // Stream data is rescanned from `max_literal - 1` bytes before the new data, so payload
@@ -521,6 +563,7 @@ fn add_to_group(
     if let Some(list) = db.lit_sigs.get_mut(lit) {
         list.push(idx);
     }
+    true
 }
 
 /// Sort key: action, flowbits (setters, setters that also read, readers, neither), flowint
@@ -643,6 +686,7 @@ fn compile_sig(
         Protocol::Ipv6 => classes[crate::engine::CLASS_ICMPV4] = false,
         _ => {}
     }
+    narrow_by_ip_proto(&sig, &mut classes);
     let iponly = kind == SigKind::Packet
         && sig.buffers.is_empty()
         && sig.packet.is_empty()
@@ -676,6 +720,30 @@ fn compile_sig(
         classes,
         sig,
     })
+}
+
+/// `ip_proto:N` (N > 0) can only match packets of protocol N: the rule leaves the other
+/// classes (an `alert ip ... ip_proto:41` rule is never a candidate for TCP packets).
+/// Packets evaluated without header facts (at a flow's end) have protocol 0, which no such
+/// rule matches either.
+fn narrow_by_ip_proto(sig: &Signature, classes: &mut [bool; CLASSES]) {
+    for cond in &sig.packet {
+        let tapwatch_rules::PacketCondition::IpProto(tapwatch_rules::NumCmp::Eq(n)) = cond else {
+            continue;
+        };
+        let Ok(proto) = u8::try_from(*n) else {
+            continue;
+        };
+        if proto == 0 {
+            continue;
+        }
+        let only = crate::engine::class_of(proto);
+        for (class, on) in classes.iter_mut().enumerate() {
+            if class != only {
+                *on = false;
+            }
+        }
+    }
 }
 
 fn intern_op(op: &tapwatch_rules::StateOp, names: &mut Interners) -> Option<StateOp> {

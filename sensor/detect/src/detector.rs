@@ -350,7 +350,9 @@ impl Detector {
             return;
         }
         self.always(group, pkt);
-        for db in &group.dbs {
+        let dir = pkt.flow.map_or(0, |f| dir_index(f.direction));
+        let ports = pkt.src.zip(pkt.dst).map(|(s, d)| (s.1, d.1));
+        for db in group.dbs_for(dir, ports) {
             let (packet, stream) = data(db.buffer);
             let mut packet = packet;
             let mut stream = stream;
@@ -852,13 +854,14 @@ fn app_name_matches(rule: &str, flow: &str) -> bool {
 
 fn header_matches(cs: &CompiledSig, src: (IpAddr, u16), dst: (IpAddr, u16)) -> bool {
     let h = &cs.sig.header;
-    let fwd = h.src.contains(src.0)
-        && h.dst.contains(dst.0)
-        && h.src_ports.contains(src.1)
-        && h.dst_ports.contains(dst.1);
+    // Ports first: a short range list, where addresses may be long lists of networks.
+    let fwd = h.src_ports.contains(src.1)
+        && h.dst_ports.contains(dst.1)
+        && h.src.contains(src.0)
+        && h.dst.contains(dst.0);
     fwd || (h.bidirectional
-        && h.src.contains(dst.0)
-        && h.dst.contains(src.0)
         && h.src_ports.contains(dst.1)
-        && h.dst_ports.contains(src.1))
+        && h.dst_ports.contains(src.1)
+        && h.src.contains(dst.0)
+        && h.dst.contains(src.0))
 }

@@ -137,6 +137,22 @@ pub(crate) struct Group {
     pub all: Vec<u32>,
     /// IP-only rules (packet groups only): checked once per flow direction.
     pub iponly: crate::iponly::IpOnly,
+    /// TCP and UDP packet groups: `dbs` split by the server's port.
+    pub ports: crate::portgroups::PortGroups,
+}
+
+impl Group {
+    /// The databases to scan for a packet: those of its port group when the group is split
+    /// by port, else all. `dir` is 0 to the server (or without a flow), 1 to the client.
+    pub(crate) fn dbs_for(&self, dir: usize, ports: Option<(u16, u16)>) -> &[GroupDb] {
+        let (a, b) = match ports {
+            _ if !self.ports.is_split() => (0, self.dbs.len()),
+            // Without ports no rule's header matches.
+            None => (0, 0),
+            Some((src, dst)) => self.ports.range(dir, src, dst),
+        };
+        self.dbs.get(a..b).unwrap_or(&[])
+    }
 }
 
 /// The transaction rules of one app protocol.

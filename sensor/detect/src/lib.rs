@@ -24,6 +24,7 @@ mod fastpattern;
 mod flowvars;
 mod input;
 mod iponly;
+mod portgroups;
 mod report;
 mod threshold;
 

@@ -368,15 +368,35 @@ alert tcp any any -> any any (msg:"c"; flags:S; sid:3;)"#;
     let (_, report) = Engine::build(sigs(rules), &EngineConfig::default()).unwrap();
     assert_eq!(report.loaded, 3);
     assert_eq!(report.rules_without_pattern, 1);
-    let tcp_db = report
+    // TCP payload databases are split by flow direction (and port group: one here).
+    let tcp_dbs: Vec<_> = report
         .databases
         .iter()
-        .find(|d| d.buffer == "tcp/pkt_data")
-        .unwrap();
+        .filter(|d| d.buffer.starts_with("tcp/pkt_data"))
+        .collect();
+    let names: Vec<&str> = tcp_dbs.iter().map(|d| d.buffer.as_str()).collect();
     assert_eq!(
-        (tcp_db.rules, tcp_db.patterns),
-        (2, 1),
-        "literal shared by two rules"
+        names,
+        [
+            "tcp/pkt_data [to_server any]",
+            "tcp/pkt_data [to_client any]"
+        ]
+    );
+    for db in tcp_dbs {
+        assert_eq!(
+            (db.rules, db.patterns),
+            (2, 1),
+            "literal shared by two rules"
+        );
+    }
+    let per_buffer = report
+        .rules_per_buffer
+        .iter()
+        .find(|(b, _)| b == "pkt_data");
+    assert_eq!(
+        per_buffer,
+        Some(&("pkt_data".to_owned(), 2)),
+        "rules counted once"
     );
 }
 
@@ -483,4 +503,80 @@ alert tcp any any -> any any (msg:"with content"; content:"X"; sid:4;)"#;
         ],
     );
     assert_eq!(sids, vec![1, 2, 4, 4, 4]);
+}
+
+/// `pkt` with its ports replaced (addresses kept).
+fn with_ports(mut pkt: PacketInput<'_>, sp: u16, dp: u16) -> PacketInput<'_> {
+    pkt.src = pkt.src.map(|(a, _)| (a, sp));
+    pkt.dst = pkt.dst.map(|(a, _)| (a, dp));
+    pkt
+}
+
+#[test]
+fn port_groups_keep_every_rule_whose_header_can_match() {
+    // More distinct port sets than port groups, so that groups are merged; ranges,
+    // negations, bidirectional rules, flow directions and rules on every port.
+    let rules = r#"alert tcp any any -> any 80 (msg:"a"; content:"X"; sid:1;)
+alert tcp any any -> any 81 (msg:"b"; content:"X"; sid:2;)
+alert tcp any any -> any 1000:2000 (msg:"c"; content:"X"; sid:3;)
+alert tcp any any -> any !1500 (msg:"d"; content:"X"; sid:4;)
+alert tcp any 445 -> any any (msg:"e"; flow:to_client; content:"X"; sid:5;)
+alert tcp any 139 -> any any (msg:"f"; content:"X"; sid:6;)
+alert tcp any 7000 <> any 8000 (msg:"g"; content:"X"; sid:7;)
+alert tcp any any -> any any (msg:"h"; content:"X"; sid:8;)
+alert tcp any any -> any 9000 (msg:"i"; flow:to_server; content:"X"; sid:9;)
+alert tcp any [1,2,3,60000:] -> any [4,5,6] (msg:"j"; content:"X"; sid:10;)"#;
+    let hs = engine(rules, Prefilter::Hyperscan);
+    let tcp_group = hs.packet.first().expect("tcp group");
+    assert!(tcp_group.ports.is_split());
+    let ports = [
+        0u16, 1, 3, 4, 6, 80, 81, 139, 445, 999, 1000, 1500, 2000, 2001, 7000, 8000, 9000, 60000,
+        65535,
+    ];
+    let mut alerted = 0;
+    for &sp in &ports {
+        for &dp in &ports {
+            for dir in [TS, TC] {
+                let pkt = with_ports(tcp(b"X", b"", dir, 1), sp, dp);
+                alerted += both(rules, &[pkt]).len();
+                let mut no_flow = pkt;
+                no_flow.flow = None;
+                alerted += both(rules, &[no_flow]).len();
+            }
+        }
+    }
+    assert!(alerted > 0);
+    // A few exact expectations.
+    let to = |sp, dp, dir| both(rules, &[with_ports(tcp(b"X", b"", dir, 1), sp, dp)]);
+    assert_eq!(to(40000, 80, TS), vec![1, 4, 8]);
+    assert_eq!(to(445, 40000, TC), vec![4, 5, 8]);
+    assert_eq!(to(445, 40000, TS), vec![4, 8]);
+    assert_eq!(to(8000, 7000, TC), vec![4, 7, 8]);
+    assert_eq!(to(2, 5, TS), vec![4, 8, 10]);
+    assert_eq!(to(40000, 1500, TS), vec![3, 8]);
+}
+
+#[test]
+fn ip_proto_rules_are_candidates_only_for_their_protocol() {
+    let rules = r#"alert ip any any -> any any (msg:"6in4"; ip_proto:41; sid:1;)
+alert ip any any -> any any (msg:"tcp"; ip_proto:6; sid:2;)
+alert ip any any -> any any (msg:"not udp"; ip_proto:!17; sid:3;)"#;
+    let hs = engine(rules, Prefilter::Hyperscan);
+    let tcp_group = hs.packet.first().expect("tcp group");
+    // Only the rules that can match a TCP packet are tried on one.
+    let expected: Vec<u32> = [2, 3].iter().map(|&s| sid_index(&hs, s)).collect();
+    assert_eq!(tcp_group.always, expected);
+    assert_eq!(both(rules, &[tcp(b"", b"", TS, 1)]), vec![2, 3]);
+    let mut tunnel = tcp(b"", b"", TS, 1);
+    tunnel.ip_proto = Some(41);
+    tunnel.facts.ip_proto = 41;
+    tunnel.flow = None;
+    assert_eq!(both(rules, &[tunnel]), vec![1, 3]);
+}
+
+/// The engine index of the rule with `sid`.
+fn sid_index(engine: &Engine, sid: u32) -> u32 {
+    (0..engine.len() as u32)
+        .find(|&i| engine.sig(i).is_some_and(|s| s.signature.id.sid == sid))
+        .expect("sid loaded")
 }
