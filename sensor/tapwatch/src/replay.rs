@@ -61,8 +61,10 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
             config.export.flows,
         ))),
     };
-    let mut worker = match startup.engine.take() {
-        Some(engine) => Worker::with_engine(config, eve, std::sync::Arc::new(engine))
+    // Kept to the end: see `release_at_exit`.
+    let engine = startup.engine.take().map(std::sync::Arc::new);
+    let mut worker = match &engine {
+        Some(engine) => Worker::with_engine(config, eve, std::sync::Arc::clone(engine))
             .context("cannot start detection")?,
         None => Worker::new(config, eve),
     };
@@ -185,11 +187,23 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     } else {
         eprint!("{}", summary.text());
     }
+    drop(worker);
+    release_at_exit(engine);
     Ok(if failed_files > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Leaves the detection engine to be freed by the process's exit, all at once, instead of
+/// one allocation at a time: with ET Open loaded that is hundreds of thousands of small
+/// allocations (rules, patterns, matchers), about 0.1 s of wall time spent after the replay
+/// is over. Only called when the replay is done and every output is written and flushed
+/// (the worker, its EVE writer included, is dropped before); the engine holds no file,
+/// socket or buffered output, only memory.
+fn release_at_exit(engine: Option<std::sync::Arc<tapwatch_detect::Engine>>) {
+    std::mem::forget(engine);
 }
 
 /// Publishes the worker's figures for the exporter's `Health` messages.
