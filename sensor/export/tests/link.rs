@@ -24,8 +24,16 @@ fn send(ex: &Exporter, from: u64, to: u64) {
     }
 }
 
-#[test]
-fn everything_arrives_in_order() {
+/// What most tests start from: a temp dir, a PKI for `sensor-test-01`, and a center on a free
+/// loopback port with its in-memory store.
+struct Setup {
+    dir: tempfile::TempDir,
+    pki: Pki,
+    store: Shared,
+    center: TestCenter,
+}
+
+fn setup() -> Setup {
     let dir = tempfile::tempdir().expect("tmp");
     let pki = make_pki(dir.path(), "sensor-test-01");
     let store = new_store();
@@ -34,6 +42,22 @@ fn everything_arrives_in_order() {
         Some(&pki),
         store.clone(),
     );
+    Setup {
+        dir,
+        pki,
+        store,
+        center,
+    }
+}
+
+#[test]
+fn everything_arrives_in_order() {
+    let Setup {
+        dir,
+        pki,
+        store,
+        center,
+    } = setup();
     let cfg = config(&dir.path().join("spool"), center.addr, &pki);
     let ex = start(&cfg);
     send(&ex, 0, 5000);
@@ -73,14 +97,12 @@ fn server_down_at_start_then_up() {
 
 #[test]
 fn server_restarted_mid_stream_loses_and_duplicates_nothing() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let pki = make_pki(dir.path(), "sensor-test-01");
-    let store = new_store();
-    let center = TestCenter::start(
-        "127.0.0.1:0".parse().expect("addr"),
-        Some(&pki),
-        store.clone(),
-    );
+    let Setup {
+        dir,
+        pki,
+        store,
+        center,
+    } = setup();
     let addr = center.addr;
     let cfg = config(&dir.path().join("spool"), addr, &pki);
     let ex = start(&cfg);
@@ -107,14 +129,12 @@ fn server_restarted_mid_stream_loses_and_duplicates_nothing() {
 
 #[test]
 fn sensor_crash_recovers_from_the_spool() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let pki = make_pki(dir.path(), "sensor-test-01");
-    let store = new_store();
-    let center = TestCenter::start(
-        "127.0.0.1:0".parse().expect("addr"),
-        Some(&pki),
-        store.clone(),
-    );
+    let Setup {
+        dir,
+        pki,
+        store,
+        center,
+    } = setup();
     let addr = center.addr;
     let cfg = config(&dir.path().join("spool"), addr, &pki);
     let ex = start(&cfg);
@@ -170,14 +190,12 @@ fn spool_too_small_drops_oldest_reports_and_delivers_the_rest() {
 
 #[test]
 fn health_reports_queue_loss() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let pki = make_pki(dir.path(), "sensor-test-01");
-    let store = new_store();
-    let center = TestCenter::start(
-        "127.0.0.1:0".parse().expect("addr"),
-        Some(&pki),
-        store.clone(),
-    );
+    let Setup {
+        dir,
+        pki,
+        store,
+        center,
+    } = setup();
     let mut cfg = config(&dir.path().join("spool"), center.addr, &pki);
     cfg.queue_capacity = 10;
     let ex = start(&cfg);
@@ -202,14 +220,12 @@ fn health_reports_queue_loss() {
 
 #[test]
 fn a_center_from_another_ca_is_refused() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let pki = make_pki(dir.path(), "sensor-test-01");
-    let store = new_store();
-    let center = TestCenter::start(
-        "127.0.0.1:0".parse().expect("addr"),
-        Some(&pki),
-        store.clone(),
-    );
+    let Setup {
+        dir,
+        pki,
+        store,
+        center,
+    } = setup();
     let mut cfg = config(&dir.path().join("spool"), center.addr, &pki);
     cfg.ca_cert = Some(other_ca(dir.path()));
     let ex = start(&cfg);
@@ -225,14 +241,12 @@ fn a_center_from_another_ca_is_refused() {
 
 #[test]
 fn a_waiting_handle_loses_nothing_to_a_tiny_queue() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let pki = make_pki(dir.path(), "sensor-test-01");
-    let store = new_store();
-    let center = TestCenter::start(
-        "127.0.0.1:0".parse().expect("addr"),
-        Some(&pki),
-        store.clone(),
-    );
+    let Setup {
+        dir,
+        pki,
+        store,
+        center,
+    } = setup();
     let mut cfg = config(&dir.path().join("spool"), center.addr, &pki);
     cfg.queue_capacity = 4;
     let mut ex = start(&cfg);
@@ -249,14 +263,12 @@ fn a_waiting_handle_loses_nothing_to_a_tiny_queue() {
 
 #[test]
 fn a_last_health_is_sent_while_draining() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let pki = make_pki(dir.path(), "sensor-test-01");
-    let store = new_store();
-    let center = TestCenter::start(
-        "127.0.0.1:0".parse().expect("addr"),
-        Some(&pki),
-        store.clone(),
-    );
+    let Setup {
+        dir,
+        pki,
+        store,
+        center,
+    } = setup();
     let mut cfg = config(&dir.path().join("spool"), center.addr, &pki);
     // No periodic Health during this test: only the one sent on shutdown.
     cfg.health_interval_secs = 3600;

@@ -115,7 +115,8 @@ impl Store {
     }
 }
 
-type Shared = Arc<Mutex<Store>>;
+/// The in-memory store a test center writes to, shared with the test.
+pub type Shared = Arc<Mutex<Store>>;
 
 struct Svc {
     store: Shared,
