@@ -87,12 +87,56 @@ impl Open {
     }
 }
 
+/// The zstd levels of a [`Batcher`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Levels {
+    /// Batches closed because they are full: records arrive fast, and a cheap level keeps up.
+    pub full: i32,
+    /// Batches closed by their time limit (records arrive slower than a batch per delay),
+    /// where a high level costs little and saves the most, within [`IDLE_BUDGET`]; `None`:
+    /// `full` for every batch.
+    pub idle: Option<i32>,
+}
+
+/// Time the idle level may spend compressing per [`IDLE_WINDOW`] (10 % of the batcher's
+/// thread at most); past it, batches take the `full` level until the window ends, so an alert
+/// rate just under a batch per delay cannot make the high level eat a core.
+pub const IDLE_BUDGET: Duration = Duration::from_secs(1);
+/// The window [`IDLE_BUDGET`] is counted over.
+pub const IDLE_WINDOW: Duration = Duration::from_secs(10);
+
+/// Time spent compressing at the idle level in the current window.
+#[derive(Debug, Default)]
+struct IdleBudget {
+    window_start: Option<Instant>,
+    spent: Duration,
+}
+
+impl IdleBudget {
+    /// Whether the idle level may be used at `now`.
+    fn allows(&mut self, now: Instant) -> bool {
+        let start = *self.window_start.get_or_insert(now);
+        if now.saturating_duration_since(start) >= IDLE_WINDOW {
+            self.window_start = Some(now);
+            self.spent = Duration::ZERO;
+        }
+        self.spent < IDLE_BUDGET
+    }
+
+    fn charge(&mut self, spent: Duration) {
+        self.spent += spent;
+    }
+}
+
 /// Builds batches of both kinds.
 pub struct Batcher {
     open: [Open; 2],
     max_records: u32,
     max_delay: Duration,
     compressor: zstd::bulk::Compressor<'static>,
+    /// The idle level's compressor, when there is one.
+    idle: Option<zstd::bulk::Compressor<'static>>,
+    idle_budget: IdleBudget,
 }
 
 impl std::fmt::Debug for Batcher {
@@ -106,23 +150,29 @@ impl std::fmt::Debug for Batcher {
 }
 
 impl Batcher {
-    /// A batcher closing batches at `max_records` or `max_delay`, compressing at `level` with
-    /// `dictionary` when given.
+    /// A batcher closing batches at `max_records` or `max_delay`, compressing at `levels`
+    /// with `dictionary` when given.
     pub fn new(
         max_records: usize,
         max_delay: Duration,
-        level: i32,
+        levels: Levels,
         dictionary: Option<&[u8]>,
     ) -> Result<Self, BatchError> {
-        let compressor = match dictionary {
-            Some(d) => zstd::bulk::Compressor::with_dictionary(level, d)?,
-            None => zstd::bulk::Compressor::new(level)?,
+        let compressor = |level| match dictionary {
+            Some(d) => zstd::bulk::Compressor::with_dictionary(level, d),
+            None => zstd::bulk::Compressor::new(level),
+        };
+        let idle = match levels.idle {
+            Some(level) if level != levels.full => Some(compressor(level)?),
+            _ => None,
         };
         Ok(Batcher {
             open: [Open::new(), Open::new()],
             max_records: u32::try_from(max_records.max(1)).unwrap_or(u32::MAX),
             max_delay,
-            compressor,
+            compressor: compressor(levels.full)?,
+            idle,
+            idle_budget: IdleBudget::default(),
         })
     }
 
@@ -143,7 +193,7 @@ impl Batcher {
         open.last_ts_us = open.last_ts_us.max(ts_us);
         open.opened.get_or_insert(now);
         if open.count >= self.max_records {
-            return self.seal(kind);
+            return self.seal(kind, false);
         }
         Ok(None)
     }
@@ -165,7 +215,7 @@ impl Batcher {
                 .opened
                 .is_some_and(|t| force || now >= t + self.max_delay);
             if due {
-                if let Some(b) = self.seal(kind)? {
+                if let Some(b) = self.seal(kind, true)? {
                     out.push(b);
                 }
             }
@@ -173,12 +223,22 @@ impl Batcher {
         Ok(out)
     }
 
-    fn seal(&mut self, kind: BatchKind) -> Result<Option<SealedBatch>, BatchError> {
+    /// Closes the open batch of `kind`; `by_time` when its delay (or a flush), not its size,
+    /// closed it.
+    fn seal(&mut self, kind: BatchKind, by_time: bool) -> Result<Option<SealedBatch>, BatchError> {
         let open = std::mem::replace(&mut self.open[kind.index()], Open::new());
         if open.count == 0 {
             return Ok(None);
         }
-        let payload = self.compressor.compress(&open.plain)?;
+        let started = Instant::now();
+        let payload = match &mut self.idle {
+            Some(idle) if by_time && self.idle_budget.allows(started) => {
+                let payload = idle.compress(&open.plain)?;
+                self.idle_budget.charge(started.elapsed());
+                payload
+            }
+            _ => self.compressor.compress(&open.plain)?,
+        };
         Ok(Some(SealedBatch {
             kind,
             count: open.count,
@@ -194,6 +254,11 @@ mod tests {
     use super::*;
     use tapwatch_proto::v1::Alert;
 
+    const LEVEL_3: Levels = Levels {
+        full: 3,
+        idle: None,
+    };
+
     fn alert(i: u32) -> Alert {
         Alert {
             timestamp_us: 1_700_000_000_000_000 + i64::from(i),
@@ -205,7 +270,7 @@ mod tests {
 
     #[test]
     fn closes_by_count_and_round_trips() {
-        let mut b = Batcher::new(3, Duration::from_secs(60), 3, None).expect("batcher");
+        let mut b = Batcher::new(3, Duration::from_secs(60), LEVEL_3, None).expect("batcher");
         let now = Instant::now();
         assert!(b
             .push(BatchKind::Alert, 5, &alert(1), now)
@@ -234,7 +299,7 @@ mod tests {
 
     #[test]
     fn closes_by_time() {
-        let mut b = Batcher::new(1000, Duration::from_millis(100), 3, None).expect("batcher");
+        let mut b = Batcher::new(1000, Duration::from_millis(100), LEVEL_3, None).expect("batcher");
         let t0 = Instant::now();
         let _ = b.push(BatchKind::Flow, 1, &alert(1), t0).expect("push");
         assert_eq!(b.next_deadline(), Some(t0 + Duration::from_millis(100)));
@@ -248,5 +313,80 @@ mod tests {
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].kind, BatchKind::Flow);
         assert!(b.seal_due(t0, true).expect("seal").is_empty());
+    }
+
+    fn batch_of(b: &mut Batcher, n: u32, t0: Instant, by_time: bool) -> SealedBatch {
+        for i in 0..n {
+            let sealed = b
+                .push(BatchKind::Alert, 1, &alert(i % 7), t0)
+                .expect("push");
+            if let Some(s) = sealed {
+                assert!(!by_time && i == n - 1, "sealed early");
+                return s;
+            }
+        }
+        let mut due = b
+            .seal_due(t0 + Duration::from_secs(1), false)
+            .expect("seal");
+        assert!(by_time && due.len() == 1);
+        due.remove(0)
+    }
+
+    fn decoded(sealed: &SealedBatch) -> Vec<Alert> {
+        tapwatch_proto::batch::decode_batch(
+            &sealed.payload,
+            tapwatch_proto::v1::Compression::Zstd as i32,
+            None,
+            10_000,
+            64 << 20,
+        )
+        .expect("payload")
+    }
+
+    #[test]
+    fn batches_closed_by_time_take_the_idle_level_and_full_ones_the_base_level() {
+        let adaptive = Levels {
+            full: 1,
+            idle: Some(19),
+        };
+        let delay = Duration::from_millis(100);
+        let t0 = Instant::now();
+        let mut plain = Batcher::new(500, delay, LEVEL_3, None).expect("batcher");
+        let mut base = Batcher::new(
+            500,
+            delay,
+            Levels {
+                full: 1,
+                idle: None,
+            },
+            None,
+        )
+        .expect("batcher");
+        let mut both = Batcher::new(500, delay, adaptive, None).expect("batcher");
+        // Full batches: the base level, byte for byte.
+        let full = batch_of(&mut both, 500, t0, false);
+        assert_eq!(full.payload, batch_of(&mut base, 500, t0, false).payload);
+        // Batches closed by time: the idle level, smaller, same records.
+        let idle = batch_of(&mut both, 400, t0, true);
+        let at_base = batch_of(&mut base, 400, t0, true);
+        let at_3 = batch_of(&mut plain, 400, t0, true);
+        assert!(idle.payload.len() < at_base.payload.len());
+        assert!(idle.payload.len() <= at_3.payload.len());
+        assert_eq!(decoded(&idle), decoded(&at_base));
+        assert_eq!(decoded(&idle).len(), 400);
+    }
+
+    #[test]
+    fn the_idle_budget_is_bounded_per_window() {
+        let mut budget = IdleBudget::default();
+        let t0 = Instant::now();
+        assert!(budget.allows(t0));
+        budget.charge(IDLE_BUDGET);
+        assert!(!budget.allows(t0 + Duration::from_secs(1)));
+        assert!(!budget.allows(t0 + IDLE_WINDOW - Duration::from_millis(1)));
+        // A new window, a new budget.
+        assert!(budget.allows(t0 + IDLE_WINDOW));
+        budget.charge(IDLE_BUDGET / 2);
+        assert!(budget.allows(t0 + IDLE_WINDOW + Duration::from_secs(1)));
     }
 }

@@ -294,7 +294,10 @@ impl Exporter {
         let batcher = Batcher::new(
             config.max_batch_records,
             Duration::from_millis(config.max_batch_delay_ms),
-            config.zstd_level,
+            batch::Levels {
+                full: config.zstd_level,
+                idle: (config.zstd_level_idle > 0).then_some(config.zstd_level_idle),
+            },
             dictionary.as_ref().map(|(_, d)| d.as_slice()),
         )?;
         let counters = Arc::new(Counters::default());
