@@ -53,6 +53,20 @@ pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> EveErro
     }
 }
 
+/// The alert's payload excerpt from EVE's base64 `payload` (when the record has one): at most
+/// `PAYLOAD_EXCERPT_MAX` bytes, and whether it was cut.
+pub(crate) fn payload_excerpt(base64: Option<&str>) -> Result<(Option<Vec<u8>>, bool), EveError> {
+    let Some(text) = base64 else {
+        return Ok((None, false));
+    };
+    let mut bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.as_bytes())
+        .map_err(|e| invalid("payload", e.to_string()))?;
+    let truncated = bytes.len() > PAYLOAD_EXCERPT_MAX;
+    bytes.truncate(PAYLOAD_EXCERPT_MAX);
+    Ok((Some(bytes), truncated))
+}
+
 fn get_str(o: &Map<String, Value>, key: &str, field: &'static str) -> Result<String, EveError> {
     match o.get(key) {
         None | Some(Value::Null) => Ok(String::new()),
@@ -184,21 +198,10 @@ pub fn alert_from_eve(v: &Value) -> Result<Alert, EveError> {
     let timestamp_us =
         parse_ts(o, "timestamp", "timestamp")?.ok_or(EveError::Missing("timestamp"))?;
     let proto = get_str(o, "proto", "proto")?;
-    let payload = match get_str(o, "payload", "payload")? {
-        s if s.is_empty() && !o.contains_key("payload") => None,
-        s => Some(
-            base64::engine::general_purpose::STANDARD
-                .decode(s.as_bytes())
-                .map_err(|e| invalid("payload", e.to_string()))?,
-        ),
-    };
-    let payload_truncated = payload
-        .as_ref()
-        .is_some_and(|p| p.len() > PAYLOAD_EXCERPT_MAX);
-    let payload_excerpt = payload.map(|mut p| {
-        p.truncate(PAYLOAD_EXCERPT_MAX);
-        p
-    });
+    let payload = get_str(o, "payload", "payload")?;
+    let (payload_excerpt, payload_truncated) = payload_excerpt(
+        (o.contains_key("payload") || !payload.is_empty()).then_some(payload.as_str()),
+    )?;
     let direction = match get_str(o, "direction", "direction")?.as_str() {
         "to_server" => Direction::ToServer,
         "to_client" => Direction::ToClient,
@@ -721,66 +724,68 @@ pub fn flow_record_from_eve(v: &Value) -> Result<crate::v1::FlowRecord, EveError
     })
 }
 
+/// An EVE alert record with every field `Alert` carries (and some it does not), for tests.
+#[cfg(test)]
+pub(crate) fn sample_alert_record() -> Value {
+    json!({
+        "timestamp": "2023-11-14T22:13:20.125000+0000",
+        "flow_id": 1_234_567_890_123_u64,
+        "pcap_cnt": 9,
+        "in_iface": "eth0",
+        "vlan": [10, 20],
+        "event_type": "alert",
+        "src_ip": "192.0.2.10",
+        "src_port": 41000,
+        "dest_ip": "2001:db8::1",
+        "dest_port": 80,
+        "proto": "TCP",
+        "ip_v": 6,
+        "pkt_src": "wire/pcap",
+        "community_id": "1:abc=",
+        "tunnel": {"src_ip": "10.0.0.1", "dest_ip": "10.0.0.2", "src_port": 1, "dest_port": 4789,
+                   "proto": "UDP", "depth": 1, "pcap_cnt": 9, "pkt_src": "wire/pcap"},
+        "tx_id": 0,
+        "direction": "to_server",
+        "alert": {
+            "action": "allowed", "gid": 1, "signature_id": 2_019_401, "rev": 3,
+            "signature": "ET POLICY curl User-Agent", "category": "Attempted Information Leak",
+            "severity": 2,
+            "source": {"ip": "192.0.2.10", "port": 41000},
+            "target": {"ip": "2001:db8::1", "port": 80},
+            "xff": "203.0.113.1",
+            "references": ["url,example.com"],
+            "metadata": {"created_at": ["2014_01_01"], "signature_severity": ["Informational"]},
+            "rule": "alert http any any -> any any (msg:\"x\"; sid:1;)"
+        },
+        "app_proto": "http",
+        "http": {"hostname": "www.example.com", "http_port": 8080, "url": "/index.html",
+                 "http_user_agent": "curl/8", "http_content_type": "text/html",
+                 "http_refer": "http://a/", "http_method": "GET", "protocol": "HTTP/1.1",
+                 "status": 200, "redirect": "/x", "length": 57},
+        "dns": {"version": 3, "type": "request", "id": 4660, "rcode": "NOERROR",
+                "queries": [{"rrname": "www.example.com", "rrtype": "A"}]},
+        "tls": {"subject": "CN=a", "issuerdn": "CN=b", "serial": "01", "fingerprint": "aa:bb",
+                "sni": "a.example", "version": "TLS 1.2", "notbefore": "2024-01-01T00:00:00",
+                "notafter": "2025-01-01T00:00:00", "ja3": {"hash": "h", "string": "s"},
+                "ja3s": {"hash": "h2", "string": "s2"}, "ja4": "t12d",
+                "client_alpns": ["h2"], "server_alpns": ["h2"]},
+        "flow": {"pkts_toserver": 5, "pkts_toclient": 4, "bytes_toserver": 406,
+                 "bytes_toclient": 361, "start": "2023-11-14T22:13:20.100000+0000",
+                 "src_ip": "192.0.2.10", "dest_ip": "2001:db8::1", "src_port": 41000, "dest_port": 80},
+        "payload": "R0VUIC8gSFRUUC8xLjENCg==",
+        "payload_printable": "GET / HTTP/1.1..",
+        "stream": 1,
+        "host": "sensor-a"
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn sample() -> Value {
-        json!({
-            "timestamp": "2023-11-14T22:13:20.125000+0000",
-            "flow_id": 1_234_567_890_123_u64,
-            "pcap_cnt": 9,
-            "in_iface": "eth0",
-            "vlan": [10, 20],
-            "event_type": "alert",
-            "src_ip": "192.0.2.10",
-            "src_port": 41000,
-            "dest_ip": "2001:db8::1",
-            "dest_port": 80,
-            "proto": "TCP",
-            "ip_v": 6,
-            "pkt_src": "wire/pcap",
-            "community_id": "1:abc=",
-            "tunnel": {"src_ip": "10.0.0.1", "dest_ip": "10.0.0.2", "src_port": 1, "dest_port": 4789,
-                       "proto": "UDP", "depth": 1, "pcap_cnt": 9, "pkt_src": "wire/pcap"},
-            "tx_id": 0,
-            "direction": "to_server",
-            "alert": {
-                "action": "allowed", "gid": 1, "signature_id": 2_019_401, "rev": 3,
-                "signature": "ET POLICY curl User-Agent", "category": "Attempted Information Leak",
-                "severity": 2,
-                "source": {"ip": "192.0.2.10", "port": 41000},
-                "target": {"ip": "2001:db8::1", "port": 80},
-                "xff": "203.0.113.1",
-                "references": ["url,example.com"],
-                "metadata": {"created_at": ["2014_01_01"], "signature_severity": ["Informational"]},
-                "rule": "alert http any any -> any any (msg:\"x\"; sid:1;)"
-            },
-            "app_proto": "http",
-            "http": {"hostname": "www.example.com", "http_port": 8080, "url": "/index.html",
-                     "http_user_agent": "curl/8", "http_content_type": "text/html",
-                     "http_refer": "http://a/", "http_method": "GET", "protocol": "HTTP/1.1",
-                     "status": 200, "redirect": "/x", "length": 57},
-            "dns": {"version": 3, "type": "request", "id": 4660, "rcode": "NOERROR",
-                    "queries": [{"rrname": "www.example.com", "rrtype": "A"}]},
-            "tls": {"subject": "CN=a", "issuerdn": "CN=b", "serial": "01", "fingerprint": "aa:bb",
-                    "sni": "a.example", "version": "TLS 1.2", "notbefore": "2024-01-01T00:00:00",
-                    "notafter": "2025-01-01T00:00:00", "ja3": {"hash": "h", "string": "s"},
-                    "ja3s": {"hash": "h2", "string": "s2"}, "ja4": "t12d",
-                    "client_alpns": ["h2"], "server_alpns": ["h2"]},
-            "flow": {"pkts_toserver": 5, "pkts_toclient": 4, "bytes_toserver": 406,
-                     "bytes_toclient": 361, "start": "2023-11-14T22:13:20.100000+0000",
-                     "src_ip": "192.0.2.10", "dest_ip": "2001:db8::1", "src_port": 41000, "dest_port": 80},
-            "payload": "R0VUIC8gSFRUUC8xLjENCg==",
-            "payload_printable": "GET / HTTP/1.1..",
-            "stream": 1,
-            "host": "sensor-a"
-        })
-    }
-
     #[test]
     fn eve_round_trip_keeps_every_field() {
-        let v = sample();
+        let v = sample_alert_record();
         let a = alert_from_eve(&v).expect("decodes");
         assert_eq!(a.sid, 2_019_401);
         assert_eq!(a.ip_protocol, 6);
@@ -815,7 +820,7 @@ mod tests {
             alert_from_eve(&json!({"event_type": "dns"})),
             Err(EveError::NotAnAlert(_))
         ));
-        let mut v = sample();
+        let mut v = sample_alert_record();
         v["src_ip"] = json!("not-an-ip");
         assert!(matches!(
             alert_from_eve(&v),
@@ -824,17 +829,17 @@ mod tests {
                 ..
             })
         ));
-        let mut v = sample();
+        let mut v = sample_alert_record();
         v["alert"]["signature_id"] = json!(-1);
         assert!(alert_from_eve(&v).is_err());
-        let mut v = sample();
+        let mut v = sample_alert_record();
         v["timestamp"] = json!("yesterday");
         assert!(alert_from_eve(&v).is_err());
     }
 
     #[test]
     fn long_payload_is_cut_and_flagged() {
-        let mut v = sample();
+        let mut v = sample_alert_record();
         let big = vec![b'A'; PAYLOAD_EXCERPT_MAX + 10];
         v["payload"] = base64::engine::general_purpose::STANDARD
             .encode(&big)
@@ -849,7 +854,7 @@ mod tests {
 
     #[test]
     fn dns_v2_query_layout_is_read() {
-        let mut v = sample();
+        let mut v = sample_alert_record();
         v["dns"] = json!({"query": [{"type": "query", "id": 5, "rrname": "a.b", "rrtype": "AAAA", "tx_id": 0}]});
         let a = alert_from_eve(&v).expect("decodes");
         let d = a.dns.expect("dns");

@@ -12,14 +12,13 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use base64::Engine as _;
 use serde::de::{Deserializer, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::eve::{
     dns_from_eve, http_from_eve, invalid, ip_protocol_number, ip_to_bytes, metadata_from_eve,
-    tls_from_eve, tunnel_from_eve, EveError, PAYLOAD_EXCERPT_MAX,
+    payload_excerpt, tls_from_eve, tunnel_from_eve, EveError,
 };
 use crate::time::parse_timestamp_us;
 use crate::v1::{Alert, AlertFlow, Direction, Endpoint};
@@ -196,21 +195,8 @@ pub fn alert_from_eve_line(line: &[u8]) -> Result<Alert, EveError> {
     let a = l.alert.ok_or(EveError::Missing("alert"))?;
     let timestamp_us = ts(l.timestamp, "timestamp")?.ok_or(EveError::Missing("timestamp"))?;
     let proto = l.proto.unwrap_or_default();
-    let payload = match l.payload {
-        None => None,
-        Some(p) => Some(
-            base64::engine::general_purpose::STANDARD
-                .decode(p.map(|s| s.0).unwrap_or_default().as_bytes())
-                .map_err(|e| invalid("payload", e.to_string()))?,
-        ),
-    };
-    let payload_truncated = payload
-        .as_ref()
-        .is_some_and(|p| p.len() > PAYLOAD_EXCERPT_MAX);
-    let payload_excerpt = payload.map(|mut p| {
-        p.truncate(PAYLOAD_EXCERPT_MAX);
-        p
-    });
+    let payload = l.payload.map(|p| p.map(|s| s.0).unwrap_or_default());
+    let (payload_excerpt, payload_truncated) = payload_excerpt(payload.as_deref())?;
     let direction = match l.direction.as_ref().map(|s| s.0.as_ref()) {
         Some("to_server") => Direction::ToServer,
         Some("to_client") => Direction::ToClient,

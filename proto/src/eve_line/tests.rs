@@ -7,57 +7,13 @@ use super::alert_from_eve_line;
 use crate::eve::{alert_from_eve, EveError};
 
 fn full() -> Value {
-    json!({
-        "timestamp": "2023-11-14T22:13:20.125000+0000",
-        "flow_id": 1_234_567_890_123_u64,
-        "pcap_cnt": 9,
-        "in_iface": "eth0",
-        "vlan": [10, 20],
-        "event_type": "alert",
-        "src_ip": "192.0.2.10",
-        "src_port": 41000,
-        "dest_ip": "2001:db8::1",
-        "dest_port": 80,
-        "proto": "TCP",
-        "ip_v": 6,
-        "pkt_src": "wire/pcap",
-        "community_id": "1:abc=",
-        "tunnel": {"src_ip": "10.0.0.1", "dest_ip": "10.0.0.2", "src_port": 1, "dest_port": 4789,
-                   "proto": "UDP", "depth": 1, "pcap_cnt": 9, "pkt_src": "wire/pcap"},
-        "tx_id": 0,
-        "direction": "to_server",
-        "alert": {
-            "action": "allowed", "gid": 1, "signature_id": 2_019_401, "rev": 3,
-            "signature": "ET POLICY \"curl\" User-Agent \u{e9}\\", "category": "Attempted Information Leak",
-            "severity": 2,
-            "source": {"ip": "192.0.2.10", "port": 41000},
-            "target": {"ip": "2001:db8::1", "port": 80},
-            "xff": "203.0.113.1",
-            "references": ["url,example.com"],
-            "metadata": {"created_at": ["2014_01_01"], "n": [1, true], "s": "x", "o": {"a": 1}},
-            "rule": "alert http any any -> any any (msg:\"x\"; sid:1;)"
-        },
-        "app_proto": "http",
-        "http": {"hostname": "www.example.com", "http_port": 8080, "url": "/index.html",
-                 "http_user_agent": "curl/8", "http_content_type": "text/html",
-                 "http_refer": "http://a/", "http_method": "GET", "protocol": "HTTP/1.1",
-                 "status": 200, "redirect": "/x", "length": 57},
-        "dns": {"version": 3, "type": "request", "id": 4660, "rcode": "NOERROR",
-                "queries": [{"rrname": "www.example.com", "rrtype": "A"}]},
-        "tls": {"subject": "CN=a", "issuerdn": "CN=b", "serial": "01", "fingerprint": "aa:bb",
-                "sni": "a.example", "version": "TLS 1.2", "notbefore": "2024-01-01T00:00:00",
-                "notafter": "2025-01-01T00:00:00", "ja3": {"hash": "h", "string": "s"},
-                "ja3s": {"hash": "h2", "string": "s2"}, "ja4": "t12d",
-                "client_alpns": ["h2"], "server_alpns": ["h2"]},
-        "flow": {"pkts_toserver": 5, "pkts_toclient": 4, "bytes_toserver": 406,
-                 "bytes_toclient": 361, "start": "2023-11-14T22:13:20.100000+0000",
-                 "src_ip": "192.0.2.10", "dest_ip": "2001:db8::1", "src_port": 41000, "dest_port": 80},
-        "payload": "R0VUIC8gSFRUUC8xLjENCg==",
-        "payload_printable": "GET / HTTP/1.1..",
-        "stream": 1,
-        "host": "sensor-a",
-        "unknown": {"deep": [1, 2, {"x": null}]}
-    })
+    let mut v = crate::eve::sample_alert_record();
+    // Escapes and non-ASCII in strings, metadata of every JSON type, an unknown nested field.
+    v["alert"]["signature"] = json!("ET POLICY \"curl\" User-Agent \u{e9}\\");
+    v["alert"]["metadata"] =
+        json!({"created_at": ["2014_01_01"], "n": [1, true], "s": "x", "o": {"a": 1}});
+    v["unknown"] = json!({"deep": [1, 2, {"x": null}]});
+    v
 }
 
 /// Both paths on `line`: equal alerts, or both errors. Returns the fast path's result.
