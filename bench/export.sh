@@ -33,43 +33,18 @@ center=${BENCH_CENTER:-$target/release/tapwatch-center}
 ingest="$target/release/examples/ingest"
 
 work=$(mktemp -d)
-center_pid=""
 pg_ctl_stop=""
+# shellcheck source=bench/center-lib.sh
+source bench/center-lib.sh
 cleanup() {
-    [[ -n "$center_pid" ]] && { kill "$center_pid" 2>/dev/null || true; wait "$center_pid" 2>/dev/null || true; }
+    stop_center
     [[ -n "$pg_ctl_stop" ]] && eval "$pg_ctl_stop" >/dev/null 2>&1 || true
     rm -rf "$work"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-"$center" ca init --dir "$work/pki" --server-name localhost --server-name 127.0.0.1 >/dev/null
-"$center" ca issue-sensor --dir "$work/pki" bench-sensor >/dev/null
+make_pki bench-sensor
 echo 'alert ip any any -> any any (msg:"every packet"; ttl:>0; sid:1; rev:1;)' >"$work/every.rules"
-
-start_center() { # $1: database file
-    local port api
-    port=$(free_port); api=$(free_port)
-    cat >"$work/center.toml" <<TOML
-[server]
-listen = "127.0.0.1:$port"
-ca_cert = "pki/ca.pem"
-server_cert = "pki/server.pem"
-server_key = "pki/server.key"
-[storage]
-path = "$1"
-[api]
-listen = "127.0.0.1:$api"
-TOML
-    "$center" serve --config "$work/center.toml" 2>>"$work/center.log" &
-    center_pid=$!
-    for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
-    center_port=$port
-}
-cpu_secs() { # $1: pid; user+system CPU seconds so far
-    awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1/stat"
-}
-stop_center() { kill "$center_pid"; wait "$center_pid" 2>/dev/null || true; center_pid=""; }
 
 run_export() { # $1: label, $2: extra [export] lines; prints a result line
     local spool="$work/spool-$1" eve="$work/eve-$1.json"
@@ -94,7 +69,7 @@ TOML
     t1=$(date +%s.%N)
     center_cpu=$(cpu_secs "$center_pid")
     local stored
-    stored=$("$center" sensors --json --config "$work/center.toml" | python3 -c 'import json,sys; print(json.load(sys.stdin)["sensors"][0]["alerts_stored"])')
+    stored=$(alerts_stored)
     stop_center
     python3 - "$work/summary-$1.txt" "$eve" "$t0" "$t1" "$stored" "$1" "$work/time-$1.txt" "$center_cpu" <<'PY'
 import json, sys

@@ -42,13 +42,13 @@ sensor=$target/release/tapwatch
 center=$target/release/tapwatch-center
 
 work=$(mktemp -d)
-center_pid=""
+# shellcheck source=bench/center-lib.sh
+source bench/center-lib.sh
 cleanup() {
-    [[ -n "$center_pid" ]] && { kill "$center_pid" 2>/dev/null || true; wait "$center_pid" 2>/dev/null || true; }
+    stop_center
     rm -rf "$work"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 mapfile -t all < <(find "$shared/corpus/pcaps" -type f \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.cap' -o -name '*.dmp' \) | LC_ALL=C sort)
 train=() measure=()
@@ -58,35 +58,19 @@ done
 echo "captures: ${#all[@]} (${#train[@]} to train the dictionary, ${#measure[@]} to measure)"
 echo "rules: $rules; batches of at most $batch records or $delay ms; zstd level $level"
 
-"$center" ca init --dir "$work/pki" --server-name localhost --server-name 127.0.0.1 >/dev/null
-"$center" ca issue-sensor --dir "$work/pki" bench-sensor >/dev/null
+make_pki bench-sensor
 
 echo "== training half: EVE only"
 "$sensor" replay --rules "$rules" --progress never --eve "$work/train.json" "${train[@]}" 2>/dev/null || true
 "$sensor" export train-dict --eve "$work/train.json" --out "$work/alerts.dict" --size "$dict_size"
 
 run() { # $1: label, $2: extra [export] lines, $3: dictionary bytes sent once (or 0)
-    local port api
-    port=$(free_port); api=$(free_port)
-    cat >"$work/center.toml" <<TOML
-[server]
-listen = "127.0.0.1:$port"
-ca_cert = "pki/ca.pem"
-server_cert = "pki/server.pem"
-server_key = "pki/server.key"
-[storage]
-path = "$work/center-$1.db"
-[api]
-listen = "127.0.0.1:$api"
-TOML
-    "$center" serve --config "$work/center.toml" 2>>"$work/center.log" &
-    center_pid=$!
-    for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+    start_center "$work/center-$1.db"
     cat >"$work/sensor-$1.toml" <<TOML
 [export]
 enabled = true
 sensor_id = "bench-sensor"
-center_url = "https://127.0.0.1:$port"
+center_url = "https://127.0.0.1:$center_port"
 ca_cert = "pki/ca.pem"
 client_cert = "pki/sensors/bench-sensor.pem"
 client_key = "pki/sensors/bench-sensor.key"
@@ -100,8 +84,8 @@ TOML
         --summary-json --export-wait 600 --eve "$work/eve-$1.json" "${measure[@]}" \
         2>"$work/summary-$1.txt" || true
     local stored
-    stored=$("$center" sensors --json --config "$work/center.toml" | python3 -c 'import json,sys; s=json.load(sys.stdin)["sensors"]; print(s[0]["alerts_stored"] if s else 0)')
-    kill "$center_pid"; wait "$center_pid" 2>/dev/null || true; center_pid=""
+    stored=$(alerts_stored)
+    stop_center
     python3 - "$work/summary-$1.txt" "$work/eve-$1.json" "$stored" "$1" "$3" <<'PY'
 import json, sys
 summary, eve, stored, label, dict_bytes = sys.argv[1:]
