@@ -102,7 +102,7 @@ fn frames(bytes: Vec<u8>, max_len: usize) -> Vec<Vec<u8>> {
     while let Some(p) = reader.next_packet() {
         n += 1;
         // The first frames, then every 37th, up to the bound.
-        if n > 4 && n % 37 != 0 {
+        if n > 4 && !n.is_multiple_of(37) {
             continue;
         }
         let Some(selector) = crate::targets::link_selector(p.link) else {

@@ -121,7 +121,7 @@ impl Defragmenter {
         }
         let v6 = frag.is_v6();
         self.stats.fragment(v6);
-        if frag.more && (frag.payload.is_empty() || (v6 && frag.payload.len() % 8 != 0)) {
+        if frag.more && (frag.payload.is_empty() || (v6 && !frag.payload.len().is_multiple_of(8))) {
             if v6 {
                 events.insert(DefragEvent::Ipv6FragInvalidLength);
             }

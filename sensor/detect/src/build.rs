@@ -437,7 +437,11 @@ fn group_name(engine: &Engine, index: usize) -> String {
         return (*name).to_owned();
     }
     let t = index - CLASSES;
-    let dir = if t % 2 == 0 { "toserver" } else { "toclient" };
+    let dir = if t.is_multiple_of(2) {
+        "toserver"
+    } else {
+        "toclient"
+    };
     match engine.tx.get(t / 2) {
         Some(g) => format!("{}:{dir}", g.proto),
         None => "?".to_owned(),

@@ -364,7 +364,7 @@ fn random_literals(count: usize, seed: u64) -> Vec<Literal> {
             Literal {
                 id: i as u32,
                 bytes,
-                caseless: rng.next() % 2 == 0,
+                caseless: rng.next().is_multiple_of(2),
             }
         })
         .collect()

@@ -100,7 +100,7 @@ impl Default for PublishTimer {
 impl PublishTimer {
     /// Whether to publish after packet number `pcap_cnt`.
     pub fn due(&mut self, pcap_cnt: u64) -> bool {
-        if pcap_cnt % PUBLISH_CHECK_PACKETS != 0 {
+        if !pcap_cnt.is_multiple_of(PUBLISH_CHECK_PACKETS) {
             return false;
         }
         let now = Instant::now();

@@ -69,7 +69,7 @@ impl<'a> Reader<'a> {
 
 /// Splits `data` into big-endian 16-bit values; `None` if its length is odd.
 pub(crate) fn u16_list(data: &[u8]) -> Option<Vec<u16>> {
-    if data.len() % 2 != 0 {
+    if !data.len().is_multiple_of(2) {
         return None;
     }
     Some(

@@ -150,7 +150,7 @@ fn check_option(kind: u8, body: &[u8]) -> Option<DecodeEvent> {
     let pointer = u8_at(body, 2).map(usize::from);
     match kind {
         opt::RR | opt::LSRR | opt::SSRR => {
-            if len < 3 || (len - 3) % 4 != 0 {
+            if len < 3 || !(len - 3).is_multiple_of(4) {
                 Some(DecodeEvent::Ipv4OptInvalidLen)
             } else if pointer.is_some_and(|p| p < 4) {
                 Some(DecodeEvent::Ipv4OptMalformed)

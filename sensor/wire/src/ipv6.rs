@@ -223,7 +223,7 @@ fn fragment(d: &mut Decoder<'_, '_>, body: &[u8], packet: &[u8], at: usize) -> O
         return None;
     }
     let payload_start = at + body.len();
-    if more && rest(packet, payload_start).len() % 8 != 0 {
+    if more && !rest(packet, payload_start).len().is_multiple_of(8) {
         d.event(DecodeEvent::Ipv6FragInvalidLength);
     }
     Some(Chain {

@@ -119,7 +119,7 @@ impl NgEngine {
             });
         }
         let total = endian.u32(head, 4).unwrap_or(0) as usize;
-        if total < MIN_SHB_LEN || total % 4 != 0 {
+        if total < MIN_SHB_LEN || !total.is_multiple_of(4) {
             return Err(CaptureError::BadSectionHeader {
                 reason: "block total length is below 28 or not a multiple of 4",
             });
@@ -179,7 +179,7 @@ impl NgEngine {
         };
         let total = total_len as usize;
         let min_len = min_block_len(block_type).unwrap_or(FRAMING_LEN);
-        if total < min_len || total % 4 != 0 {
+        if total < min_len || !total.is_multiple_of(4) {
             return self.recover(input, log, corrupt);
         }
         if total_len > self.limits.max_block_len() {
@@ -452,7 +452,7 @@ impl NgEngine {
         };
         let total = total_len as usize;
         total >= min_len
-            && total % 4 == 0
+            && total.is_multiple_of(4)
             && total_len <= self.limits.max_block_len()
             && endian.u32(data, at + total - 4) == Some(total_len)
     }
