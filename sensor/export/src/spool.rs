@@ -23,8 +23,8 @@
 //!   | 20..24 | payload length (u32 LE)                                          |
 //!   | 24..28 | CRC-32C of bytes 0..24 followed by the payload (u32 LE)          |
 //!
-//! - **`LOCK`**: the process id of the exporter using the directory; a second one is refused
-//!   while that process runs (see `spool/lock.rs`).
+//! - **`LOCK`**: locked (`flock`) by the exporter using the directory, whose process id it
+//!   holds; a second one is refused while the first runs (see `spool/lock.rs`).
 //! - **`state`**: 28 bytes, magic `TWSTATE1`, the ack watermark (u64 LE: every seq at or below
 //!   it is acknowledged by the center), the highest seq dropped to make room (u64 LE), and a
 //!   CRC-32C of the first 24 bytes. It is replaced atomically (written to `state.tmp`, then
@@ -106,14 +106,15 @@ pub enum SpoolError {
     Options(&'static str),
     /// Another running process (another sensor) uses this spool directory.
     #[error(
-        "spool directory is in use by process {pid} ({path}); each sensor needs its own \
-         spool_dir (remove the file only if that process is not a sensor)"
+        "spool directory is in use by {} ({path} is locked); each sensor needs its own \
+         spool_dir",
+        lock::holder(.pid)
     )]
     Locked {
         /// The lock file.
         path: PathBuf,
-        /// The process holding it.
-        pid: u32,
+        /// The process holding it, when the lock file says.
+        pid: Option<u32>,
     },
 }
 

@@ -1,26 +1,26 @@
-//! The spool directory's lock file: one exporter per directory.
+//! The spool directory's lock: one exporter per directory.
 //!
-//! `LOCK` holds the owner's process id. It is created exclusively; one left by a process that
-//! no longer runs (killed with `kill -9`) is taken over. Removed when the spool is dropped.
+//! An advisory `flock(2)` on the file `LOCK`, taken without waiting and held for as long as the
+//! [`Spool`](super::Spool) is open. The kernel releases it when its holder exits in any way
+//! (`kill -9` and power loss included), so a lock is never stale: a sensor restarted after a
+//! crash or a reboot takes it at once, whatever process now has the old process id. The file
+//! holds the holder's process id, for the error message of a second sensor; it is left in
+//! place on release (removing it would let a process that opened the old file and one that
+//! creates a new one both hold "the" lock).
 
-use std::fs::{self, OpenOptions};
-use std::io::{self, Write as _};
-use std::path::{Path, PathBuf};
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read as _, Seek as _, Write as _};
+use std::path::Path;
 
 use super::SpoolError;
 
 /// The lock file's name in the spool directory.
 pub(super) const LOCK_FILE: &str = "LOCK";
 
-/// Held while a [`Spool`](super::Spool) is open.
+/// Held while a [`Spool`](super::Spool) is open: the lock lasts as long as this file handle.
 #[derive(Debug)]
 pub(super) struct DirLock {
-    path: PathBuf,
-}
-
-/// Whether process `pid` runs (Linux: `/proc/PID` exists).
-fn alive(pid: u32) -> bool {
-    Path::new("/proc").join(pid.to_string()).exists()
+    _file: File,
 }
 
 impl DirLock {
@@ -32,45 +32,37 @@ impl DirLock {
             path: path.clone(),
             source,
         };
-        // A few rounds: another process may take over a stale lock at the same time.
-        for _ in 0..3 {
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(mut f) => {
-                    f.write_all(std::process::id().to_string().as_bytes())
-                        .map_err(|e| io_err("write", e))?;
-                    return Ok(DirLock { path });
-                }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                    let owner = fs::read_to_string(&path)
-                        .ok()
-                        .and_then(|s| s.trim().parse::<u32>().ok());
-                    match owner {
-                        Some(pid) if alive(pid) => {
-                            return Err(SpoolError::Locked {
-                                path: path.clone(),
-                                pid,
-                            })
-                        }
-                        // Stale (its process is gone) or unreadable: take it over.
-                        _ => match fs::remove_file(&path) {
-                            Ok(()) => {}
-                            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                            Err(e) => return Err(io_err("remove stale lock", e)),
-                        },
-                    }
-                }
-                Err(e) => return Err(io_err("create lock", e)),
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| io_err("open lock", e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                let mut text = String::new();
+                let pid = file
+                    .read_to_string(&mut text)
+                    .ok()
+                    .and_then(|_| text.trim().parse::<u32>().ok());
+                return Err(SpoolError::Locked { path, pid });
             }
+            Err(TryLockError::Error(e)) => return Err(io_err("lock", e)),
         }
-        Err(io_err(
-            "take lock",
-            io::Error::new(io::ErrorKind::WouldBlock, "lock taken over concurrently"),
-        ))
+        file.set_len(0).map_err(|e| io_err("truncate lock", e))?;
+        file.rewind().map_err(|e| io_err("rewind lock", e))?;
+        file.write_all(std::process::id().to_string().as_bytes())
+            .map_err(|e| io_err("write lock", e))?;
+        Ok(DirLock { _file: file })
     }
 }
 
-impl Drop for DirLock {
-    fn drop(&mut self) {
-        let _ = fs::remove_file(&self.path);
+/// `process N` or `another process`, for [`SpoolError::Locked`]'s message.
+pub(super) fn holder(pid: &Option<u32>) -> String {
+    match pid {
+        Some(pid) => format!("process {pid}"),
+        None => "another process".into(),
     }
 }

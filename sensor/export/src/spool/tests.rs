@@ -376,18 +376,26 @@ fn newest_len(dir: &Path) -> u64 {
 }
 
 #[test]
-fn a_second_open_is_refused_while_the_first_runs_and_a_stale_lock_is_taken_over() {
+fn a_second_open_is_refused_while_the_first_runs_and_a_lock_file_alone_holds_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (s, _) = Spool::open(dir.path(), opts(4096, 1 << 20)).expect("open");
     match Spool::open(dir.path(), opts(4096, 1 << 20)) {
-        Err(SpoolError::Locked { pid, .. }) => assert_eq!(pid, std::process::id()),
+        Err(e @ SpoolError::Locked { pid, .. }) => {
+            assert_eq!(pid, Some(std::process::id()));
+            assert!(
+                e.to_string()
+                    .contains(&format!("process {}", std::process::id())),
+                "{e}"
+            );
+        }
         other => panic!("expected Locked, got {other:?}"),
     }
     drop(s);
-    assert!(!dir.path().join("LOCK").exists(), "released on drop");
-    // A lock left by a process that no longer runs (killed): taken over.
-    fs::write(dir.path().join("LOCK"), u32::MAX.to_string()).expect("stale lock");
-    let (_s, _) = Spool::open(dir.path(), opts(4096, 1 << 20)).expect("stale lock taken over");
+    // Released with its holder; the file stays and means nothing by itself, like the one a
+    // killed sensor leaves (whatever process now has its process id).
+    assert!(dir.path().join("LOCK").exists());
+    fs::write(dir.path().join("LOCK"), "1").expect("old lock file");
+    let (_s, _) = Spool::open(dir.path(), opts(4096, 1 << 20)).expect("lock taken");
     let owner = fs::read_to_string(dir.path().join("LOCK")).expect("lock");
     assert_eq!(owner, std::process::id().to_string());
 }
