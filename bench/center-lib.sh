@@ -34,6 +34,22 @@ TOML
     for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$center_port") 2>/dev/null && break; sleep 0.05; done
 }
 
+# sensor_config FILE SPOOL_DIR EXTRA: a sensor configuration exporting as `bench-sensor` (the
+# make_pki sensor) to the running center, with EXTRA lines added to its [export] section.
+sensor_config() {
+    cat >"$1" <<TOML
+[export]
+enabled = true
+sensor_id = "bench-sensor"
+center_url = "https://127.0.0.1:$center_port"
+ca_cert = "pki/ca.pem"
+client_cert = "pki/sensors/bench-sensor.pem"
+client_key = "pki/sensors/bench-sensor.key"
+spool_dir = "$2"
+$3
+TOML
+}
+
 # stop_center: stops the running center, if any.
 stop_center() {
     if [[ -n "$center_pid" ]]; then

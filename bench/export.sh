@@ -50,18 +50,8 @@ run_export() { # $1: label, $2: extra [export] lines; prints a result line
     local spool="$work/spool-$1" eve="$work/eve-$1.json"
     rm -rf "$spool"
     start_center "$work/center-$1.db"
-    cat >"$work/sensor.toml" <<TOML
-[export]
-enabled = true
-sensor_id = "bench-sensor"
-center_url = "https://127.0.0.1:$center_port"
-ca_cert = "pki/ca.pem"
-client_cert = "pki/sensors/bench-sensor.pem"
-client_key = "pki/sensors/bench-sensor.key"
-spool_dir = "$spool"
-queue_capacity = 1048576
-$2
-TOML
+    sensor_config "$work/sensor.toml" "$spool" "queue_capacity = 1048576
+$2"
     local t0 t1 center_cpu
     t0=$(date +%s.%N)
     /usr/bin/time -f "%U %S" -o "$work/time-$1.txt" "$sensor" replay --config "$work/sensor.toml" --rules "$work/every.rules" --progress never \

@@ -66,20 +66,10 @@ echo "== training half: EVE only"
 
 run() { # $1: label, $2: extra [export] lines, $3: dictionary bytes sent once (or 0)
     start_center "$work/center-$1.db"
-    cat >"$work/sensor-$1.toml" <<TOML
-[export]
-enabled = true
-sensor_id = "bench-sensor"
-center_url = "https://127.0.0.1:$center_port"
-ca_cert = "pki/ca.pem"
-client_cert = "pki/sensors/bench-sensor.pem"
-client_key = "pki/sensors/bench-sensor.key"
-spool_dir = "$work/spool-$1"
-max_batch_records = $batch
+    sensor_config "$work/sensor-$1.toml" "$work/spool-$1" "max_batch_records = $batch
 max_batch_delay_ms = $delay
 zstd_level = $level
-$2
-TOML
+$2"
     "$sensor" replay --config "$work/sensor-$1.toml" --rules "$rules" --progress never \
         --summary-json --export-wait 600 --eve "$work/eve-$1.json" "${measure[@]}" \
         2>"$work/summary-$1.txt" || true
