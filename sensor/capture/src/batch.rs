@@ -142,7 +142,7 @@ impl CaptureReader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::{reader, rows, Pcap};
+    use crate::fixtures::{reader, row, rows, Pcap};
 
     fn file(n: u32) -> Vec<u8> {
         let mut f = Pcap::new(false, false, 65535, 1);
@@ -172,16 +172,7 @@ mod tests {
             }
             sizes.push(n);
             assert!(batch.bytes_consumed() <= bytes.len() as u64);
-            got.extend(batch.iter().map(|p| {
-                (
-                    p.ts.secs,
-                    p.ts.nanos,
-                    p.link.linktype(),
-                    p.data.to_vec(),
-                    p.orig_len,
-                    p.interface,
-                )
-            }));
+            got.extend(batch.iter().map(|p| row(&p)));
         }
         assert!(batch.is_empty());
         assert_eq!(sizes.iter().sum::<usize>(), 100);

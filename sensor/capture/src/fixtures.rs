@@ -205,18 +205,23 @@ pub(crate) fn gzip(bytes: &[u8]) -> Vec<u8> {
 /// Every packet as (seconds, nanoseconds, link number, data, original length, interface).
 pub(crate) type Row = (i64, u32, u32, Vec<u8>, u32, u32);
 
+/// One packet as a [`Row`].
+pub(crate) fn row(p: &crate::packet::RawPacket<'_>) -> Row {
+    (
+        p.ts.secs,
+        p.ts.nanos,
+        p.link.linktype(),
+        p.data.to_vec(),
+        p.orig_len,
+        p.interface,
+    )
+}
+
 /// Reads all packets of `r`.
 pub(crate) fn rows(r: &mut CaptureReader) -> Vec<Row> {
     let mut out = Vec::new();
     while let Some(p) = r.next_packet() {
-        out.push((
-            p.ts.secs,
-            p.ts.nanos,
-            p.link.linktype(),
-            p.data.to_vec(),
-            p.orig_len,
-            p.interface,
-        ));
+        out.push(row(&p));
     }
     out
 }
