@@ -24,13 +24,16 @@ fn send(ex: &Exporter, from: u64, to: u64) {
     }
 }
 
-/// What most tests start from: a temp dir, a PKI for `sensor-test-01`, and a center on a free
-/// loopback port with its in-memory store.
+/// What most tests start from: a temp dir, a PKI for `sensor-test-01`, a center on a free
+/// loopback port with its in-memory store, and an exporter configuration pointing at it.
+/// Tests bind every field (`_name` when unused): a field left to `..` would be dropped at
+/// once, deleting the directory or stopping the center.
 struct Setup {
     dir: tempfile::TempDir,
     pki: Pki,
     store: Shared,
     center: TestCenter,
+    cfg: tapwatch_export::ExportConfig,
 }
 
 fn setup() -> Setup {
@@ -42,23 +45,25 @@ fn setup() -> Setup {
         Some(&pki),
         store.clone(),
     );
+    let cfg = config(&dir.path().join("spool"), center.addr, &pki);
     Setup {
         dir,
         pki,
         store,
         center,
+        cfg,
     }
 }
 
 #[test]
 fn everything_arrives_in_order() {
     let Setup {
-        dir,
-        pki,
+        dir: _dir,
+        pki: _pki,
         store,
-        center,
+        center: _center,
+        cfg,
     } = setup();
-    let cfg = config(&dir.path().join("spool"), center.addr, &pki);
     let ex = start(&cfg);
     send(&ex, 0, 5000);
     let stats = ex.shutdown(LIMIT);
@@ -98,13 +103,13 @@ fn server_down_at_start_then_up() {
 #[test]
 fn server_restarted_mid_stream_loses_and_duplicates_nothing() {
     let Setup {
-        dir,
+        dir: _dir,
         pki,
         store,
         center,
+        cfg,
     } = setup();
     let addr = center.addr;
-    let cfg = config(&dir.path().join("spool"), addr, &pki);
     let ex = start(&cfg);
     let mut center = Some(center);
     for round in 0..4u64 {
@@ -130,13 +135,13 @@ fn server_restarted_mid_stream_loses_and_duplicates_nothing() {
 #[test]
 fn sensor_crash_recovers_from_the_spool() {
     let Setup {
-        dir,
+        dir: _dir,
         pki,
         store,
         center,
+        cfg,
     } = setup();
     let addr = center.addr;
-    let cfg = config(&dir.path().join("spool"), addr, &pki);
     let ex = start(&cfg);
     send(&ex, 0, 2000);
     wait_until(LIMIT, "first part spooled", || {
@@ -191,12 +196,12 @@ fn spool_too_small_drops_oldest_reports_and_delivers_the_rest() {
 #[test]
 fn health_reports_queue_loss() {
     let Setup {
-        dir,
-        pki,
+        dir: _dir,
+        pki: _pki,
         store,
-        center,
+        center: _center,
+        mut cfg,
     } = setup();
-    let mut cfg = config(&dir.path().join("spool"), center.addr, &pki);
     cfg.queue_capacity = 10;
     let ex = start(&cfg);
     let h = ex.handle();
@@ -222,11 +227,11 @@ fn health_reports_queue_loss() {
 fn a_center_from_another_ca_is_refused() {
     let Setup {
         dir,
-        pki,
+        pki: _pki,
         store,
-        center,
+        center: _center,
+        mut cfg,
     } = setup();
-    let mut cfg = config(&dir.path().join("spool"), center.addr, &pki);
     cfg.ca_cert = Some(other_ca(dir.path()));
     let ex = start(&cfg);
     send(&ex, 0, 100);
@@ -242,12 +247,12 @@ fn a_center_from_another_ca_is_refused() {
 #[test]
 fn a_waiting_handle_loses_nothing_to_a_tiny_queue() {
     let Setup {
-        dir,
-        pki,
+        dir: _dir,
+        pki: _pki,
         store,
-        center,
+        center: _center,
+        mut cfg,
     } = setup();
-    let mut cfg = config(&dir.path().join("spool"), center.addr, &pki);
     cfg.queue_capacity = 4;
     let mut ex = start(&cfg);
     ex.wait_when_full();
@@ -264,12 +269,12 @@ fn a_waiting_handle_loses_nothing_to_a_tiny_queue() {
 #[test]
 fn a_last_health_is_sent_while_draining() {
     let Setup {
-        dir,
-        pki,
+        dir: _dir,
+        pki: _pki,
         store,
-        center,
+        center: _center,
+        mut cfg,
     } = setup();
-    let mut cfg = config(&dir.path().join("spool"), center.addr, &pki);
     // No periodic Health during this test: only the one sent on shutdown.
     cfg.health_interval_secs = 3600;
     let ex = start(&cfg);
