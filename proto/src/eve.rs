@@ -162,12 +162,17 @@ pub fn ip_protocol_number(proto: &str) -> Option<u32> {
     Some(match proto {
         "ICMP" => 1,
         "IGMP" => 2,
+        "IPIP" => 4,
         "TCP" => 6,
         "UDP" => 17,
+        "IPV6" => 41,
         "GRE" => 47,
         "ESP" => 50,
         "AH" => 51,
         "IPv6-ICMP" => 58,
+        "OSPF" => 89,
+        "PIM" => 103,
+        "VRRP" => 112,
         "SCTP" => 132,
         other => return other.parse().ok(),
     })
@@ -306,7 +311,8 @@ pub(crate) fn tunnel_from_eve(t: &Map<String, Value>) -> Result<Tunnel, EveError
     })
 }
 
-pub(crate) fn http_from_eve(h: &Map<String, Value>) -> Result<HttpFields, EveError> {
+/// The [`HttpFields`] of an EVE `http` object.
+pub fn http_from_eve(h: &Map<String, Value>) -> Result<HttpFields, EveError> {
     Ok(HttpFields {
         hostname: get_str(h, "hostname", "http.hostname")?,
         url: get_str(h, "url", "http.url")?,
@@ -322,7 +328,8 @@ pub(crate) fn http_from_eve(h: &Map<String, Value>) -> Result<HttpFields, EveErr
     })
 }
 
-pub(crate) fn dns_from_eve(d: &Map<String, Value>) -> Result<DnsFields, EveError> {
+/// The [`DnsFields`] of an EVE `dns` object (v3 `queries` or v2 `query`).
+pub fn dns_from_eve(d: &Map<String, Value>) -> Result<DnsFields, EveError> {
     // v3 `queries`, or v2 `query` (whose items carry `type`, `id` too).
     let list = match d.get("queries").or_else(|| d.get("query")) {
         None | Some(Value::Null) => Vec::new(),
@@ -375,7 +382,8 @@ fn ja_from_eve(
         .transpose()
 }
 
-pub(crate) fn tls_from_eve(t: &Map<String, Value>) -> Result<TlsFields, EveError> {
+/// The [`TlsFields`] of an EVE `tls` object.
+pub fn tls_from_eve(t: &Map<String, Value>) -> Result<TlsFields, EveError> {
     Ok(TlsFields {
         sni: get_str(t, "sni", "tls.sni")?,
         version: get_str(t, "version", "tls.version")?,

@@ -4,12 +4,10 @@
 //!   (`tapwatch/v1/sensor.proto`, documented field by field in `proto/README.md`);
 //! - [`batch`]: encoding and decoding of batch payloads (length-delimited records, zstd with an
 //!   optional dictionary, bounded decompression);
-//! - [`eve`]: conversion between Suricata/tapwatch EVE `alert` records and [`v1::Alert`];
-//! - [`eve_line`]: the exporter's fast path from an EVE `alert` line to [`v1::Alert`].
+//! - [`eve`]: conversion between Suricata/tapwatch EVE `alert` records and [`v1::Alert`].
 
 pub mod batch;
 pub mod eve;
-pub mod eve_line;
 pub mod time;
 
 /// Generated code for package `tapwatch.v1`.

@@ -185,9 +185,34 @@ impl Batcher {
         record: &M,
         now: Instant,
     ) -> Result<Option<SealedBatch>, BatchError> {
-        let open = &mut self.open[kind.index()];
         // Encoding into a Vec cannot run out of room.
-        let _ = record.encode_length_delimited(&mut open.plain);
+        let _ = record.encode_length_delimited(&mut self.open[kind.index()].plain);
+        self.added(kind, ts_us, now)
+    }
+
+    /// Adds one record already encoded as a protobuf message of `kind` (without its length
+    /// prefix; `ts_us` its timestamp); returns the sealed batch when this record filled it.
+    pub fn push_encoded(
+        &mut self,
+        kind: BatchKind,
+        ts_us: i64,
+        encoded: &[u8],
+        now: Instant,
+    ) -> Result<Option<SealedBatch>, BatchError> {
+        let plain = &mut self.open[kind.index()].plain;
+        prost::encoding::encode_varint(encoded.len() as u64, plain);
+        plain.extend_from_slice(encoded);
+        self.added(kind, ts_us, now)
+    }
+
+    /// Accounts for the record just appended to the open batch of `kind`.
+    fn added(
+        &mut self,
+        kind: BatchKind,
+        ts_us: i64,
+        now: Instant,
+    ) -> Result<Option<SealedBatch>, BatchError> {
+        let open = &mut self.open[kind.index()];
         open.count += 1;
         open.first_ts_us = open.first_ts_us.min(ts_us);
         open.last_ts_us = open.last_ts_us.max(ts_us);
@@ -295,6 +320,29 @@ mod tests {
                 .expect("payload");
         assert_eq!(alerts, vec![alert(1), alert(2), alert(3)]);
         assert!(b.next_deadline().is_none());
+    }
+
+    #[test]
+    fn encoded_records_make_the_same_batch() {
+        let now = Instant::now();
+        let mut by_message = Batcher::new(2, Duration::from_secs(60), LEVEL_3, None).expect("b");
+        let mut by_bytes = Batcher::new(2, Duration::from_secs(60), LEVEL_3, None).expect("b");
+        let mut sealed = Vec::new();
+        for (i, ts) in [(1, 40), (2, 30)] {
+            let a = alert(i);
+            let m = by_message
+                .push(BatchKind::Alert, ts, &a, now)
+                .expect("push");
+            let e = by_bytes
+                .push_encoded(BatchKind::Alert, ts, &a.encode_to_vec(), now)
+                .expect("push");
+            sealed.push((m, e));
+        }
+        assert_eq!(sealed[0], (None, None));
+        let (m, e) = sealed.pop().expect("second");
+        let (m, e) = (m.expect("sealed at 2"), e.expect("sealed at 2"));
+        assert_eq!(m, e);
+        assert_eq!((e.count, e.first_ts_us, e.last_ts_us), (2, 30, 40));
     }
 
     #[test]

@@ -140,8 +140,11 @@ pub enum ExportError {
 enum Record {
     Alert(Box<Alert>),
     Flow(Box<FlowRecord>),
-    /// An EVE `alert` line, converted on the batcher thread.
-    AlertEve(Box<[u8]>),
+    /// An `Alert` message already encoded (no length prefix), with its timestamp.
+    AlertEncoded {
+        timestamp_us: i64,
+        bytes: Box<[u8]>,
+    },
     /// An EVE `flow` line, converted on the batcher thread.
     FlowEve(Box<[u8]>),
 }
@@ -168,16 +171,30 @@ impl ExportHandle {
         self.try_send(Record::Flow(Box::new(flow)), 1)
     }
 
-    /// Queues an EVE `alert` record (one JSON line, as the sensor wrote it); it is converted
-    /// to an [`Alert`] on the batcher thread, so the caller only pays for a copy. A line that
-    /// does not convert is counted in `dropped_encode`. `false` (and counted in
-    /// `dropped_queue_full`) when the queue is full or the exporter stopped.
-    pub fn try_send_alert_eve(&self, line: &[u8]) -> bool {
-        self.try_send(Record::AlertEve(line.into()), 0)
+    /// Queues an alert the caller has encoded as a protobuf `Alert` message (without a length
+    /// prefix; `timestamp_us` is its `timestamp_us`): the batcher only copies the bytes into
+    /// the open batch. `false` (and counted) when the queue is full or the exporter stopped.
+    pub fn try_send_alert_encoded(&self, timestamp_us: i64, encoded: &[u8]) -> bool {
+        self.try_send(
+            Record::AlertEncoded {
+                timestamp_us,
+                bytes: encoded.into(),
+            },
+            0,
+        )
     }
 
-    /// Queues an EVE `flow` record (one JSON line), converted to a [`FlowRecord`] on the
-    /// batcher thread; counted like [`try_send_alert_eve`](Self::try_send_alert_eve).
+    /// Counts an alert the caller could not encode (in `dropped_encode`, with `reason` as the
+    /// exporter's last error): it never reached the queue, and the center hears of the loss.
+    pub fn count_unencodable_alert(&self, reason: impl ToString) {
+        self.counters.dropped_encode[0].fetch_add(1, Relaxed);
+        self.counters.set_error(reason);
+    }
+
+    /// Queues an EVE `flow` record (one JSON line, as the sensor wrote it); it is converted to
+    /// a [`FlowRecord`] on the batcher thread, so the caller only pays for a copy. A line that
+    /// does not convert is counted in `dropped_encode`. `false` (and counted in
+    /// `dropped_queue_full`) when the queue is full or the exporter stopped.
     pub fn try_send_flow_eve(&self, line: &[u8]) -> bool {
         self.try_send(Record::FlowEve(line.into()), 1)
     }
@@ -469,14 +486,6 @@ fn run_batcher(
 fn add(batcher: &mut Batcher, r: Record, sealed: &mut Vec<SealedBatch>, shared: &Shared) {
     let now = Instant::now();
     let r = match r {
-        Record::AlertEve(line) => match alert_from_eve_line(&line) {
-            Ok(a) => Record::Alert(Box::new(a)),
-            Err(e) => {
-                shared.counters.dropped_encode[0].fetch_add(1, Relaxed);
-                shared.counters.set_error(e);
-                return;
-            }
-        },
         Record::FlowEve(line) => match flow_from_eve_line(&line) {
             Ok(f) => Record::Flow(Box::new(f)),
             Err(e) => {
@@ -496,7 +505,14 @@ fn add(batcher: &mut Batcher, r: Record, sealed: &mut Vec<SealedBatch>, shared: 
             BatchKind::Flow,
             batcher.push(BatchKind::Flow, f.timestamp_us, f.as_ref(), now),
         ),
-        Record::AlertEve(_) | Record::FlowEve(_) => return,
+        Record::AlertEncoded {
+            timestamp_us,
+            bytes,
+        } => (
+            BatchKind::Alert,
+            batcher.push_encoded(BatchKind::Alert, *timestamp_us, bytes, now),
+        ),
+        Record::FlowEve(_) => return,
     };
     match res {
         Ok(Some(b)) => sealed.push(b),
@@ -506,11 +522,6 @@ fn add(batcher: &mut Batcher, r: Record, sealed: &mut Vec<SealedBatch>, shared: 
             shared.counters.set_error(e);
         }
     }
-}
-
-/// An EVE alert line as an [`Alert`].
-fn alert_from_eve_line(line: &[u8]) -> Result<Alert, String> {
-    tapwatch_proto::eve_line::alert_from_eve_line(line).map_err(|e| format!("EVE alert line: {e}"))
 }
 
 /// An EVE flow line as a [`FlowRecord`].

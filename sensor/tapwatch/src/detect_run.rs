@@ -409,25 +409,28 @@ impl FlowSnapshot {
 #[derive(Debug, serde::Serialize)]
 pub(crate) struct AlertRest<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
-    direction: Option<&'static str>,
+    pub direction: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    http: Option<&'a tapwatch_http::HttpTransaction>,
+    pub http: Option<&'a tapwatch_http::HttpTransaction>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    dns: Option<&'a tapwatch_dns::DnsRecord>,
+    pub dns: Option<&'a tapwatch_dns::DnsRecord>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    tls: Option<&'a tapwatch_tls::TlsInfo>,
+    pub tls: Option<&'a tapwatch_tls::TlsInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    flow: Option<tapwatch_eve::AlertFlow>,
+    pub flow: Option<tapwatch_eve::AlertFlow>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    payload: Option<String>,
+    pub payload: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     payload_printable: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    stream: Option<u8>,
+    pub stream: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
     packet: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     packet_info: Option<PacketInfo>,
+    /// The bytes `payload` is the base64 of (kept for the exporter).
+    #[serde(skip)]
+    pub data: &'a [u8],
 }
 
 /// `packet_info` of an alert carrying `packet`.
@@ -442,7 +445,7 @@ impl<'a> AlertRest<'a> {
         dir: Direction,
         output: Option<&'a AppOutput>,
         flow: &FlowSnapshot,
-        data: &[u8],
+        data: &'a [u8],
         stream: bool,
     ) -> Self {
         let mut rest = Self::flowless(opts, data);
@@ -465,7 +468,7 @@ impl<'a> AlertRest<'a> {
         rest
     }
 
-    pub fn flowless(opts: &crate::config::AlertSection, data: &[u8]) -> Self {
+    pub fn flowless(opts: &crate::config::AlertSection, data: &'a [u8]) -> Self {
         Self {
             direction: None,
             http: None,
@@ -479,6 +482,7 @@ impl<'a> AlertRest<'a> {
             stream: None,
             packet: None,
             packet_info: None,
+            data,
         }
     }
 

@@ -1,11 +1,12 @@
-//! The EVE output, teed to the exporter.
+//! The EVE output, teed to the exporter for flow records.
 //!
-//! The EVE record the worker writes is the single source of truth for what reaches the
-//! center: [`EveTee`] sits between the worker's `EveWriter` and the EVE file, and hands every
-//! `alert` line (and, when asked, every `flow` line) to the exporter's queue as it passes.
-//! The capture thread pays one look at the line's start and one copy per exported record; the
-//! conversion to protobuf happens on the exporter's batcher thread. A full queue drops the
-//! record and counts it (the exporter's `dropped_queue_full`): the worker never blocks.
+//! When flow records are exported, [`EveTee`] sits between the worker's `EveWriter` and the
+//! EVE file and hands every `flow` line to the exporter's queue as it passes, so the EVE record
+//! is the single source of what the center stores for a flow. The capture thread pays one look
+//! at the line's start and one copy per flow; the conversion to protobuf happens on the
+//! exporter's batcher thread. A full queue drops the record and counts it (the exporter's
+//! `dropped_queue_full`): the worker never blocks. (Alerts do not pass here: the worker builds
+//! them itself, see `tapwatch::export_alert`.)
 
 use std::io::{self, Write};
 
@@ -19,11 +20,10 @@ const EVENT_TYPE_WINDOW: usize = 256;
 /// writer always hands whole lines, so this only bounds memory against a misbehaving caller).
 const MAX_PENDING: usize = 16 << 20;
 
-/// A writer that forwards everything to `inner` and exports the alert (and flow) lines.
+/// A writer that forwards everything to `inner` and exports the flow lines.
 pub struct EveTee<W: Write> {
     inner: W,
     handle: ExportHandle,
-    flows: bool,
     /// The start of a line whose end has not been written yet.
     pending: Vec<u8>,
     /// Lines handed to the exporter (accepted or not).
@@ -33,35 +33,26 @@ pub struct EveTee<W: Write> {
 impl<W: Write> std::fmt::Debug for EveTee<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EveTee")
-            .field("flows", &self.flows)
             .field("exported", &self.exported)
             .finish_non_exhaustive()
     }
 }
 
 impl<W: Write> EveTee<W> {
-    /// Tees `inner`; flow lines are exported too when `flows`.
-    pub fn new(inner: W, handle: ExportHandle, flows: bool) -> Self {
+    /// Tees `inner`, exporting its flow lines.
+    pub fn new(inner: W, handle: ExportHandle) -> Self {
         EveTee {
             inner,
             handle,
-            flows,
             pending: Vec::new(),
             exported: 0,
         }
     }
 
     fn line(&mut self, line: &[u8]) {
-        match event_type(line) {
-            Some(b"alert") => {
-                self.handle.try_send_alert_eve(line);
-                self.exported += 1;
-            }
-            Some(b"flow") if self.flows => {
-                self.handle.try_send_flow_eve(line);
-                self.exported += 1;
-            }
-            _ => {}
+        if event_type(line) == Some(b"flow") {
+            self.handle.try_send_flow_eve(line);
+            self.exported += 1;
         }
     }
 

@@ -10,4 +10,5 @@ pub mod counters;
 mod detect_buffers;
 mod detect_run;
 pub mod detect_setup;
+pub mod export_alert;
 pub mod worker;

@@ -52,14 +52,13 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
             Some(Box::new(BufWriter::with_capacity(1 << 20, f)))
         }
     };
-    // With export on, every EVE line passes the tee, which hands alerts (and flows) over.
+    // With flow export on, every EVE line passes the tee, which hands the flow records over.
     let eve: Option<Box<dyn Write>> = match &exporter {
-        None => eve,
-        Some(x) => Some(Box::new(EveTee::new(
+        Some(x) if config.export.flows => Some(Box::new(EveTee::new(
             eve.unwrap_or_else(|| Box::new(std::io::sink())),
             x.handle(),
-            config.export.flows,
         ))),
+        _ => eve,
     };
     // Kept to the end: see `release_at_exit`.
     let engine = startup.engine.take().map(std::sync::Arc::new);
@@ -68,6 +67,9 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
             .context("cannot start detection")?,
         None => Worker::new(config, eve),
     };
+    if let Some(x) = &exporter {
+        worker.send_alerts_to(Box::new(x.handle()));
+    }
     let total_bytes: u64 = args
         .pcaps
         .iter()

@@ -92,6 +92,8 @@ pub struct Worker<W: Write> {
     eve_error: Option<std::io::Error>,
     /// Signature detection, when the worker was given an engine.
     detection: Option<crate::detect_run::Detection>,
+    /// Where alerts go besides EVE (the exporter), when set.
+    alert_export: Option<crate::export_alert::AlertExport>,
 }
 
 impl<W: Write> Worker<W> {
@@ -112,6 +114,7 @@ impl<W: Write> Worker<W> {
             now: Timestamp::default(),
             eve_error: None,
             detection: None,
+            alert_export: None,
             app_config,
             config,
         }
@@ -128,6 +131,12 @@ impl<W: Write> Worker<W> {
         let mut worker = Self::new(config, eve);
         worker.detection = Some(crate::detect_run::Detection::new(engine)?);
         Ok(worker)
+    }
+
+    /// Also hands every alert to `sink`, as an encoded protobuf `Alert` built from the values
+    /// its EVE record is written from (whether or not an EVE output is set).
+    pub fn send_alerts_to(&mut self, sink: Box<dyn crate::export_alert::AlertSink>) {
+        self.alert_export = Some(crate::export_alert::AlertExport::new(sink));
     }
 
     /// Detection counters, when the worker runs an engine.
@@ -819,6 +828,9 @@ impl<W: Write> Worker<W> {
                     }
                 }
             }
+            if let Some(x) = self.alert_export.as_mut() {
+                x.send(&env, &body, &rest);
+            }
         }
         self.detection = Some(det);
     }
@@ -856,6 +868,9 @@ impl<W: Write> Worker<W> {
                         self.eve_error = Some(e);
                     }
                 }
+            }
+            if let Some(x) = self.alert_export.as_mut() {
+                x.send(&env, &body, &rest);
             }
         }
         self.detection = Some(det);
