@@ -6,7 +6,7 @@
 //! (`packet`, `frame`, `files`, ...) are dropped, and `payload_printable` is rebuilt from the
 //! payload excerpt.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use base64::Engine as _;
@@ -279,8 +279,8 @@ pub fn alert_from_eve(v: &Value) -> Result<Alert, EveError> {
 }
 
 /// `alert.metadata`: every key with its values as strings (a non-string value as its JSON).
-pub(crate) fn metadata_from_eve(m: &Map<String, Value>) -> HashMap<String, StringList> {
-    let mut metadata = HashMap::with_capacity(m.len());
+pub(crate) fn metadata_from_eve(m: &Map<String, Value>) -> BTreeMap<String, StringList> {
+    let mut metadata = BTreeMap::new();
     for (k, v) in m {
         let values = match v {
             Value::Array(items) => items
