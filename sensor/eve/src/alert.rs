@@ -3,6 +3,8 @@
 use serde::ser::{SerializeMap, SerializeStruct};
 use serde::{Serialize, Serializer};
 
+use crate::format::{push_ip, push_json_str, push_timestamp, push_u64};
+
 /// `alert`: which rule matched. Field order and names follow Suricata 8
 /// (`action`, `gid`, `signature_id`, `rev`, `signature`, `category`, `severity`,
 /// `metadata`).
@@ -25,6 +27,48 @@ pub struct AlertBody<'a> {
     pub severity: u8,
     /// `metadata` grouped by key, values in rule order; omitted when `None` or empty.
     pub metadata: Option<&'a [(String, Vec<String>)]>,
+}
+
+impl AlertBody<'_> {
+    /// Appends the `alert` object as JSON: the same text as its `Serialize` form, written
+    /// without serde (one is written per alert).
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"action\":");
+        push_json_str(out, self.action);
+        out.extend_from_slice(b",\"gid\":");
+        push_u64(out, u64::from(self.gid));
+        out.extend_from_slice(b",\"signature_id\":");
+        push_u64(out, u64::from(self.signature_id));
+        out.extend_from_slice(b",\"rev\":");
+        push_u64(out, u64::from(self.rev));
+        out.extend_from_slice(b",\"signature\":");
+        push_json_str(out, self.signature);
+        if let Some(c) = self.category {
+            out.extend_from_slice(b",\"category\":");
+            push_json_str(out, c);
+        }
+        out.extend_from_slice(b",\"severity\":");
+        push_u64(out, u64::from(self.severity));
+        if let Some(m) = self.metadata.filter(|m| !m.is_empty()) {
+            out.extend_from_slice(b",\"metadata\":{");
+            for (i, (k, values)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                push_json_str(out, k);
+                out.extend_from_slice(b":[");
+                for (j, v) in values.iter().enumerate() {
+                    if j > 0 {
+                        out.push(b',');
+                    }
+                    push_json_str(out, v);
+                }
+                out.push(b']');
+            }
+            out.push(b'}');
+        }
+        out.push(b'}');
+    }
 }
 
 struct Metadata<'a>(&'a [(String, Vec<String>)]);
@@ -87,6 +131,37 @@ pub struct AlertFlow {
     /// The server's port.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dest_port: Option<u16>,
+}
+
+impl AlertFlow {
+    /// Appends the `flow` object as JSON: the same text as its `Serialize` form, written
+    /// without serde (one is written per alert).
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"pkts_toserver\":");
+        push_u64(out, self.pkts_toserver);
+        out.extend_from_slice(b",\"pkts_toclient\":");
+        push_u64(out, self.pkts_toclient);
+        out.extend_from_slice(b",\"bytes_toserver\":");
+        push_u64(out, self.bytes_toserver);
+        out.extend_from_slice(b",\"bytes_toclient\":");
+        push_u64(out, self.bytes_toclient);
+        out.extend_from_slice(b",\"start\":\"");
+        push_timestamp(out, self.start);
+        out.extend_from_slice(b"\",\"src_ip\":\"");
+        push_ip(out, self.src_ip);
+        out.extend_from_slice(b"\",\"dest_ip\":\"");
+        push_ip(out, self.dest_ip);
+        out.push(b'"');
+        if let Some(p) = self.src_port {
+            out.extend_from_slice(b",\"src_port\":");
+            push_u64(out, u64::from(p));
+        }
+        if let Some(p) = self.dest_port {
+            out.extend_from_slice(b",\"dest_port\":");
+            push_u64(out, u64::from(p));
+        }
+        out.push(b'}');
+    }
 }
 
 fn serialize_timestamp<S: Serializer>(
@@ -152,6 +227,76 @@ mod tests {
         assert_eq!(base64(b"fo"), "Zm8=");
         assert_eq!(base64(b"foo"), "Zm9v");
         assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+    }
+
+    #[test]
+    fn hand_written_json_equals_serde() {
+        use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+        let meta = [
+            ("created_at".to_owned(), vec!["2024_01_01".to_owned()]),
+            (
+                "tag".to_owned(),
+                vec!["a \"q\"".to_owned(), "b\\\n".to_owned()],
+            ),
+        ];
+        for (category, metadata, signature) in [
+            (None, None, "plain"),
+            (
+                Some("Misc \"activity\""),
+                Some(&meta[..]),
+                "ET \u{1} ctl \u{e9}",
+            ),
+            (Some("c"), Some(&[][..]), ""),
+        ] {
+            let body = AlertBody {
+                action: "allowed",
+                gid: 1,
+                signature_id: u32::MAX,
+                rev: 0,
+                signature,
+                category,
+                severity: 255,
+                metadata,
+            };
+            let mut fast = Vec::new();
+            body.write_json(&mut fast);
+            assert_eq!(
+                String::from_utf8(fast).unwrap(),
+                serde_json::to_string(&body).unwrap()
+            );
+        }
+        for (src, dst, ports, start) in [
+            (
+                IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+                IpAddr::V4(Ipv4Addr::BROADCAST),
+                (Some(0), Some(65535)),
+                tapwatch_common::Timestamp::new(1_700_000_000, 999_999_999),
+            ),
+            (
+                IpAddr::V6(Ipv6Addr::LOCALHOST),
+                IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x1)),
+                (None, None),
+                tapwatch_common::Timestamp::new(-1, 0),
+            ),
+        ] {
+            let flow = AlertFlow {
+                pkts_toserver: 1,
+                pkts_toclient: 0,
+                bytes_toserver: u64::MAX,
+                bytes_toclient: 7,
+                start,
+                src_ip: src,
+                dest_ip: dst,
+                src_port: ports.0,
+                dest_port: ports.1,
+            };
+            let mut fast = Vec::new();
+            flow.write_json(&mut fast);
+            assert_eq!(
+                String::from_utf8(fast).unwrap(),
+                serde_json::to_string(&flow).unwrap()
+            );
+        }
     }
 
     #[test]

@@ -83,8 +83,28 @@ fn put_digits(dst: &mut [u8], mut value: u32) {
     }
 }
 
+/// Appends `value` as a JSON string (quoted, escaped as serde_json escapes it).
+pub fn push_json_str(out: &mut Vec<u8>, value: &str) {
+    // JSON escapes only '"', '\\' and control characters; anything else is copied as is.
+    if value.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(value.as_bytes());
+        out.push(b'"');
+    } else {
+        // Writing a string into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, value);
+    }
+}
+
+/// Appends `,"key":` (the key is a name chosen by the caller that needs no escaping).
+pub fn push_key(out: &mut Vec<u8>, key: &str) {
+    out.extend_from_slice(b",\"");
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(b"\":");
+}
+
 /// Appends the decimal digits of `value` to `out`, without allocating.
-pub(crate) fn push_u64(out: &mut Vec<u8>, mut value: u64) {
+pub fn push_u64(out: &mut Vec<u8>, mut value: u64) {
     let mut buf = [0u8; 20];
     let mut len = 0;
     for slot in buf.iter_mut().rev() {

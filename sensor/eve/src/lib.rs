@@ -15,6 +15,6 @@ mod writer;
 
 pub use alert::{base64, printable, AlertBody, AlertFlow};
 pub use envelope::{Endpoint, Envelope, EventType, PacketSource};
-pub use format::{format_ip, format_timestamp, protocol_name};
+pub use format::{format_ip, format_timestamp, protocol_name, push_json_str, push_key, push_u64};
 pub use records::{AnomalyBody, AnomalyType, FlowBody, TcpFlagsBody};
-pub use writer::EveWriter;
+pub use writer::{AlertFields, EveWriter};

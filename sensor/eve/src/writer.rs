@@ -5,8 +5,16 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use crate::envelope::Envelope;
-use crate::format::{protocol_name, push_ip, push_timestamp, push_u64};
+use crate::format::{protocol_name, push_ip, push_json_str, push_key, push_timestamp, push_u64};
 use crate::records::{FlowBody, TcpFlagsBody};
+
+/// The fields of an alert record after its `alert` object, in Suricata's order
+/// (`direction`, the application-layer object, `flow`, `payload`, ...).
+pub trait AlertFields {
+    /// Appends each field as `,"key":value` (see [`push_key`](crate::push_key) and
+    /// [`push_json_str`](crate::push_json_str)).
+    fn write_fields(&self, out: &mut Vec<u8>);
+}
 
 /// Writes EVE records, one JSON object per line.
 ///
@@ -56,28 +64,17 @@ impl<W: Write> EveWriter<W> {
         self.finish()
     }
 
-    /// Writes an `alert` record: the envelope, `alert`, then the fields of `rest` (which
-    /// must serialize as a JSON object: `direction`, the app-layer object, `flow`,
-    /// `payload`, ...) spliced in after it.
-    pub fn write_alert<R: Serialize>(
+    /// Writes an `alert` record: the envelope, the `alert` object, then the fields of
+    /// `rest` (`direction`, the application-layer object, `flow`, `payload`, ...).
+    pub fn write_alert<R: AlertFields + ?Sized>(
         &mut self,
         env: &Envelope<'_>,
         alert: &crate::AlertBody<'_>,
         rest: &R,
     ) -> io::Result<()> {
         self.begin(env);
-        serde_json::to_writer(&mut self.line, alert).map_err(io::Error::other)?;
-        let at = self.line.len();
-        serde_json::to_writer(&mut self.line, rest).map_err(io::Error::other)?;
-        let spliced = &self.line[at..];
-        if spliced.len() <= 2 || spliced.first() != Some(&b'{') || spliced.last() != Some(&b'}') {
-            self.line.truncate(at);
-        } else {
-            self.line.pop();
-            if let Some(b) = self.line.get_mut(at) {
-                *b = b',';
-            }
-        }
+        alert.write_json(&mut self.line);
+        rest.write_fields(&mut self.line);
         self.finish()
     }
 
@@ -175,9 +172,7 @@ impl<W: Write> EveWriter<W> {
     }
 
     fn push_key(&mut self, key: &str) {
-        self.line.extend_from_slice(b",\"");
-        self.line.extend_from_slice(key.as_bytes());
-        self.line.extend_from_slice(b"\":");
+        push_key(&mut self.line, key);
     }
 
     fn push_number(&mut self, key: &str, value: u64) {
@@ -185,18 +180,9 @@ impl<W: Write> EveWriter<W> {
         push_u64(&mut self.line, value);
     }
 
-    /// A string value, normally a name chosen by this crate that needs no JSON escaping.
     fn push_str(&mut self, key: &str, value: &str) {
         self.push_key(key);
-        // JSON escapes only '"', '\\' and control characters; anything else is copied as is.
-        if value.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-            self.line.push(b'"');
-            self.line.extend_from_slice(value.as_bytes());
-            self.line.push(b'"');
-        } else {
-            // Serialising through serde_json keeps this correct should a value need escaping.
-            let _ = serde_json::to_writer(&mut self.line, value);
-        }
+        push_json_str(&mut self.line, value);
     }
 
     fn push_ip(&mut self, key: &str, ip: std::net::IpAddr) {
@@ -215,7 +201,7 @@ mod tests {
     use tapwatch_common::Timestamp;
 
     #[test]
-    fn alert_record_splices_the_rest_after_the_alert_object() {
+    fn alert_record_has_the_rest_after_the_alert_object() {
         let mut w = EveWriter::new(Vec::new());
         let env = Envelope::new(Timestamp::new(0, 0), EventType::Alert);
         let alert = crate::AlertBody {
@@ -228,10 +214,19 @@ mod tests {
             severity: 2,
             metadata: None,
         };
-        w.write_alert(&env, &alert, &serde_json::json!({"direction": "to_server"}))
+        struct Direction(Option<&'static str>);
+        impl AlertFields for Direction {
+            fn write_fields(&self, out: &mut Vec<u8>) {
+                if let Some(d) = self.0 {
+                    push_key(out, "direction");
+                    push_json_str(out, d);
+                }
+            }
+        }
+        w.write_alert(&env, &alert, &Direction(Some("to_server")))
             .unwrap();
         // An empty rest adds nothing.
-        w.write_alert(&env, &alert, &serde_json::json!({})).unwrap();
+        w.write_alert(&env, &alert, &Direction(None)).unwrap();
         let out = String::from_utf8(w.into_inner()).unwrap();
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(

@@ -406,37 +406,72 @@ impl FlowSnapshot {
 }
 
 /// The fields of an alert record after `alert`, in Suricata's order.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug)]
 pub(crate) struct AlertRest<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub direction: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub http: Option<&'a tapwatch_http::HttpTransaction>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub dns: Option<&'a tapwatch_dns::DnsRecord>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<&'a tapwatch_tls::TlsInfo>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub flow: Option<tapwatch_eve::AlertFlow>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub payload: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     payload_printable: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream: Option<u8>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     packet: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    packet_info: Option<PacketInfo>,
+    /// `packet_info.linktype` of an alert carrying `packet`.
+    packet_linktype: Option<u32>,
     /// The bytes `payload` is the base64 of (kept for the exporter).
-    #[serde(skip)]
     pub data: &'a [u8],
 }
 
-/// `packet_info` of an alert carrying `packet`.
-#[derive(Debug, serde::Serialize)]
-pub(crate) struct PacketInfo {
-    linktype: u32,
+impl tapwatch_eve::AlertFields for AlertRest<'_> {
+    fn write_fields(&self, out: &mut Vec<u8>) {
+        use tapwatch_eve::{push_json_str, push_key, push_u64};
+        /// An application-layer object through its `Serialize` form.
+        fn object<T: serde::Serialize>(out: &mut Vec<u8>, key: &str, value: Option<&T>) {
+            if let Some(v) = value {
+                push_key(out, key);
+                // Serialising into a Vec fails only on a map with non-string keys, which these
+                // objects do not have; `null` keeps the line valid JSON should it happen.
+                if serde_json::to_writer(&mut *out, v).is_err() {
+                    out.extend_from_slice(b"null");
+                }
+            }
+        }
+        if let Some(d) = self.direction {
+            push_key(out, "direction");
+            push_json_str(out, d);
+        }
+        object(out, "http", self.http);
+        object(out, "dns", self.dns);
+        object(out, "tls", self.tls);
+        if let Some(f) = &self.flow {
+            push_key(out, "flow");
+            f.write_json(out);
+        }
+        for (key, value) in [
+            ("payload", &self.payload),
+            ("payload_printable", &self.payload_printable),
+        ] {
+            if let Some(v) = value {
+                push_key(out, key);
+                push_json_str(out, v);
+            }
+        }
+        if let Some(s) = self.stream {
+            push_key(out, "stream");
+            push_u64(out, u64::from(s));
+        }
+        if let Some(p) = &self.packet {
+            push_key(out, "packet");
+            push_json_str(out, p);
+        }
+        if let Some(l) = self.packet_linktype {
+            push_key(out, "packet_info");
+            out.extend_from_slice(b"{\"linktype\":");
+            push_u64(out, u64::from(l));
+            out.push(b'}');
+        }
+    }
 }
 
 impl<'a> AlertRest<'a> {
@@ -481,7 +516,7 @@ impl<'a> AlertRest<'a> {
                 .then(|| tapwatch_eve::printable(data)),
             stream: None,
             packet: None,
-            packet_info: None,
+            packet_linktype: None,
             data,
         }
     }
@@ -495,7 +530,7 @@ impl<'a> AlertRest<'a> {
     ) -> Self {
         if opts.packet && !frame.is_empty() {
             self.packet = Some(tapwatch_eve::base64(frame));
-            self.packet_info = Some(PacketInfo { linktype });
+            self.packet_linktype = Some(linktype);
         }
         self
     }
