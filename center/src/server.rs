@@ -9,11 +9,11 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use tapwatch_proto::batch::{decode_batch_spanned, BatchError, Spanned};
+use tapwatch_proto::batch::{decode_records, decompress, BatchError};
 use tapwatch_proto::v1::sensor_link_server::{SensorLink, SensorLinkServer};
 use tapwatch_proto::v1::{
-    center_message, sensor_message, Ack, Alert, CenterMessage, Error as ErrorMsg, ErrorCode,
-    FlowRecord, Health, Hello, SensorMessage,
+    center_message, sensor_message, Ack, CenterMessage, Error as ErrorMsg, ErrorCode, FlowRecord,
+    Health, Hello, SensorMessage,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio_stream::Stream;
@@ -445,8 +445,8 @@ impl Session {
                         compression: b.compression,
                         dictionary_id: b.dictionary_id,
                     };
-                    self.batch::<Alert>(h, b.payload, |plain, alerts| {
-                        Records::EncodedAlerts(EncodedAlerts::new(plain, alerts))
+                    self.batch(h, b.payload, |plain, max| {
+                        EncodedAlerts::decode(plain, max).map(Records::EncodedAlerts)
                     })
                     .await
                 }
@@ -458,8 +458,8 @@ impl Session {
                         compression: b.compression,
                         dictionary_id: b.dictionary_id,
                     };
-                    self.batch::<FlowRecord>(h, b.payload, |_, flows| {
-                        Records::Flows(flows.into_iter().map(|(f, _)| f).collect())
+                    self.batch(h, b.payload, |plain, max| {
+                        decode_records::<FlowRecord>(&plain, max).map(Records::Flows)
                     })
                     .await
                 }
@@ -609,15 +609,14 @@ impl Session {
         }
     }
 
-    async fn batch<M>(
+    /// Decompresses and decodes (`decode`: the decompressed payload and the most records it
+    /// may hold) a batch off the async threads, checks it, and submits it for storage.
+    async fn batch(
         &mut self,
         h: BatchHeader,
         payload: Vec<u8>,
-        wrap: fn(Vec<u8>, Spanned<M>) -> Records,
-    ) -> Result<(), Refusal>
-    where
-        M: prost::Message + Default + Send + 'static,
-    {
+        decode: fn(Vec<u8>, usize) -> Result<Records, BatchError>,
+    ) -> Result<(), Refusal> {
         self.check_sender(&h.sensor_id, h.seq)?;
         let seq = h.seq;
         if seq == 0 {
@@ -645,13 +644,13 @@ impl Session {
             .saturating_add(1)
             .min(limits.max_records_per_batch.saturating_add(1));
         let decoded = tokio::task::spawn_blocking(move || {
-            decode_batch_spanned::<M>(
+            let plain = decompress(
                 &payload,
                 h.compression,
                 dict.as_deref().map(Vec::as_slice),
-                max_count,
                 limits.max_decompressed_bytes,
-            )
+            )?;
+            decode(plain, max_count)
         })
         .await
         .map_err(|e| {
@@ -662,7 +661,7 @@ impl Session {
                 false,
             )
         })?;
-        let (plain, records) = decoded.map_err(|e| {
+        let records = decoded.map_err(|e| {
             let code = match &e {
                 BatchError::TooLarge { .. } => ErrorCode::TooLarge,
                 BatchError::Decompress(_) | BatchError::Compress(_) => ErrorCode::Decompression,
@@ -688,7 +687,7 @@ impl Session {
         let w = Write::Batch {
             sensor_id: self.sensor_id.clone(),
             seq,
-            records: wrap(plain, records),
+            records,
         };
         let reply = self.store.submit(w).await;
         let pending = match &self.pending {

@@ -107,7 +107,10 @@ pub fn decompress(
             // Read one byte past the limit: if it arrives, the payload is too large. The
             // frame header's content size is not trusted.
             let limit = max_decompressed_bytes as u64;
-            let mut out = Vec::new();
+            // Room for a typical ratio up front (alert batches expand 10-30x), so that the
+            // buffer is not regrown and copied from empty; the limit still bounds it.
+            let mut out =
+                Vec::with_capacity(payload.len().saturating_mul(16).min(max_decompressed_bytes));
             decoder
                 .take(limit.saturating_add(1))
                 .read_to_end(&mut out)
@@ -145,46 +148,6 @@ pub fn decode_records<M: Message + Default>(
         out.push(m);
     }
     Ok(out)
-}
-
-/// Records, each with the range of its message bytes in the decompressed payload.
-pub type Spanned<M> = Vec<(M, std::ops::Range<usize>)>;
-
-/// Like [`decode_records`], also giving where each record's message bytes (without their
-/// length prefix) lie in `plain`, so a receiver can store them without encoding them again.
-pub fn decode_records_spanned<M: Message + Default>(
-    plain: &[u8],
-    max_count: usize,
-) -> Result<Spanned<M>, BatchError> {
-    let mut out = Vec::with_capacity(capacity_hint(plain, max_count));
-    let mut rest = plain;
-    while !rest.is_empty() {
-        if out.len() >= max_count {
-            return Err(BatchError::TooManyRecords { limit: max_count });
-        }
-        let index = out.len();
-        let len = prost::decode_length_delimiter(rest).unwrap_or(0);
-        let m = M::decode_length_delimited(&mut rest)
-            .map_err(|source| BatchError::Malformed { index, source })?;
-        // The record decoded, so its `len` bytes end where `rest` now starts.
-        let end = plain.len() - rest.len();
-        out.push((m, end.saturating_sub(len)..end));
-    }
-    Ok(out)
-}
-
-/// [`decode_batch`] that keeps the decompressed bytes and each record's span in them (see
-/// [`decode_records_spanned`]).
-pub fn decode_batch_spanned<M: Message + Default>(
-    payload: &[u8],
-    compression: i32,
-    dict: Option<&[u8]>,
-    max_count: usize,
-    max_decompressed_bytes: usize,
-) -> Result<(Vec<u8>, Spanned<M>), BatchError> {
-    let plain = decompress(payload, compression, dict, max_decompressed_bytes)?;
-    let records = decode_records_spanned(&plain, max_count)?;
-    Ok((plain, records))
 }
 
 /// Decodes a batch payload: decompression bounded by `max_decompressed_bytes`, then at most
@@ -275,31 +238,5 @@ mod tests {
         assert!(matches!(r, Err(BatchError::TooManyRecords { limit: 9 })));
         let r: Result<Vec<Alert>, _> = decode_batch(&plain, 7, None, 9, 1 << 20);
         assert!(matches!(r, Err(BatchError::UnknownCompression(7))));
-    }
-
-    #[test]
-    fn spanned_decoding_gives_each_records_bytes() {
-        let a = alerts(5);
-        let payload = encode_batch(&a, Compression::Zstd, 3, None).expect("encode");
-        let (plain, spanned) =
-            decode_batch_spanned::<Alert>(&payload, Compression::Zstd as i32, None, 10, 1 << 20)
-                .expect("decode");
-        assert_eq!(spanned.len(), 5);
-        for ((m, span), orig) in spanned.iter().zip(&a) {
-            assert_eq!(m, orig);
-            assert_eq!(
-                plain.get(span.clone()),
-                Some(orig.encode_to_vec().as_slice())
-            );
-        }
-        assert!(matches!(
-            decode_records_spanned::<Alert>(&plain, 4),
-            Err(BatchError::TooManyRecords { limit: 4 })
-        ));
-        let cut = &plain[..plain.len() - 1];
-        assert!(matches!(
-            decode_records_spanned::<Alert>(cut, 10),
-            Err(BatchError::Malformed { index: 4, .. })
-        ));
     }
 }

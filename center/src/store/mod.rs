@@ -6,7 +6,10 @@
 //! contiguous seq. A batch is acknowledged only after that transaction has committed.
 
 pub mod postgres;
+pub mod rows;
 pub mod sqlite;
+
+pub use rows::{AlertColumns, EncodedAlerts};
 
 use tapwatch_proto::v1::{Alert, FlowRecord, Health, Hello};
 
@@ -34,40 +37,11 @@ pub enum StoreError {
 pub enum Records {
     /// An `AlertBatch`.
     Alerts(Vec<Alert>),
-    /// An `AlertBatch` as received: each alert with the protobuf bytes it came as, which are
-    /// stored as they are instead of being encoded again.
+    /// An `AlertBatch` as received: the protobuf bytes each alert came as, which are stored as
+    /// they are instead of being encoded again, and its indexed columns.
     EncodedAlerts(EncodedAlerts),
     /// A `FlowBatch`.
     Flows(Vec<FlowRecord>),
-}
-
-/// An alert and its protobuf bytes.
-pub type AlertBytes<'a> = (&'a Alert, std::borrow::Cow<'a, [u8]>);
-
-/// Decoded alerts and the decompressed payload they were decoded from.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EncodedAlerts {
-    plain: Vec<u8>,
-    alerts: Vec<(Alert, std::ops::Range<usize>)>,
-}
-
-impl EncodedAlerts {
-    /// Alerts decoded from `plain`, each with the range of its message bytes in `plain` (as
-    /// [`tapwatch_proto::batch::decode_batch_spanned`] gives them). A range outside `plain`
-    /// makes that alert's bytes be encoded again when stored.
-    pub fn new(plain: Vec<u8>, alerts: Vec<(Alert, std::ops::Range<usize>)>) -> Self {
-        EncodedAlerts { plain, alerts }
-    }
-
-    /// Number of alerts.
-    pub fn len(&self) -> usize {
-        self.alerts.len()
-    }
-
-    /// True when there are none.
-    pub fn is_empty(&self) -> bool {
-        self.alerts.is_empty()
-    }
 }
 
 impl Records {
@@ -88,26 +62,18 @@ impl Records {
         }
     }
 
-    /// The alerts with their protobuf bytes (borrowed when received encoded); `None` for flows.
-    pub fn alerts_with_bytes(&self) -> Option<Vec<AlertBytes<'_>>> {
-        use prost::Message as _;
-        use std::borrow::Cow;
+    /// Calls `f` with the index and columns of each alert, in order (nothing for flows).
+    pub fn for_each_alert<E>(
+        &self,
+        f: impl FnMut(usize, &AlertColumns<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
         match self {
-            Records::Alerts(a) => Some(
-                a.iter()
-                    .map(|a| (a, Cow::Owned(a.encode_to_vec())))
-                    .collect(),
-            ),
-            Records::EncodedAlerts(e) => Some(
-                e.alerts
-                    .iter()
-                    .map(|(a, span)| match e.plain.get(span.clone()) {
-                        Some(b) => (a, Cow::Borrowed(b)),
-                        None => (a, Cow::Owned(a.encode_to_vec())),
-                    })
-                    .collect(),
-            ),
-            Records::Flows(_) => None,
+            Records::Alerts(a) => rows::for_each_columns(a, f),
+            Records::EncodedAlerts(e) => {
+                let mut f = f;
+                e.columns().enumerate().try_for_each(|(i, c)| f(i, &c))
+            }
+            Records::Flows(_) => Ok(()),
         }
     }
 

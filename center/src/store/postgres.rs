@@ -8,7 +8,6 @@ use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::Type;
 use postgres::{Client, NoTls, Transaction};
 use prost::Message as _;
-use tapwatch_proto::eve::ip_from_bytes;
 use tapwatch_proto::v1::{Alert, Health, Hello};
 
 use super::sqlite::now_us;
@@ -112,10 +111,6 @@ impl std::fmt::Debug for PgStore {
     }
 }
 
-fn ip_text(b: &[u8]) -> String {
-    ip_from_bytes(b).map(|a| a.to_string()).unwrap_or_default()
-}
-
 fn usize_i64(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
@@ -201,7 +196,6 @@ impl PgStore {
         let seq_i = to_i64(seq);
         match records {
             Records::Alerts(_) | Records::EncodedAlerts(_) => {
-                let alerts = records.alerts_with_bytes().unwrap_or_default();
                 // COPY ... BINARY: several times faster than row-by-row INSERTs.
                 let sink = tx.copy_in(
                     "COPY alerts (sensor_id, seq, idx, ts_us, sid, gid, rev, severity, signature,
@@ -229,7 +223,7 @@ impl PgStore {
                     Type::BYTEA,
                 ];
                 let mut w = BinaryCopyInWriter::new(sink, &types);
-                for (i, (a, bytes)) in alerts.iter().enumerate() {
+                records.for_each_alert(|i, a| {
                     let idx = i32::try_from(i).unwrap_or(i32::MAX);
                     let severity = i32::try_from(a.severity).unwrap_or(i32::MAX);
                     let sp = i32::try_from(a.src_port).unwrap_or(i32::MAX);
@@ -245,20 +239,20 @@ impl PgStore {
                         &severity,
                         &a.signature,
                         &a.category,
-                        &ip_text(&a.src_ip),
-                        &ip_text(&a.dst_ip),
+                        &a.src_ip,
+                        &a.dst_ip,
                         &sp,
                         &dp,
                         &a.proto,
                         &a.app_proto,
                         &to_i64(a.flow_id),
-                        &bytes.as_ref(),
-                    ])?;
-                }
+                        &a.record,
+                    ])
+                })?;
                 w.finish()?;
                 tx.execute(
                     "UPDATE sensors SET alerts_stored = alerts_stored + $2 WHERE sensor_id = $1",
-                    &[&sensor_id, &usize_i64(alerts.len())],
+                    &[&sensor_id, &usize_i64(records.len())],
                 )?;
             }
             Records::Flows(flows) => {

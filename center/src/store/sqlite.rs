@@ -8,12 +8,11 @@ use std::path::Path;
 
 use prost::Message as _;
 use rusqlite::{params, Connection, OptionalExtension as _};
-use tapwatch_proto::eve::ip_from_bytes;
 use tapwatch_proto::v1::{Alert, Health, Hello};
 
 use super::{
-    advance_contiguous, from_i64, to_i64, total_drops, total_lost, AlertFilter, Inserted, Records,
-    SensorInfo, SeqState, Store, StoreError, StoredAlert, Write,
+    advance_contiguous, from_i64, to_i64, total_drops, total_lost, AlertColumns, AlertFilter,
+    Inserted, Records, SensorInfo, SeqState, Store, StoreError, StoredAlert, Write,
 };
 use crate::config::SqliteSync;
 
@@ -101,6 +100,65 @@ CREATE TABLE IF NOT EXISTS dictionaries (
 );
 ";
 
+/// Alerts inserted by one statement: one statement step, one opening of the table's and
+/// indexes' cursors, for this many rows (a batch's remainder goes row by row).
+const INSERT_ROWS: usize = 32;
+
+/// Columns bound per alert row.
+const ALERT_COLUMNS: usize = 18;
+
+/// The statement inserting `rows` alerts. `OR FAIL`: a failing row ends the statement without
+/// undoing the rows before it, so SQLite writes no statement journal for a multi-row insert
+/// (the whole transaction is rolled back on any error anyway).
+fn insert_alerts_sql(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT OR FAIL INTO alerts (sensor_id, seq, idx, ts_us, sid, gid, rev, severity, signature,
+            category, src_ip, dst_ip, src_port, dst_port, proto, app_proto, flow_id, record)
+         VALUES ",
+    );
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..ALERT_COLUMNS {
+            if c > 0 {
+                sql.push(',');
+            }
+            sql.push('?');
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// Binds one alert's columns to parameters `first..first + ALERT_COLUMNS`.
+fn bind_alert(
+    q: &mut rusqlite::Statement<'_>,
+    first: usize,
+    sensor_id: &str,
+    seq: i64,
+    idx: usize,
+    a: &AlertColumns<'_>,
+) -> rusqlite::Result<()> {
+    q.raw_bind_parameter(first, sensor_id)?;
+    q.raw_bind_parameter(first + 1, seq)?;
+    q.raw_bind_parameter(first + 2, i64::try_from(idx).unwrap_or(i64::MAX))?;
+    q.raw_bind_parameter(first + 3, a.timestamp_us)?;
+    q.raw_bind_parameter(first + 4, a.sid)?;
+    q.raw_bind_parameter(first + 5, a.gid)?;
+    q.raw_bind_parameter(first + 6, a.rev)?;
+    q.raw_bind_parameter(first + 7, a.severity)?;
+    q.raw_bind_parameter(first + 8, a.signature)?;
+    q.raw_bind_parameter(first + 9, a.category)?;
+    q.raw_bind_parameter(first + 10, a.src_ip)?;
+    q.raw_bind_parameter(first + 11, a.dst_ip)?;
+    q.raw_bind_parameter(first + 12, a.src_port)?;
+    q.raw_bind_parameter(first + 13, a.dst_port)?;
+    q.raw_bind_parameter(first + 14, a.proto)?;
+    q.raw_bind_parameter(first + 15, a.app_proto)?;
+    q.raw_bind_parameter(first + 16, to_i64(a.flow_id))?;
+    q.raw_bind_parameter(first + 17, a.record)?;
+    Ok(())
+}
+
 /// WAL pages between automatic checkpoints.
 const WAL_AUTOCHECKPOINT_PAGES: i64 = 16_384;
 
@@ -108,16 +166,6 @@ const WAL_AUTOCHECKPOINT_PAGES: i64 = 16_384;
 #[derive(Debug)]
 pub struct SqliteStore {
     conn: Connection,
-}
-
-/// The IP address of `b` as text into `out` (empty when `b` is not 4 or 16 bytes), reusing
-/// its allocation.
-fn ip_text_into(b: &[u8], out: &mut String) {
-    use std::fmt::Write as _;
-    out.clear();
-    if let Some(a) = ip_from_bytes(b) {
-        let _ = write!(out, "{a}");
-    }
 }
 
 /// Current time, µs since the epoch.
@@ -159,21 +207,22 @@ impl SqliteStore {
         sensor_id: &str,
         now: i64,
     ) -> Result<(), StoreError> {
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO sensors (sensor_id, first_seen_us, last_seen_us) VALUES (?1, ?2, ?2)
              ON CONFLICT (sensor_id) DO UPDATE SET last_seen_us = excluded.last_seen_us",
-            params![sensor_id, now],
-        )?;
+        )?
+        .execute(params![sensor_id, now])?;
         Ok(())
     }
 
     fn state_tx(tx: &rusqlite::Transaction<'_>, sensor_id: &str) -> Result<SeqState, StoreError> {
         let r = tx
-            .query_row(
+            .prepare_cached(
                 "SELECT highest_contiguous_seq, highest_seen_seq FROM sensors WHERE sensor_id = ?1",
-                params![sensor_id],
-                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
-            )
+            )?
+            .query_row(params![sensor_id], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+            })
             .optional()?;
         Ok(r.map(|(c, s)| SeqState {
             highest_contiguous: from_i64(c),
@@ -209,10 +258,10 @@ impl SqliteStore {
             highest_contiguous: advance_contiguous(st.highest_contiguous, &stored, &dropped),
             highest_seen: st.highest_seen.max(seen),
         };
-        tx.execute(
+        tx.prepare_cached(
             "UPDATE sensors SET highest_contiguous_seq = ?2, highest_seen_seq = ?3 WHERE sensor_id = ?1",
-            params![sensor_id, to_i64(new.highest_contiguous), to_i64(new.highest_seen)],
-        )?;
+        )?
+        .execute(params![sensor_id, to_i64(new.highest_contiguous), to_i64(new.highest_seen)])?;
         Ok(new)
     }
 
@@ -225,41 +274,27 @@ impl SqliteStore {
         let seq_i = to_i64(seq);
         match records {
             Records::Alerts(_) | Records::EncodedAlerts(_) => {
-                let alerts = records.alerts_with_bytes().unwrap_or_default();
-                let mut q = tx.prepare_cached(
-                    "INSERT INTO alerts (sensor_id, seq, idx, ts_us, sid, gid, rev, severity, signature,
-                        category, src_ip, dst_ip, src_port, dst_port, proto, app_proto, flow_id, record)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
-                )?;
-                let (mut src, mut dst) = (String::new(), String::new());
-                for (i, (a, bytes)) in alerts.iter().enumerate() {
-                    ip_text_into(&a.src_ip, &mut src);
-                    ip_text_into(&a.dst_ip, &mut dst);
-                    q.execute(params![
-                        sensor_id,
-                        seq_i,
-                        i as i64,
-                        a.timestamp_us,
-                        a.sid,
-                        a.gid,
-                        a.rev,
-                        a.severity,
-                        a.signature,
-                        a.category,
-                        src,
-                        dst,
-                        a.src_port,
-                        a.dst_port,
-                        a.proto,
-                        a.app_proto,
-                        to_i64(a.flow_id),
-                        bytes.as_ref(),
-                    ])?;
-                }
-                tx.execute(
+                let n = records.len();
+                let full = n - n % INSERT_ROWS;
+                let mut many = tx.prepare_cached(&insert_alerts_sql(INSERT_ROWS))?;
+                let mut one = tx.prepare_cached(&insert_alerts_sql(1))?;
+                records.for_each_alert(|i, a| {
+                    if i < full {
+                        let slot = i % INSERT_ROWS;
+                        bind_alert(&mut many, slot * ALERT_COLUMNS + 1, sensor_id, seq_i, i, a)?;
+                        if slot == INSERT_ROWS - 1 {
+                            many.raw_execute()?;
+                        }
+                    } else {
+                        bind_alert(&mut one, 1, sensor_id, seq_i, i, a)?;
+                        one.raw_execute()?;
+                    }
+                    Ok::<_, rusqlite::Error>(())
+                })?;
+                tx.prepare_cached(
                     "UPDATE sensors SET alerts_stored = alerts_stored + ?2 WHERE sensor_id = ?1",
-                    params![sensor_id, alerts.len() as i64],
-                )?;
+                )?
+                .execute(params![sensor_id, n as i64])?;
             }
             Records::Flows(flows) => {
                 let mut q = tx.prepare_cached(
@@ -293,17 +328,18 @@ impl SqliteStore {
                 seq,
                 records,
             } => {
-                let n = tx.execute(
-                    "INSERT INTO batches (sensor_id, seq, kind, records, received_us)
+                let n = tx
+                    .prepare_cached(
+                        "INSERT INTO batches (sensor_id, seq, kind, records, received_us)
                      VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
-                    params![
+                    )?
+                    .execute(params![
                         sensor_id,
                         to_i64(*seq),
                         records.kind(),
                         records.len() as i64,
                         now
-                    ],
-                )?;
+                    ])?;
                 if n == 1 {
                     Self::insert_records(tx, sensor_id, *seq, records)?;
                 }
@@ -528,5 +564,139 @@ impl Store for SqliteStore {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::EncodedAlerts;
+
+    fn alert(n: u32) -> Alert {
+        Alert {
+            timestamp_us: 1_700_000_000_000_000 + i64::from(n),
+            flow_id: u64::from(n) << 40,
+            gid: 1,
+            sid: 2_000_000 + n % 5,
+            rev: 2,
+            severity: 1 + n % 3,
+            category: "Misc activity".into(),
+            signature: format!("ET TEST {}", n % 5),
+            src_ip: vec![10, 0, 0, n as u8],
+            dst_ip: if n.is_multiple_of(2) {
+                vec![192, 0, 2, 1]
+            } else {
+                vec![0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]
+            },
+            src_port: 40_000 + n,
+            dst_port: 80,
+            proto: "TCP".into(),
+            app_proto: "http".into(),
+            ..Alert::default()
+        }
+    }
+
+    fn encoded(alerts: &[Alert]) -> Records {
+        let mut plain = Vec::new();
+        for a in alerts {
+            a.encode_length_delimited(&mut plain).expect("encode");
+        }
+        Records::EncodedAlerts(EncodedAlerts::decode(plain, alerts.len()).expect("decode"))
+    }
+
+    /// Every column of every alert row, in insertion order.
+    fn rows(s: &SqliteStore) -> Vec<Vec<rusqlite::types::Value>> {
+        let mut q = s
+            .conn
+            .prepare("SELECT * FROM alerts ORDER BY id")
+            .expect("prepare");
+        let n = q.column_count();
+        q.query_map([], |r| (1..n).map(|i| r.get(i)).collect())
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    }
+
+    #[test]
+    fn multi_row_inserts_store_every_column_of_every_alert() {
+        let dir = tapwatch_testkit::TempDir::new("sqlite-rows");
+        let mut s = SqliteStore::open(&dir.path().join("a.db"), SqliteSync::Normal).expect("open");
+        // Sizes around the statement's row count: remainders, exact multiples, one row.
+        let sizes = [INSERT_ROWS * 2 + 6, INSERT_ROWS, 1, INSERT_ROWS + 1];
+        let mut all = Vec::new();
+        let mut seq = 0;
+        for (k, &n) in sizes.iter().enumerate() {
+            let alerts: Vec<Alert> = (0..n as u32).map(|i| alert(all.len() as u32 + i)).collect();
+            all.extend(alerts.iter().cloned());
+            seq += 1;
+            // The same alerts stored by both paths must give the same rows.
+            let records = if k.is_multiple_of(2) {
+                Records::Alerts(alerts)
+            } else {
+                encoded(&alerts)
+            };
+            let r = s.insert_batch("s1", seq, records).expect("insert");
+            assert!(r.new);
+            assert_eq!(r.records, n);
+        }
+        let got = s.query_alerts(&AlertFilter::default()).expect("query");
+        assert_eq!(got.len(), all.len());
+        for (g, a) in got.iter().zip(&all) {
+            assert_eq!(&g.alert, a);
+            assert_eq!(g.sensor_id, "s1");
+        }
+        let by_sid = s
+            .query_alerts(&AlertFilter {
+                sid: Some(2_000_003),
+                ..AlertFilter::default()
+            })
+            .expect("query");
+        assert_eq!(
+            by_sid.len(),
+            all.iter().filter(|a| a.sid == 2_000_003).count()
+        );
+        let table = rows(&s);
+        let mut twin =
+            SqliteStore::open(&dir.path().join("b.db"), SqliteSync::Normal).expect("open");
+        seq = 0;
+        let mut at = 0;
+        for (k, &n) in sizes.iter().enumerate() {
+            seq += 1;
+            let alerts = all[at..at + n].to_vec();
+            at += n;
+            let records = if k.is_multiple_of(2) {
+                encoded(&alerts)
+            } else {
+                Records::Alerts(alerts)
+            };
+            twin.insert_batch("s1", seq, records).expect("insert");
+        }
+        assert_eq!(rows(&twin), table);
+        use rusqlite::types::Value;
+        let first = &table[0];
+        assert_eq!(
+            first[..4],
+            [
+                Value::Text("s1".into()),
+                Value::Integer(1),
+                Value::Integer(0),
+                Value::Integer(all[0].timestamp_us)
+            ]
+        );
+        assert_eq!(
+            first[10..12],
+            [
+                Value::Text("10.0.0.0".into()),
+                Value::Text("192.0.2.1".into())
+            ]
+        );
+        assert_eq!(table[1][11], Value::Text("2001:db8::1".into()));
+        assert_eq!(
+            table[INSERT_ROWS * 2 + 5][2],
+            Value::Integer(INSERT_ROWS as i64 * 2 + 5)
+        );
+        let sensors = s.sensors().expect("sensors");
+        assert_eq!(sensors[0].alerts_stored, all.len() as u64);
+        assert_eq!(sensors[0].highest_contiguous_seq, sizes.len() as u64);
     }
 }
