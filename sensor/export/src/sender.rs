@@ -219,7 +219,15 @@ async fn session(
             let mut spool = shared.lock_spool();
             // A center that saw higher seqs than this spool knows (its state was lost).
             spool.advance_seq(a.highest_seen_seq.saturating_add(1))?;
-            spool.ack(a.highest_contiguous_seq)?;
+            // Batches the center stored before the last stream broke, whose acks were lost
+            // with it, are acknowledged here: the counters must say so too (else the backlog
+            // reported in `Health` and at shutdown stays stale).
+            let n = spool.ack(a.highest_contiguous_seq)?;
+            if n > 0 {
+                *acked_something = true;
+            }
+            shared.counters.batches_acked.fetch_add(n, RELAXED);
+            shared.counters.update_spool(&spool);
         }
         Some(center_message::Msg::Error(e)) => return Err(refused(&e)),
         Some(_) => {}

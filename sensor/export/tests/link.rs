@@ -100,6 +100,32 @@ fn server_down_at_start_then_up() {
     assert_eq!(stats.spool_backlog_batches, 0);
 }
 
+/// A center that stored batches whose acks were lost with the stream acknowledges them in its
+/// answer to the next `Hello`: the sensor's counters must follow (they once kept the stale
+/// backlog, which `Health` and the shutdown report would then show).
+#[test]
+fn batches_acknowledged_on_reconnect_leave_no_stale_backlog() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let pki = make_pki(dir.path(), "sensor-test-01");
+    let addr = free_addr();
+    let cfg = config(&dir.path().join("spool"), addr, &pki);
+    let ex = start(&cfg);
+    send(&ex, 0, 3000);
+    wait_until(LIMIT, "everything spooled", || {
+        ex.stats().records_spooled[0] == 3000
+    });
+    let spooled = ex.stats().batches_spooled;
+    assert_eq!(ex.stats().spool_backlog_batches, spooled);
+    // The center already holds every batch (stored before a crash, the acks never sent).
+    let store = new_store();
+    store.lock().expect("store").done.extend(1..=spooled);
+    let _center = TestCenter::start(addr, Some(&pki), store.clone());
+    let stats = ex.shutdown(LIMIT);
+    assert_eq!(store.lock().expect("store").resent_batches, 0);
+    assert_eq!(stats.batches_acked, spooled);
+    assert_eq!(stats.spool_backlog_batches, 0, "{stats:?}");
+}
+
 #[test]
 fn server_restarted_mid_stream_loses_and_duplicates_nothing() {
     let Setup {
