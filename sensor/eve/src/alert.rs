@@ -137,14 +137,15 @@ impl AlertFlow {
     /// Appends the `flow` object as JSON: the same text as its `Serialize` form, written
     /// without serde (one is written per alert).
     pub fn write_json(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(b"{\"pkts_toserver\":");
-        push_u64(out, self.pkts_toserver);
-        out.extend_from_slice(b",\"pkts_toclient\":");
-        push_u64(out, self.pkts_toclient);
-        out.extend_from_slice(b",\"bytes_toserver\":");
-        push_u64(out, self.bytes_toserver);
-        out.extend_from_slice(b",\"bytes_toclient\":");
-        push_u64(out, self.bytes_toclient);
+        crate::records::push_flow_counters(
+            out,
+            [
+                self.pkts_toserver,
+                self.pkts_toclient,
+                self.bytes_toserver,
+                self.bytes_toclient,
+            ],
+        );
         out.extend_from_slice(b",\"start\":\"");
         push_timestamp(out, self.start);
         out.extend_from_slice(b"\",\"src_ip\":\"");

@@ -4,7 +4,7 @@
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use tapwatch_common::Timestamp;
 
-use crate::format::{hex_byte, push_u64, TimestampText};
+use crate::format::{hex_byte, push_json_str, push_u64, TimestampText};
 
 /// The `flow` object of a `flow` record.
 #[derive(Debug, Clone)]
@@ -47,18 +47,34 @@ impl Serialize for FlowBody {
     }
 }
 
+/// Opens a flow object with its counters: `{"pkts_toserver":N,"pkts_toclient":N,
+/// "bytes_toserver":N,"bytes_toclient":N` (`counters` in that order; the caller closes it).
+pub(crate) fn push_flow_counters(out: &mut Vec<u8>, counters: [u64; 4]) {
+    const KEYS: [&[u8]; 4] = [
+        b"{\"pkts_toserver\":",
+        b",\"pkts_toclient\":",
+        b",\"bytes_toserver\":",
+        b",\"bytes_toclient\":",
+    ];
+    for (key, n) in KEYS.iter().zip(counters) {
+        out.extend_from_slice(key);
+        push_u64(out, n);
+    }
+}
+
 impl FlowBody {
     /// Appends the object as JSON, the same text its `Serialize` form gives through
     /// `serde_json` (the values are numbers, timestamps and names that need no escaping).
     pub(crate) fn write_json(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(b"{\"pkts_toserver\":");
-        push_u64(out, self.pkts_toserver);
-        out.extend_from_slice(b",\"pkts_toclient\":");
-        push_u64(out, self.pkts_toclient);
-        out.extend_from_slice(b",\"bytes_toserver\":");
-        push_u64(out, self.bytes_toserver);
-        out.extend_from_slice(b",\"bytes_toclient\":");
-        push_u64(out, self.bytes_toclient);
+        push_flow_counters(
+            out,
+            [
+                self.pkts_toserver,
+                self.pkts_toclient,
+                self.bytes_toserver,
+                self.bytes_toclient,
+            ],
+        );
         out.extend_from_slice(b",\"start\":");
         push_json_str(out, TimestampText::of(self.start).as_str());
         out.extend_from_slice(b",\"end\":");
@@ -156,18 +172,6 @@ impl TcpFlagsBody {
             push_json_str(out, state);
         }
         out.push(b'}');
-    }
-}
-
-/// A string as a JSON string: copied when it needs no escaping, through serde_json otherwise.
-fn push_json_str(out: &mut Vec<u8>, value: &str) {
-    if value.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-        out.push(b'"');
-        out.extend_from_slice(value.as_bytes());
-        out.push(b'"');
-    } else {
-        // Writing into a Vec cannot fail.
-        let _ = serde_json::to_writer(out, value);
     }
 }
 

@@ -80,18 +80,25 @@ fn everything_arrives_in_order() {
     assert!(stats.bytes_sent > 0);
 }
 
-#[test]
-fn server_down_at_start_then_up() {
+/// An exporter whose center is not up (yet) at a free loopback address, with 3000 alerts sent
+/// and spooled: the temp dir, the PKI, the address and the exporter.
+fn spooled_with_center_down() -> (tempfile::TempDir, Pki, std::net::SocketAddr, Exporter) {
     let dir = tempfile::tempdir().expect("tmp");
     let pki = make_pki(dir.path(), "sensor-test-01");
     let addr = free_addr();
     let cfg = config(&dir.path().join("spool"), addr, &pki);
     let ex = start(&cfg);
     send(&ex, 0, 3000);
-    wait_until(LIMIT, "a failed connection", || ex.stats().reconnects >= 2);
     wait_until(LIMIT, "everything spooled", || {
         ex.stats().records_spooled[0] == 3000
     });
+    (dir, pki, addr, ex)
+}
+
+#[test]
+fn server_down_at_start_then_up() {
+    let (_dir, pki, addr, ex) = spooled_with_center_down();
+    wait_until(LIMIT, "a failed connection", || ex.stats().reconnects >= 2);
     assert!(ex.stats().spool_backlog_batches > 0);
     let store = new_store();
     let _center = TestCenter::start(addr, Some(&pki), store.clone());
@@ -105,15 +112,7 @@ fn server_down_at_start_then_up() {
 /// backlog, which `Health` and the shutdown report would then show).
 #[test]
 fn batches_acknowledged_on_reconnect_leave_no_stale_backlog() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let pki = make_pki(dir.path(), "sensor-test-01");
-    let addr = free_addr();
-    let cfg = config(&dir.path().join("spool"), addr, &pki);
-    let ex = start(&cfg);
-    send(&ex, 0, 3000);
-    wait_until(LIMIT, "everything spooled", || {
-        ex.stats().records_spooled[0] == 3000
-    });
+    let (_dir, pki, addr, ex) = spooled_with_center_down();
     let spooled = ex.stats().batches_spooled;
     assert_eq!(ex.stats().spool_backlog_batches, spooled);
     // The center already holds every batch (stored before a crash, the acks never sent).

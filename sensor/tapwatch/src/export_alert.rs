@@ -6,7 +6,7 @@
 //! The EVE line is not read back. The fields are filled exactly as
 //! [`tapwatch_proto::eve::alert_from_eve`] reads the EVE record written for the same alert;
 //! the application-layer objects (`http`, `dns`, `tls`) go through the very same conversion
-//! (their EVE object, then `*_from_eve`), and the `export_alert` tests hold the two equal,
+//! (their EVE object, then `*_from_eve`), and `tests/export_alerts.rs` holds the two equal,
 //! alert by alert, on real captures with the bundled and ET Open rules.
 
 use std::net::IpAddr;
