@@ -3,6 +3,7 @@
 //! The binary only wires the library crates together: it owns the command line, the
 //! configuration file and the packet pipeline's assembly.
 
+mod eve_file;
 mod export_health;
 mod export_link;
 mod export_tee;

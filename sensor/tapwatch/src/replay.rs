@@ -49,7 +49,9 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         Some(p) => {
             let f = File::create(p)
                 .with_context(|| format!("cannot create EVE file {}", p.display()))?;
-            Some(Box::new(BufWriter::with_capacity(1 << 20, f)))
+            let writer = crate::eve_file::BackgroundWriter::new(f)
+                .context("cannot start the EVE writer thread")?;
+            Some(Box::new(writer))
         }
     };
     // With flow export on, every EVE line passes the tee, which hands the flow records over.
