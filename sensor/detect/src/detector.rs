@@ -404,6 +404,14 @@ impl Detector {
                     self.scan_one(engine, db, d);
                 }
             }
+            if let Some(also) = db.also {
+                let dir = fixed_direction(also).unwrap_or(tx.direction);
+                for d in tx.buffers.get_except(also, db.buffer, dir) {
+                    if !d.is_empty() {
+                        self.scan_one(engine, db, d);
+                    }
+                }
+            }
         }
         self.cands.sort_unstable();
         self.cands.dedup();

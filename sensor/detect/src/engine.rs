@@ -107,6 +107,10 @@ pub(crate) struct CompiledSig {
 pub(crate) struct GroupDb {
     /// The inspected buffer.
     pub buffer: Buffer,
+    /// A second buffer whose fast patterns are in this database too (HTTP's `file.data`,
+    /// whose instances are normally the body's own, `Buffers::push_same`): its instances
+    /// that are not also instances of `buffer` are scanned as well.
+    pub also: Option<Buffer>,
     /// Transforms applied before scanning.
     pub transforms: Vec<Transform>,
     /// A rule buffer with exactly these transforms, used to apply them: (sig, buffer index).

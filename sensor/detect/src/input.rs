@@ -141,6 +141,18 @@ impl Buffers {
         });
     }
 
+    /// Adds `buffer` as a second name of the instance added last (the same bytes, not
+    /// copied), travelling in `dir`. Nothing happens when no instance was added yet.
+    pub fn push_same(&mut self, buffer: Buffer, dir: FlowDirection) {
+        if let Some(&last) = self.spans.last() {
+            self.spans.push(Span {
+                buffer,
+                dir,
+                ..last
+            });
+        }
+    }
+
     /// Adds one instance built by `fill`, which appends its bytes to the vector it is given.
     pub fn push_with(
         &mut self,
@@ -168,6 +180,25 @@ impl Buffers {
         self.spans
             .iter()
             .filter(move |s| s.buffer == buffer && s.dir == dir)
+            .map(|s| self.data.get(s.start..s.end).unwrap_or(&[]))
+    }
+
+    /// The instances of `buffer` in direction `dir` that are not also instances of `other`
+    /// (the same bytes given both names with [`Buffers::push_same`]).
+    pub fn get_except(
+        &self,
+        buffer: Buffer,
+        other: Buffer,
+        dir: FlowDirection,
+    ) -> impl Iterator<Item = &[u8]> + '_ {
+        self.spans
+            .iter()
+            .filter(move |s| s.buffer == buffer && s.dir == dir)
+            .filter(move |s| {
+                !self.spans.iter().any(|o| {
+                    o.buffer == other && o.dir == dir && o.start == s.start && o.end == s.end
+                })
+            })
             .map(|s| self.data.get(s.start..s.end).unwrap_or(&[]))
     }
 

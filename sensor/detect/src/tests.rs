@@ -315,6 +315,60 @@ alert http any any -> any any (msg:"absent"; http.referer; absent; sid:5;)"#;
     }
 }
 
+/// HTTP's `file.data` fast patterns are scanned with the body buffer of their direction
+/// (one scan for both names of one copy); a `file.data` instance that is not the body is
+/// scanned too, and each rule still sees only its own buffer.
+#[test]
+fn http_file_data_shares_the_body_prefilter_and_keeps_its_own_buffer() {
+    let rules = r#"alert http any any -> any any (msg:"fd"; flow:to_client; file.data; content:"MZ-payload"; sid:1;)
+alert http any any -> any any (msg:"body"; flow:to_client; http.response_body; content:"MZ-payload"; sid:2;)
+alert http any any -> any any (msg:"req"; flow:to_server; file.data; content:"upload-x"; sid:3;)
+alert http any any -> any any (msg:"fd only"; flow:to_client; file.data; content:"only-fd"; sid:4;)"#;
+    let mut buffers = Buffers::new();
+    buffers.push(Buffer::HttpRequestBody, TS, b"..upload-x..");
+    buffers.push_same(Buffer::FileData, TS);
+    buffers.push(Buffer::HttpResponseBody, TC, b"..MZ-payload..");
+    buffers.push_same(Buffer::FileData, TC);
+    // A `file.data` instance of its own (not the body's bytes).
+    buffers.push(Buffer::FileData, TC, b"only-fd");
+    let hs = engine(rules, Prefilter::Hyperscan);
+    let mut dbs: Vec<&str> = hs
+        .groups()
+        .flat_map(|g| g.dbs.iter())
+        .map(|d| d.buffer.name())
+        .collect();
+    dbs.sort_unstable();
+    assert_eq!(dbs, vec!["http.request_body", "http.response_body"]);
+    for prefilter in [Prefilter::Hyperscan, Prefilter::Reference] {
+        let engine = engine(rules, prefilter);
+        let mut det = Detector::new(&engine).unwrap();
+        let mut flow = FlowDetect::default();
+        let mut sids = Vec::new();
+        for side in [TS, TC] {
+            let mut alerts = Vec::new();
+            let tx = TxInput {
+                tx_id: 0,
+                direction: side,
+                buffers: &buffers,
+            };
+            det.inspect_tx(
+                &engine,
+                &tcp(b"", b"", side, 1),
+                &tx,
+                &mut flow,
+                &mut alerts,
+            );
+            sids.extend(
+                alerts
+                    .iter()
+                    .map(|a| engine.sig(a.sig).unwrap().signature.id.sid),
+            );
+        }
+        sids.sort_unstable();
+        assert_eq!(sids, vec![1, 2, 3, 4], "{prefilter:?}");
+    }
+}
+
 #[test]
 fn cache_is_missed_then_hit_and_a_damaged_entry_is_rebuilt() {
     let dir = std::env::temp_dir().join(format!("tapwatch-detect-cache-{}", std::process::id()));

@@ -171,15 +171,16 @@ fn named_headers(
 }
 
 /// A message body as its side's own buffer (`http.request_body` or `http.response_body`) and
-/// as `file.data`, when not empty.
+/// as `file.data`, when not empty: one copy with two names, which the engine's prefilter
+/// scans once for both (`tapwatch_detect`'s build, `scanned_as`).
 fn body(engine: &Engine, body: &[u8], own: Buffer, dir: FlowDirection, b: &mut Buffers) {
-    if body.is_empty() {
+    let file_data = engine.uses_buffer(Buffer::FileData);
+    if body.is_empty() || !(file_data || engine.uses_buffer(own)) {
         return;
     }
-    for buf in [own, Buffer::FileData] {
-        if engine.uses_buffer(buf) {
-            b.push(buf, dir, body);
-        }
+    b.push(own, dir, body);
+    if file_data {
+        b.push_same(Buffer::FileData, dir);
     }
 }
 
