@@ -452,6 +452,10 @@ fn group_name(engine: &Engine, index: usize) -> String {
 /// The database's buffer name with its transforms (`http.uri|to_lowercase`).
 fn db_name(db: &GroupDb) -> String {
     let mut name = db.buffer.name().to_owned();
+    if let Some(also) = db.also {
+        name.push('+');
+        name.push_str(also.name());
+    }
     for t in &db.transforms {
         name.push('|');
         name.push_str(&format!("{t:?}").to_lowercase());

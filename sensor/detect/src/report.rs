@@ -67,7 +67,9 @@ pub struct BuildReport {
     pub rejected: Vec<BuildRejection>,
     /// One entry per prefilter database.
     pub databases: Vec<DatabaseStats>,
-    /// Rules whose fast pattern is in each buffer (Suricata keyword), sorted by name.
+    /// Rules whose fast pattern is in each buffer (Suricata keyword), sorted by name. A
+    /// database scanned for two buffers is named `first+second` (HTTP's body and
+    /// `file.data`).
     pub rules_per_buffer: Vec<(String, usize)>,
     /// Time spent compiling (or loading) the databases and the rules.
     pub compile_time: Duration,
