@@ -206,6 +206,15 @@ impl AppFlow {
         }
     }
 
+    /// Whether the flow now carries encrypted application data (TLS after both sides'
+    /// ChangeCipherSpec and the first application data record).
+    pub fn encrypted(&self) -> bool {
+        match &self.state {
+            State::Tls(p) => p.encrypted(),
+            _ => false,
+        }
+    }
+
     /// The SSH session seen so far, for inspection.
     pub fn ssh(&self) -> Option<&SshInfo> {
         match &self.state {

@@ -163,6 +163,15 @@ impl Detector {
         if flow.as_ref().is_some_and(|f| f.passed) {
             return;
         }
+        if pkt.flow.is_some_and(|f| f.payload_off) {
+            // Neither payload nor stream is scanned or kept (`evaluate` turns away the rules
+            // that inspect them).
+            let mut bare = *pkt;
+            bare.payload = &[];
+            bare.stream = &[];
+            self.inspect_packet_data(engine, &bare, flow, alerts);
+            return;
+        }
         let limit = engine.limits.stream_window;
         let side = pkt.flow.map(|f| dir_index(f.direction));
         self.stream_first = false;
@@ -476,6 +485,9 @@ impl Detector {
             return false;
         };
         self.stats.candidates += 1;
+        if pkt.flow.is_some_and(|f| f.payload_off) && has_payload_buffer(cs) {
+            return false;
+        }
         if !self.matches(cs, pkt, source, flow.as_deref()) {
             // Stream data: try again with the earlier bytes in front, so that a match may
             // span segments; one lying wholly in the earlier bytes was seen before.

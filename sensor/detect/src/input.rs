@@ -28,6 +28,11 @@ pub struct FlowFacts {
     pub established: bool,
     /// The flow's application protocol.
     pub app: AppState,
+    /// The flow's payload is no longer inspected: it carries encrypted application data
+    /// (TLS), and the sensor follows Suricata's `encryption-handling: default`. Rules that
+    /// inspect the payload or the stream do not match its packets; header, flow-variable and
+    /// application-layer (`tls.*`) rules still do.
+    pub payload_off: bool,
 }
 
 /// Header bytes of the packet's layers, for the `*.hdr` buffers; empty when absent.

@@ -66,6 +66,7 @@ fn tcp<'a>(payload: &'a [u8], stream: &'a [u8], dir: FlowDirection, secs: i64) -
             direction: dir,
             established: true,
             app: AppState::Detected("http"),
+            payload_off: false,
         }),
         ..PacketInput::undecoded(Timestamp::new(secs, 0), &[])
     }
@@ -313,6 +314,24 @@ alert http any any -> any any (msg:"absent"; http.referer; absent; sid:5;)"#;
             "{prefilter:?}"
         );
     }
+}
+
+/// A flow whose payload is off (encrypted TLS under `encryption-handling: default`): rules
+/// that inspect the payload or the stream, negated contents included, do not match; header
+/// and flow rules do.
+#[test]
+fn rules_on_the_payload_do_not_match_once_it_is_off() {
+    let rules = r#"alert tcp any any -> any any (msg:"content"; content:"EVIL"; sid:1;)
+alert tcp any any -> any any (msg:"negated"; content:!"zzz"; sid:2;)
+alert tcp any any -> any any (msg:"stream"; flow:only_stream; content:"EVIL"; sid:3;)
+alert tcp any any -> any 80 (msg:"header"; flow:established,to_server; dsize:>3; sid:4;)"#;
+    let on = tcp(b"xxEVILxx", b"xxEVILxx", TS, 1);
+    assert_eq!(both(rules, &[on]), vec![1, 2, 3, 4]);
+    let mut off = on;
+    if let Some(f) = off.flow.as_mut() {
+        f.payload_off = true;
+    }
+    assert_eq!(both(rules, &[off]), vec![4]);
 }
 
 /// HTTP's `file.data` fast patterns are scanned with the body buffer of their direction

@@ -193,6 +193,8 @@ pub struct AppSection {
     pub detection_buffer_bytes: NonZeroUsize,
     /// `[app.http]`
     pub http: HttpSection,
+    /// `[app.tls]`
+    pub tls: TlsSection,
 }
 
 impl Default for AppSection {
@@ -200,8 +202,30 @@ impl Default for AppSection {
         Self {
             detection_buffer_bytes: nz(4096),
             http: HttpSection::default(),
+            tls: TlsSection::default(),
         }
     }
+}
+
+/// `[app.tls]`
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsSection {
+    /// What detection does with a session's encrypted application data.
+    pub encryption_handling: EncryptionHandling,
+}
+
+/// Suricata's `app-layer.protocols.tls.encryption-handling`.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum EncryptionHandling {
+    /// Once application data follows both sides' ChangeCipherSpec, the flow's payload and
+    /// stream are no longer inspected: rules with payload content do not match it; header,
+    /// flow and `tls.*` rules still do (Suricata's default).
+    #[default]
+    Default,
+    /// The encrypted payload is inspected like any other.
+    Full,
 }
 
 /// `[app.http]`

@@ -48,6 +48,8 @@ pub(crate) struct Detection {
     decode_events: Vec<&'static str>,
     stream_events: Vec<&'static str>,
     app_events: Vec<String>,
+    /// `[app.tls] encryption_handling = "full"`: encrypted payload is inspected too.
+    inspect_encrypted: bool,
 }
 
 pub(crate) fn to_flow_dir(d: Direction) -> FlowDirection {
@@ -148,8 +150,9 @@ fn packet_input<'a>(decoded: &'a Decoded<'a>, ts: Timestamp) -> PacketInput<'a> 
 }
 
 impl Detection {
-    /// Detection state for one worker.
-    pub fn new(engine: Arc<Engine>) -> Result<Self, EngineError> {
+    /// Detection state for one worker; `inspect_encrypted` keeps inspecting the payload of
+    /// flows once it is encrypted.
+    pub fn new(engine: Arc<Engine>, inspect_encrypted: bool) -> Result<Self, EngineError> {
         Ok(Self {
             detector: Detector::new(&engine)?,
             engine,
@@ -162,6 +165,7 @@ impl Detection {
             decode_events: Vec::new(),
             stream_events: Vec::new(),
             app_events: Vec::new(),
+            inspect_encrypted,
         })
     }
 
@@ -235,6 +239,7 @@ impl Detection {
             direction: to_flow_dir(dir),
             established: flow.state != FlowTcpState::New,
             app: app_state(flow),
+            payload_off: !self.inspect_encrypted && flow.user.encrypted(),
         };
         let mut pkt = packet_input(decoded, ts);
         pkt.flow = Some(facts);
@@ -270,6 +275,7 @@ impl Detection {
             direction: FlowDirection::ToServer,
             established: flow.state != FlowTcpState::New,
             app: app_state(flow),
+            payload_off: !self.inspect_encrypted && flow.user.encrypted(),
         };
         let mut pkt = PacketInput::undecoded(flow.last, &[]);
         pkt.src = Some(flow.client);

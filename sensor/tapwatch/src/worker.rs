@@ -41,6 +41,11 @@ impl FlowState {
         self.app.outcome()
     }
 
+    /// Whether the flow carries encrypted application data now (TLS).
+    pub fn encrypted(&self) -> bool {
+        self.app.encrypted()
+    }
+
     /// Detection state of the flow.
     pub fn detect_mut(&mut self) -> &mut tapwatch_detect::FlowDetect {
         &mut self.detect
@@ -128,8 +133,13 @@ impl<W: Write> Worker<W> {
         eve: Option<W>,
         engine: std::sync::Arc<tapwatch_detect::Engine>,
     ) -> Result<Self, tapwatch_detect::EngineError> {
+        let inspect_encrypted =
+            config.app.tls.encryption_handling == crate::config::EncryptionHandling::Full;
         let mut worker = Self::new(config, eve);
-        worker.detection = Some(crate::detect_run::Detection::new(engine)?);
+        worker.detection = Some(crate::detect_run::Detection::new(
+            engine,
+            inspect_encrypted,
+        )?);
         Ok(worker)
     }
 

@@ -63,6 +63,8 @@ pub struct TlsParser {
     /// Anomalies already reported (each at most once per flow).
     reported: u32,
     done: bool,
+    /// An application_data record followed both sides' ChangeCipherSpec.
+    encrypted: bool,
 }
 
 impl TlsParser {
@@ -76,12 +78,20 @@ impl TlsParser {
             server_certificate_seen: false,
             reported: 0,
             done: false,
+            encrypted: false,
         }
     }
 
     /// What is known so far.
     pub fn info(&self) -> &TlsInfo {
         &self.info
+    }
+
+    /// Whether the session carries encrypted application data: an application_data record
+    /// came after both sides' ChangeCipherSpec (the point where Suricata's
+    /// `encryption-handling: default` stops inspecting the payload).
+    pub fn encrypted(&self) -> bool {
+        self.encrypted
     }
 
     /// Feeds the next in-order bytes of direction `dir`; may be split anywhere.
@@ -121,6 +131,9 @@ impl TlsParser {
                             self.report(TlsAnomaly::TooManyRecordsInPacket, out);
                         }
                         self.start_record(dir, ty, version, len, out);
+                        if ty == ct::APPLICATION_DATA && self.sides.iter().all(|s| s.ccs_seen) {
+                            self.encrypted = true;
+                        }
                     }
                 }
                 continue;

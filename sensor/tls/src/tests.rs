@@ -103,6 +103,28 @@ fn tls12_flow() -> (Vec<u8>, Vec<u8>) {
     (client, server)
 }
 
+/// Encrypted only once application data follows both ChangeCipherSpecs: the client's CCS
+/// alone, or the server's first application data record before the client's CCS, is not.
+#[test]
+fn encrypted_after_application_data_following_both_change_cipher_specs() {
+    let (client, server) = tls12_flow();
+    let mut p = parser();
+    // Client up to its ChangeCipherSpec and encrypted Finished, without application data.
+    run(&mut p, S, &[&client[..client.len() - 105]]);
+    assert!(!p.encrypted());
+    // The server's flight, its CCS and its application data: encrypted from there.
+    run(&mut p, C, &[&server[..server.len() - 305]]);
+    assert!(!p.encrypted(), "CCS both ways, no application data yet");
+    run(&mut p, C, &[&server[server.len() - 305..]]);
+    assert!(p.encrypted());
+
+    let mut q = parser();
+    let server_only = [record(22, 0x0303, &[0x10; 4]), record(23, 0x0303, &[1; 10])].concat();
+    run(&mut q, S, &[&client[..client.len() - 150]]);
+    run(&mut q, C, &[&server_only]);
+    assert!(!q.encrypted(), "no ChangeCipherSpec: not encrypted");
+}
+
 fn run(parser: &mut TlsParser, dir: Direction, chunks: &[&[u8]]) -> Vec<TlsEvent> {
     let mut out = Vec::new();
     for c in chunks {
