@@ -95,6 +95,35 @@ fn both(rules: &str, packets: &[PacketInput<'_>]) -> Vec<u32> {
     hs.into_iter().map(|(sid, _)| sid).collect()
 }
 
+/// Inspects transaction 0 with `buffers`, to the server then to the client, through a fresh
+/// detector and flow; returns the sids that alerted with the side inspected.
+fn tx_sids(rules: &str, prefilter: Prefilter, buffers: &Buffers) -> Vec<(u32, FlowDirection)> {
+    let engine = engine(rules, prefilter);
+    let mut det = Detector::new(&engine).unwrap();
+    let mut flow = FlowDetect::default();
+    let mut sids = Vec::new();
+    for side in [FlowDirection::ToServer, FlowDirection::ToClient] {
+        let mut alerts = Vec::new();
+        let tx = TxInput {
+            tx_id: 0,
+            direction: side,
+            buffers,
+        };
+        det.inspect_tx(
+            &engine,
+            &tcp(b"", b"", side, 1),
+            &tx,
+            &mut flow,
+            &mut alerts,
+        );
+        sids.extend(alerts.iter().map(|a| {
+            assert_eq!(a.tx_id, Some(0));
+            (engine.sig(a.sig).unwrap().signature.id.sid, side)
+        }));
+    }
+    sids
+}
+
 const TS: FlowDirection = FlowDirection::ToServer;
 const TC: FlowDirection = FlowDirection::ToClient;
 
@@ -290,26 +319,8 @@ alert http any any -> any any (msg:"absent"; http.referer; absent; sid:5;)"#;
     buffers.push(Buffer::HttpStatCode, TC, b"404");
     buffers.push(Buffer::HttpHeader, TC, b"Server: x\r\n");
     for prefilter in [Prefilter::Hyperscan, Prefilter::Reference] {
-        let engine = engine(rules, prefilter);
-        let mut det = Detector::new(&engine).unwrap();
-        let mut flow = FlowDetect::default();
-        let mut sids = Vec::new();
-        for side in [TS, TC] {
-            let mut alerts = Vec::new();
-            let pkt = tcp(b"", b"", TC, 1);
-            let tx = TxInput {
-                tx_id: 0,
-                direction: side,
-                buffers: &buffers,
-            };
-            det.inspect_tx(&engine, &pkt, &tx, &mut flow, &mut alerts);
-            sids.extend(alerts.iter().map(|a| {
-                assert_eq!(a.tx_id, Some(0));
-                (engine.sig(a.sig).unwrap().signature.id.sid, side)
-            }));
-        }
         assert_eq!(
-            sids,
+            tx_sids(rules, prefilter, &buffers),
             vec![(1, TS), (5, TS), (2, TC), (3, TC), (4, TC)],
             "{prefilter:?}"
         );
@@ -359,30 +370,10 @@ alert http any any -> any any (msg:"fd only"; flow:to_client; file.data; content
     dbs.sort_unstable();
     assert_eq!(dbs, vec!["http.request_body", "http.response_body"]);
     for prefilter in [Prefilter::Hyperscan, Prefilter::Reference] {
-        let engine = engine(rules, prefilter);
-        let mut det = Detector::new(&engine).unwrap();
-        let mut flow = FlowDetect::default();
-        let mut sids = Vec::new();
-        for side in [TS, TC] {
-            let mut alerts = Vec::new();
-            let tx = TxInput {
-                tx_id: 0,
-                direction: side,
-                buffers: &buffers,
-            };
-            det.inspect_tx(
-                &engine,
-                &tcp(b"", b"", side, 1),
-                &tx,
-                &mut flow,
-                &mut alerts,
-            );
-            sids.extend(
-                alerts
-                    .iter()
-                    .map(|a| engine.sig(a.sig).unwrap().signature.id.sid),
-            );
-        }
+        let mut sids: Vec<u32> = tx_sids(rules, prefilter, &buffers)
+            .into_iter()
+            .map(|(sid, _)| sid)
+            .collect();
         sids.sort_unstable();
         assert_eq!(sids, vec![1, 2, 3, 4], "{prefilter:?}");
     }

@@ -8,6 +8,9 @@
 //! The corpus lives in `../shared/corpus` (or `$TAPWATCH_SHARED/corpus`); without it the tests
 //! print a `skipped:` line and pass.
 
+#[path = "common/shared.rs"]
+mod shared;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,12 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 fn shared_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("TAPWATCH_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    dir.join("corpus/pcaps/MANIFEST.tsv")
-        .is_file()
-        .then_some(dir)
+    shared::shared_dir("corpus/pcaps/MANIFEST.tsv")
 }
 
 /// One manifest row: the capture's path and what the manifest says about it.

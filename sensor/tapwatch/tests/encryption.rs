@@ -5,16 +5,14 @@
 //! Runs on a capture of the shared corpus (`../shared/corpus`, or `$TAPWATCH_SHARED`); without
 //! it the test prints a `skipped:` line and passes.
 
+#[path = "common/shared.rs"]
+mod shared;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn shared_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("TAPWATCH_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    dir.join("corpus/pcaps/MANIFEST.tsv")
-        .is_file()
-        .then_some(dir)
+    shared::shared_dir("corpus/pcaps/MANIFEST.tsv")
 }
 
 /// Alerts per signature id of one replay of `pcap` with `rules` and an optional config.

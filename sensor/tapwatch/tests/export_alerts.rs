@@ -4,6 +4,9 @@
 //! option on (payload, packet, metadata), packet, stream, transaction and flowless alerts;
 //! and corpus captures (HTTP, DNS, TLS, SMB) under ET Open 2024 when `../shared` is present.
 
+#[path = "common/shared.rs"]
+mod shared;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -164,10 +167,7 @@ fn bundled_capture_alerts_equal_their_eve_records() {
 }
 
 fn shared_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("TAPWATCH_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("../shared"));
-    dir.join("corpus").is_dir().then_some(dir)
+    shared::shared_dir("corpus")
 }
 
 #[test]

@@ -25,6 +25,9 @@
 //! The corpus lives in `../shared/corpus` (or `$TAPWATCH_SHARED/corpus`); without it the test
 //! prints a `skipped:` line and passes. Run with `--nocapture` to see the full report.
 
+#[path = "common/shared.rs"]
+mod shared;
+
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -141,10 +144,7 @@ mod allowed;
 use allowed::ALLOWED;
 
 fn shared_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("TAPWATCH_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    dir.join("corpus/suricata-eve").is_dir().then_some(dir)
+    shared::shared_dir("corpus/suricata-eve")
 }
 
 /// Captures with a Suricata EVE file: (capture path, path without its extension).

@@ -13,6 +13,9 @@
 //! Without the corpus the test prints a `skipped:` line and passes. Run with `--nocapture` to
 //! see the per-test report.
 
+#[path = "common/shared.rs"]
+mod shared;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -28,12 +31,7 @@ const EXPECTED_FAILURES: &[(&str, &str)] = &[];
 const SURICATA_VERSION: [u64; 3] = [8, 0, 6];
 
 fn shared_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("TAPWATCH_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    dir.join("corpus/verify-sample/INDEX.yaml")
-        .is_file()
-        .then_some(dir)
+    shared::shared_dir("corpus/verify-sample/INDEX.yaml")
 }
 
 // ---------------------------------------------------------------------------------------------
