@@ -284,9 +284,13 @@ async fn session(
                 }
             }
         }
+        // Read once per turn: the final `Health` below and the end of the drain must agree on
+        // them (the batcher finishing between two reads ended the drain without it).
+        let stop_now = *stop.borrow();
+        let batcher_done = shared.batcher_done();
         // Draining and nothing more to spool: one last `Health`, so the center learns the
         // final counters (the sensor publishes them before it drains) before the stream ends.
-        if !final_health_sent && matches!(*stop.borrow(), Stop::Drain(_)) && shared.batcher_done() {
+        if !final_health_sent && matches!(stop_now, Stop::Drain(_)) && batcher_done {
             out.send(sensor_message::Msg::Health(health_message(shared)))
                 .await?;
             final_health_sent = true;
@@ -295,11 +299,10 @@ async fn session(
             let s = shared.lock_spool();
             (s.acked(), s.next_seq())
         };
-        let stop_now = *stop.borrow();
         match stop_now {
             Stop::Abort => return Ok(End::Stopped),
             Stop::Drain(deadline) => {
-                if acked + 1 >= next && shared.batcher_done() {
+                if acked + 1 >= next && batcher_done {
                     if final_health_sent {
                         // Close our side and give the center a moment to read the last
                         // `Health` and end the stream, so it is not cut off in transit.
