@@ -127,31 +127,34 @@ pub fn stats(args: &RulesStatsArgs) -> anyhow::Result<ExitCode> {
         "rules without a fast pattern (checked on every packet of their group): {}",
         build.rules_without_pattern
     );
+    // Name columns as wide as their longest entry, so the numbers stay aligned.
+    let names = build
+        .rules_per_buffer
+        .iter()
+        .map(|(b, _)| b.chars().count());
+    let w = names.max().unwrap_or(0).max(32);
     println!("rules per buffer:");
     for (b, n) in &build.rules_per_buffer {
-        println!("  {b:<32} {n:>7}");
+        println!("  {b:<w$} {n:>7}");
     }
+    let total = format!("total ({} databases)", build.databases.len());
+    let names = build.databases.iter().map(|d| d.buffer.chars().count());
+    let w = names.chain([total.len()]).max().unwrap_or(0).max(40);
     println!("prefilter databases:");
     println!(
-        "  {:<40} {:>7} {:>9} {:>11}",
+        "  {:<w$} {:>7} {:>9} {:>11}",
         "buffer", "rules", "patterns", "bytes"
     );
     let (mut rules, mut patterns, mut bytes) = (0usize, 0usize, 0usize);
     for d in &build.databases {
         println!(
-            "  {:<40} {:>7} {:>9} {:>11}",
+            "  {:<w$} {:>7} {:>9} {:>11}",
             d.buffer, d.rules, d.patterns, d.bytes
         );
         rules += d.rules;
         patterns += d.patterns;
         bytes += d.bytes;
     }
-    println!(
-        "  {:<40} {:>7} {:>9} {:>11}",
-        format!("total ({} databases)", build.databases.len()),
-        rules,
-        patterns,
-        bytes
-    );
+    println!("  {total:<w$} {rules:>7} {patterns:>9} {bytes:>11}");
     Ok(ExitCode::SUCCESS)
 }
