@@ -115,32 +115,7 @@ impl EncodedAlerts {
 
     /// The columns of each alert, in order.
     pub fn columns(&self) -> impl Iterator<Item = AlertColumns<'_>> + '_ {
-        self.rows.iter().map(|r| {
-            let t = |i: usize| {
-                r.text
-                    .get(i)
-                    .zip(r.text.get(i + 1))
-                    .and_then(|(&start, &end)| self.text.get(start..end))
-                    .unwrap_or("")
-            };
-            AlertColumns {
-                timestamp_us: r.timestamp_us,
-                flow_id: r.flow_id,
-                gid: r.gid,
-                sid: r.sid,
-                rev: r.rev,
-                severity: r.severity,
-                src_port: r.src_port,
-                dst_port: r.dst_port,
-                signature: t(0),
-                category: t(1),
-                src_ip: t(2),
-                dst_ip: t(3),
-                proto: t(4),
-                app_proto: t(5),
-                record: self.plain.get(r.record.clone()).unwrap_or(&[]),
-            }
-        })
+        self.rows.iter().map(|r| r.columns(&self.text, &self.plain))
     }
 
     /// The alerts decoded again from their stored bytes (tests and diagnostics).
@@ -177,6 +152,34 @@ impl Row {
             record,
         }
     }
+
+    /// The columns, borrowed from the `text` and `plain` buffers the row was made with.
+    fn columns<'a>(&self, text: &'a str, plain: &'a [u8]) -> AlertColumns<'a> {
+        let t = |i: usize| {
+            self.text
+                .get(i)
+                .zip(self.text.get(i + 1))
+                .and_then(|(&start, &end)| text.get(start..end))
+                .unwrap_or("")
+        };
+        AlertColumns {
+            timestamp_us: self.timestamp_us,
+            flow_id: self.flow_id,
+            gid: self.gid,
+            sid: self.sid,
+            rev: self.rev,
+            severity: self.severity,
+            src_port: self.src_port,
+            dst_port: self.dst_port,
+            signature: t(0),
+            category: t(1),
+            src_ip: t(2),
+            dst_ip: t(3),
+            proto: t(4),
+            app_proto: t(5),
+            record: plain.get(self.record.clone()).unwrap_or(&[]),
+        }
+    }
 }
 
 /// Calls `f` with the columns of each of `alerts` (encoded here; for callers holding decoded
@@ -185,35 +188,14 @@ pub fn for_each_columns<E>(
     alerts: &[Alert],
     mut f: impl FnMut(usize, &AlertColumns<'_>) -> Result<(), E>,
 ) -> Result<(), E> {
-    let (mut src, mut dst, mut record) = (String::new(), String::new(), Vec::new());
+    let (mut text, mut record) = (String::new(), Vec::new());
     for (i, a) in alerts.iter().enumerate() {
-        src.clear();
-        push_ip_text(&mut src, &a.src_ip);
-        dst.clear();
-        push_ip_text(&mut dst, &a.dst_ip);
+        text.clear();
         record.clear();
         // Encoding into a `Vec` cannot run out of room.
         let _ = a.encode(&mut record);
-        f(
-            i,
-            &AlertColumns {
-                timestamp_us: a.timestamp_us,
-                flow_id: a.flow_id,
-                gid: a.gid,
-                sid: a.sid,
-                rev: a.rev,
-                severity: a.severity,
-                src_port: a.src_port,
-                dst_port: a.dst_port,
-                signature: &a.signature,
-                category: &a.category,
-                src_ip: &src,
-                dst_ip: &dst,
-                proto: &a.proto,
-                app_proto: &a.app_proto,
-                record: &record,
-            },
-        )?;
+        let row = Row::of(a, &mut text, 0..record.len());
+        f(i, &row.columns(&text, &record))?;
     }
     Ok(())
 }
