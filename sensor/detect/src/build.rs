@@ -15,13 +15,13 @@ use crate::engine::{
     action_rank, buffer_proto, classes_of, fixed_direction, CompiledSig, Engine, Group, GroupDb,
     IntOperand, SigKind, StateOp, StreamMode, TxGroups, CLASSES,
 };
-use crate::fastpattern;
 use crate::portgroups::{self, PendingRule};
 use crate::report::{BuildRejection, BuildReport, CacheOutcome, DatabaseStats, EngineError};
 use crate::verify::CompiledBuffer;
+use crate::{anchored, fastpattern};
 
 /// Version of the engine's cache entry layout and prefilter semantics; part of the cache key.
-const ENGINE_FORMAT_VERSION: u32 = 4;
+const ENGINE_FORMAT_VERSION: u32 = 5;
 
 /// Longest prefilter literal for the packet payload and stream (longer fast patterns are cut
 /// to this prefix).
@@ -106,6 +106,9 @@ impl Engine {
             sigs,
         };
         let without_pattern = engine.group();
+        for db in engine.groups_mut().flat_map(|g| g.dbs.iter_mut()) {
+            db.anchored.finish();
+        }
         let (cache, cache_warning) = engine.compile_databases(config)?;
         let report = engine.report(rejected, without_pattern, cache, cache_warning, start);
         Ok((engine, report))
@@ -398,10 +401,13 @@ impl Engine {
             let mut distinct: HashMap<String, std::collections::HashSet<u32>> = HashMap::new();
             for (di, db) in group.dbs.iter().enumerate() {
                 let name = db_name(db);
-                distinct
-                    .entry(name.clone())
-                    .or_default()
-                    .extend(db.lit_sigs.iter().flatten().copied());
+                distinct.entry(name.clone()).or_default().extend(
+                    db.lit_sigs
+                        .iter()
+                        .flatten()
+                        .copied()
+                        .chain(db.anchored.sigs()),
+                );
                 let ports = match group.ports.label_of(di) {
                     Some(label) => format!(" [{label}]"),
                     None => String::new(),
@@ -410,6 +416,7 @@ impl Engine {
                     buffer: format!("{}/{}{ports}", group_name(self, gi), name),
                     rules: db.rules,
                     patterns: db.literals.len(),
+                    anchored: db.anchored.len(),
                     bytes: db.db.as_ref().map_or(0, LiteralDatabase::size_bytes),
                 });
             }
@@ -563,6 +570,7 @@ fn add_to_dbs(
                 literals: Vec::new(),
                 lit_sigs: Vec::new(),
                 db: None,
+                anchored: Default::default(),
                 rules: 0,
                 max_literal: 0,
             });
@@ -584,6 +592,12 @@ fn add_to_dbs(
         _ => &fp.bytes[..],
     };
     db.max_literal = db.max_literal.max(bytes.len());
+    if let Some(starts) = fp.starts {
+        if anchored::fits(starts) && bm.transforms.is_empty() {
+            db.anchored.add(bytes, fp.caseless, starts, idx);
+            return true;
+        }
+    }
     let lit = match db
         .literals
         .iter()

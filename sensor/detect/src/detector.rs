@@ -363,19 +363,26 @@ impl Detector {
         let ports = pkt.src.zip(pkt.dst).map(|(s, d)| (s.1, d.1));
         for db in group.dbs_for(dir, ports) {
             let (packet, stream) = data(db.buffer);
-            let mut packet = packet;
-            let mut stream = stream;
             if db.buffer == Buffer::Payload && !stream.is_empty() && db.transforms.is_empty() {
                 let new = stream.get(self.stream_tail..).unwrap_or(&[]);
                 // In order, the packet's payload is the new stream data: scan it once.
-                if new == packet {
-                    packet = &[];
+                if new != packet && !packet.is_empty() {
+                    self.scan_one(engine, db, packet);
                 }
                 // Of the earlier bytes, only those a literal could start in are rescanned.
                 let from = self
                     .stream_tail
                     .saturating_sub(db.max_literal.saturating_sub(1));
-                stream = stream.get(from..).unwrap_or(&[]);
+                if let Some(window) = stream.get(from..).filter(|w| !w.is_empty()) {
+                    self.search(db, window);
+                }
+                // Anchored literals where verification looks: at the start of the new data
+                // and (from `from` on, as searched) of the window with the earlier bytes.
+                self.find_anchored(db, new, 0);
+                if self.stream_tail > 0 {
+                    self.find_anchored(db, stream, from);
+                }
+                continue;
             }
             for d in [packet, stream] {
                 if !d.is_empty() {
@@ -441,8 +448,14 @@ impl Detector {
         }
     }
 
+    /// Prefilters one buffer instance: its anchored literals, then the database's search
+    /// (after the database's transforms).
     fn scan_one(&mut self, engine: &Engine, db: &crate::engine::GroupDb, data: &[u8]) {
-        let Some(hs) = &db.db else { return };
+        if db.transformer.is_none() {
+            self.find_anchored(db, data, 0);
+            self.search(db, data);
+            return;
+        }
         let mut out = std::mem::take(&mut self.scan_buf);
         let data = match db.transformer {
             Some((sig, bi)) => {
@@ -457,6 +470,25 @@ impl Detector {
             }
             None => data,
         };
+        self.find_anchored(db, data, 0);
+        self.search(db, data);
+        self.scan_buf = out;
+    }
+
+    /// Adds the rules of `db`'s anchored literals found at their places in `data`
+    /// (starting at or after `min_start`).
+    fn find_anchored(&mut self, db: &crate::engine::GroupDb, data: &[u8], min_start: usize) {
+        if db.anchored.is_empty() {
+            return;
+        }
+        let cands = &mut self.cands;
+        db.anchored
+            .find(data, min_start, |sigs| cands.extend_from_slice(sigs));
+    }
+
+    /// Adds the rules of `db`'s literals found anywhere in `data` (Hyperscan).
+    fn search(&mut self, db: &crate::engine::GroupDb, data: &[u8]) {
+        let Some(hs) = &db.db else { return };
         let cands = &mut self.cands;
         let lit_sigs = &db.lit_sigs;
         let result = hs.scan(&mut self.scratch, data, |id| {
@@ -467,7 +499,6 @@ impl Detector {
         if result.is_err() {
             self.stats.scan_errors += 1;
         }
-        self.scan_buf = out;
     }
 
     /// Verifies rule `i` fully and acts on a match. Returns true when a `pass` rule matched

@@ -121,9 +121,12 @@ pub(crate) struct GroupDb {
     pub lit_sigs: Vec<Vec<u32>>,
     /// The compiled database (`None` in reference mode).
     pub db: Option<LiteralDatabase>,
+    /// Fast patterns with a fixed place near the buffer's start, checked there instead of
+    /// searched for (not in `literals`).
+    pub anchored: crate::anchored::AnchoredLiterals,
     /// Rules with their fast pattern here.
     pub rules: usize,
-    /// Length of the longest literal.
+    /// Length of the longest literal (anchored ones included).
     pub max_literal: usize,
 }
 

@@ -7,6 +7,7 @@
 //! must be present for the rule to match qualify: not in a buffer with `absent: or_else`,
 //! not in `base64_data` (decoded at verification time).
 
+use tapwatch_rules::signature::{Content, Value};
 use tapwatch_rules::{Absent, Buffer, Matcher, Signature};
 
 /// A rule's fast pattern.
@@ -18,6 +19,30 @@ pub(crate) struct FastPatternChoice {
     pub bytes: Vec<u8>,
     /// `nocase`.
     pub caseless: bool,
+    /// Where the literal can start in its buffer, when the content's `offset` and `depth`
+    /// (or `startswith`) fix that to a range (inclusive): the content's window is absolute
+    /// even when it is also relative (`distance`/`within` only narrow it).
+    pub starts: Option<(usize, usize)>,
+}
+
+/// The inclusive range of start positions of the slice `[lit_off, ..)` of content `c`, when
+/// its absolute window is bounded; `None` when unbounded, set by a variable, or empty.
+fn literal_starts(c: &Content, lit_off: usize) -> Option<(usize, usize)> {
+    let offset = match c.offset {
+        None => 0,
+        Some(Value::Lit(v)) => usize::try_from(v).ok()?,
+        Some(Value::Var(_)) => return None,
+    };
+    let end = match (c.depth, c.startswith) {
+        (_, true) => c.pattern.len(),
+        (Some(Value::Lit(d)), false) => offset.checked_add(usize::try_from(d).ok()?)?,
+        _ => return None,
+    };
+    let last = end.checked_sub(c.pattern.len())?;
+    if last < offset {
+        return None;
+    }
+    Some((offset.checked_add(lit_off)?, last.checked_add(lit_off)?))
 }
 
 /// Lower is preferred.
@@ -62,29 +87,32 @@ pub(crate) fn choose(sig: &Signature) -> Option<FastPatternChoice> {
             let bm = sig.buffers.get(fp.buffer)?;
             if let Some(Matcher::Content(c)) = bm.matchers.get(fp.matcher) {
                 if !c.negated && !c.pattern.is_empty() {
-                    let bytes = match fp.chop {
+                    let (bytes, lit_off) = match fp.chop {
                         Some((off, len)) => {
                             let start = usize::from(off);
                             let end = start.saturating_add(usize::from(len));
-                            c.pattern
+                            let bytes = c
+                                .pattern
                                 .get(start..end.min(c.pattern.len()))
-                                .unwrap_or(&[])
+                                .unwrap_or(&[]);
+                            (bytes, start)
                         }
-                        None => &c.pattern[..],
+                        None => (&c.pattern[..], 0),
                     };
                     if !bytes.is_empty() {
                         return Some(FastPatternChoice {
                             buffer: fp.buffer,
                             bytes: bytes.to_vec(),
                             caseless: c.nocase,
+                            starts: literal_starts(c, lit_off),
                         });
                     }
                 }
             }
         }
     }
-    // (priority, length, strength, buffer index, bytes, nocase)
-    type Best<'a> = (u8, usize, usize, usize, &'a [u8], bool);
+    // (priority, length, strength, buffer index, content)
+    type Best<'a> = (u8, usize, usize, usize, &'a Content);
     let mut best: Option<Best<'_>> = None;
     for (bi, bm) in sig.buffers.iter().enumerate() {
         if !qualifies(sig, bi) {
@@ -100,18 +128,63 @@ pub(crate) fn choose(sig: &Signature) -> Option<FastPatternChoice> {
             let st = strength(&c.pattern);
             let better = match best {
                 None => true,
-                Some((bp, bl, bs, _, _, _)) => {
+                Some((bp, bl, bs, _, _)) => {
                     prio < bp || (prio == bp && (len > bl || (len == bl && st > bs)))
                 }
             };
             if better {
-                best = Some((prio, len, st, bi, &c.pattern, c.nocase));
+                best = Some((prio, len, st, bi, c));
             }
         }
     }
-    best.map(|(_, _, _, buffer, bytes, caseless)| FastPatternChoice {
+    best.map(|(_, _, _, buffer, c)| FastPatternChoice {
         buffer,
-        bytes: bytes.to_vec(),
-        caseless,
+        bytes: c.pattern.clone(),
+        caseless: c.nocase,
+        starts: literal_starts(c, 0),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tapwatch_rules::{load_rules_text, LoadOptions, LoadReport};
+
+    fn starts_of(options: &str) -> Option<(usize, usize)> {
+        let text = format!("alert tcp any any -> any any (msg:\"t\"; {options} sid:1;)");
+        let mut report = LoadReport::default();
+        load_rules_text(
+            "t.rules",
+            &text,
+            &LoadOptions::suricata_defaults(),
+            &mut report,
+        );
+        let sig = report
+            .signatures
+            .first()
+            .unwrap_or_else(|| panic!("{options}: {:?}", report.rejections));
+        choose(sig).expect("a fast pattern").starts
+    }
+
+    #[test]
+    fn a_fast_patterns_start_range_follows_offset_depth_and_chop() {
+        assert_eq!(starts_of(r#"content:"ABCD";"#), None, "anywhere");
+        assert_eq!(starts_of(r#"content:"ABCD"; offset:3;"#), None, "no end");
+        assert_eq!(starts_of(r#"content:"ABCD"; depth:4;"#), Some((0, 0)));
+        assert_eq!(
+            starts_of(r#"content:"ABCD"; offset:3; depth:6;"#),
+            Some((3, 5))
+        );
+        assert_eq!(starts_of(r#"content:"ABCD"; startswith;"#), Some((0, 0)));
+        assert_eq!(
+            starts_of(r#"content:"HEADERXY"; offset:1; depth:9; fast_pattern:6,2;"#),
+            Some((7, 8)),
+            "the chopped slice starts 6 bytes into the content"
+        );
+        assert_eq!(
+            starts_of(r#"byte_extract:1,0,n; content:"ABCD"; depth:n;"#),
+            None,
+            "set by a variable"
+        );
+    }
 }

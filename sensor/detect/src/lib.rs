@@ -16,6 +16,7 @@
 pub mod cache;
 pub mod verify;
 
+mod anchored;
 mod build;
 mod config;
 mod detector;

@@ -26,6 +26,8 @@ pub struct DatabaseStats {
     pub rules: usize,
     /// Distinct literals compiled.
     pub patterns: usize,
+    /// Distinct literals checked at their fixed place near the buffer's start instead.
+    pub anchored: usize,
     /// Compiled size in bytes (0 in reference mode).
     pub bytes: usize,
 }

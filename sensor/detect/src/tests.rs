@@ -464,6 +464,59 @@ alert tcp any any -> any any (msg:"c"; flags:S; sid:3;)"#;
     );
 }
 
+/// Fast patterns with a fixed place near the start (`offset`/`depth`, `startswith`) are
+/// checked there instead of searched for; the candidates must be the same wherever
+/// verification looks: the packet, the new stream data and the window with earlier bytes.
+#[test]
+fn anchored_fast_patterns_are_found_at_their_places_only() {
+    let rules = r#"alert tcp any any -> any any (msg:"smb"; content:"|ff|SMB"; offset:4; depth:4; sid:1;)
+alert tcp any any -> any any (msg:"nocase"; content:"smb"; nocase; offset:5; depth:5; sid:2;)
+alert tcp any any -> any any (msg:"chop"; content:"HEADERXY"; depth:8; fast_pattern:6,2; sid:3;)
+alert tcp any any -> any any (msg:"range"; content:"GET"; depth:5; content:"/x"; distance:0; sid:4;)"#;
+    let (_, report) = Engine::build(sigs(rules), &EngineConfig::default()).unwrap();
+    let db = report
+        .databases
+        .iter()
+        .find(|d| d.buffer == "tcp/pkt_data [to_server any]")
+        .unwrap();
+    assert_eq!((db.rules, db.patterns, db.anchored), (4, 0, 4));
+    // Packets only (no stream data): at their places, not elsewhere.
+    let pkt = |p: &'static [u8]| tcp(p, b"", TS, 1);
+    assert_eq!(both(rules, &[pkt(b"\0\0\0\x20\xffSMBr")]), vec![1, 2]);
+    assert_eq!(both(rules, &[pkt(b"\0\0\0\x20\0\xffSMBr")]), vec![2]);
+    assert_eq!(both(rules, &[pkt(b"\xffSMB\0\0\0")]), Vec::<u32>::new());
+    assert_eq!(both(rules, &[pkt(b"HEADERXY")]), vec![3]);
+    assert_eq!(both(rules, &[pkt(b"xHEADERXY")]), Vec::<u32>::new());
+    assert_eq!(both(rules, &[pkt(b"  GET /x")]), vec![4]);
+    assert_eq!(both(rules, &[pkt(b"   GET /x")]), Vec::<u32>::new());
+    // In order: the same places at the start of the stream.
+    assert_eq!(
+        both(
+            rules,
+            &[tcp(b"\0\0\0\x20\xffSMB", b"\0\0\0\x20\xffSMB", TS, 1)]
+        ),
+        vec![1, 1, 2, 2]
+    );
+    // Across segments: the window with the earlier bytes holds the literal at its place
+    // ("HEADER" then "XY"; " G" then "ET /x").
+    let stream_rules = r#"alert tcp-stream any any -> any any (msg:"chop"; content:"HEADERXY"; depth:8; fast_pattern:6,2; sid:3;)
+alert tcp-stream any any -> any any (msg:"range"; content:"GET"; depth:5; content:"/x"; distance:0; sid:4;)"#;
+    assert_eq!(
+        both(
+            stream_rules,
+            &[tcp(b"HEADER", b"HEADER", TS, 1), tcp(b"XY", b"XY", TS, 2)]
+        ),
+        vec![3]
+    );
+    assert_eq!(
+        both(
+            stream_rules,
+            &[tcp(b" G", b" G", TS, 1), tcp(b"ET /x", b"ET /x", TS, 2)]
+        ),
+        vec![4]
+    );
+}
+
 #[test]
 fn stream_matches_span_segments_without_realerting_on_earlier_data() {
     let rules = r#"alert tcp any any -> any any (msg:"both"; content:"EVIL"; sid:1;)

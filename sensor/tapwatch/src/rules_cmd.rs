@@ -95,7 +95,7 @@ pub fn stats(args: &RulesStatsArgs) -> anyhow::Result<ExitCode> {
                     .databases
                     .iter()
                     .map(|d| {
-                        json!({"buffer": d.buffer, "rules": d.rules, "patterns": d.patterns, "bytes": d.bytes})
+                        json!({"buffer": d.buffer, "rules": d.rules, "patterns": d.patterns, "anchored": d.anchored, "bytes": d.bytes})
                     })
                     .collect::<Vec<_>>()
                     .into(),
@@ -142,19 +142,20 @@ pub fn stats(args: &RulesStatsArgs) -> anyhow::Result<ExitCode> {
     let w = names.chain([total.len()]).max().unwrap_or(0).max(40);
     println!("prefilter databases:");
     println!(
-        "  {:<w$} {:>7} {:>9} {:>11}",
-        "buffer", "rules", "patterns", "bytes"
+        "  {:<w$} {:>7} {:>9} {:>9} {:>11}",
+        "buffer", "rules", "patterns", "anchored", "bytes"
     );
-    let (mut rules, mut patterns, mut bytes) = (0usize, 0usize, 0usize);
+    let (mut rules, mut patterns, mut anchored, mut bytes) = (0usize, 0usize, 0usize, 0usize);
     for d in &build.databases {
         println!(
-            "  {:<w$} {:>7} {:>9} {:>11}",
-            d.buffer, d.rules, d.patterns, d.bytes
+            "  {:<w$} {:>7} {:>9} {:>9} {:>11}",
+            d.buffer, d.rules, d.patterns, d.anchored, d.bytes
         );
         rules += d.rules;
         patterns += d.patterns;
+        anchored += d.anchored;
         bytes += d.bytes;
     }
-    println!("  {total:<w$} {rules:>7} {patterns:>9} {bytes:>11}");
+    println!("  {total:<w$} {rules:>7} {patterns:>9} {anchored:>9} {bytes:>11}");
     Ok(ExitCode::SUCCESS)
 }
