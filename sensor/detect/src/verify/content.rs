@@ -65,6 +65,12 @@ impl CompiledContent {
         self.distance.is_some() || self.within.is_some()
     }
 
+    /// A non-negated content relative by `distance` only (no `within`), without variables:
+    /// its search runs from the cursor to an end that does not depend on the cursor.
+    pub(super) fn is_distance_only(&self) -> bool {
+        !self.negated && self.distance.is_some() && self.within.is_none() && !self.uses_vars()
+    }
+
     /// Whether a modifier is a `byte_extract` variable.
     pub(super) fn uses_vars(&self) -> bool {
         [self.offset, self.depth, self.distance, self.within]

@@ -14,6 +14,17 @@
 //! positions, except for the cap below. A step whose result cannot depend on earlier
 //! positions (an absolute content, `bsize`, ...) ends the whole evaluation when it fails.
 //!
+//! Paths that cannot match are cut short: a relative content with `distance` but no
+//! `within` searches from the cursor to a fixed end, so when everything from that step on
+//! failed for cursor `c`, it fails for any cursor at or after `c` (the positions it could
+//! take are a subset, and the rest of the walk depends only on the position). Such a step
+//! remembers the lowest cursor it failed from and fails at once from there on. Rules
+//! like `content:"<script"; content:"<"; distance:0; content:".length"; distance:0;
+//! pcre:"/^.../R";` otherwise retry the same pcre once per combination of earlier
+//! positions, until the cap. Lists with `byte_extract` or `base64_decode` (state beside
+//! the cursor) are walked without the cut. The cut only drops paths that fail, so it
+//! changes no result except where the cap would have stopped the full walk.
+//!
 //! # Limits
 //!
 //! - At most [`INSPECTION_LIMIT`] step evaluations per [`CompiledBuffer::matches`] call
@@ -129,6 +140,9 @@ pub struct CompiledBuffer {
     /// `retry[i]`: a later step depends on step `i`'s position, so on its failure step `i`
     /// is tried at its next occurrence.
     retry: Vec<bool>,
+    /// `monotone[i]`: step `i` fails from every cursor at or after one it failed from (see
+    /// the module documentation); all false when the list has state beside the cursor.
+    monotone: Vec<bool>,
 }
 
 /// How one step of the walk ended.
@@ -174,12 +188,14 @@ impl CompiledBuffer {
             });
         }
         let retry = compute_retry(&steps);
+        let monotone = compute_monotone(&steps);
         Ok(Self {
             buffer: bm.buffer,
             absent: bm.absent,
             transforms,
             steps,
             retry,
+            monotone,
         })
     }
 
@@ -217,6 +233,10 @@ impl CompiledBuffer {
     /// module documentation). An empty list matches.
     pub fn matches(&self, data: &[u8], ctx: &mut MatchContext) -> bool {
         ctx.steps = 0;
+        ctx.failed_from.clear();
+        if self.monotone.contains(&true) {
+            ctx.failed_from.resize(self.steps.len(), usize::MAX);
+        }
         self.walk(0, data, 0, ctx) == Walk::Match
     }
 
@@ -267,14 +287,27 @@ impl CompiledBuffer {
                         self.walk(i + 1, data, cursor, ctx)
                     };
                 }
+                let monotone = self.monotone[i];
+                if monotone && ctx.failed_from.get(i).is_some_and(|&f| cursor >= f) {
+                    return failed;
+                }
                 let mut from = start;
+                let mut outcome = failed;
                 while let Some(pos) = c.find(data, from, end) {
                     match self.walk(i + 1, data, pos + c.len(), ctx) {
                         Walk::NoMatch if self.retry[i] => from = pos + 1,
-                        other => return other,
+                        other => {
+                            outcome = other;
+                            break;
+                        }
                     }
                 }
-                failed
+                if monotone && outcome == Walk::NoMatch {
+                    if let Some(f) = ctx.failed_from.get_mut(i) {
+                        *f = (*f).min(cursor);
+                    }
+                }
+                outcome
             }
             Step::Pcre(p) => {
                 let base = if p.relative {
@@ -363,6 +396,22 @@ impl CompiledBuffer {
     }
 }
 
+/// `monotone[i]` is true for a non-negated relative content with `distance` but no `within`
+/// (its search ends where the buffer or its absolute `depth` does, whatever the cursor),
+/// without variables, in a list without `byte_extract` and `base64_decode`.
+fn compute_monotone(steps: &[Step]) -> Vec<bool> {
+    let stateful = steps
+        .iter()
+        .any(|s| matches!(s, Step::ByteExtract(_) | Step::Base64Decode(_)));
+    steps
+        .iter()
+        .map(|s| match s {
+            Step::Content(c) => !stateful && c.is_distance_only(),
+            _ => false,
+        })
+        .collect()
+}
+
 /// `retry[i]` is true when some later step reads the cursor that step `i` set, directly or
 /// through later relative steps, before an absolute cursor-setting step replaces it.
 fn compute_retry(steps: &[Step]) -> Vec<bool> {
@@ -394,6 +443,8 @@ pub struct MatchContext {
     base64_set: bool,
     dce_le: bool,
     steps: u32,
+    /// Per step of the list being walked: the lowest cursor a monotone step failed from.
+    failed_from: Vec<usize>,
 }
 
 impl Default for MatchContext {
@@ -412,6 +463,7 @@ impl MatchContext {
             base64_set: false,
             dce_le: true,
             steps: 0,
+            failed_from: Vec::new(),
         }
     }
 

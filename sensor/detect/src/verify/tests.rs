@@ -314,10 +314,14 @@ fn backtracking_retries_earlier_occurrences() {
 
 #[test]
 fn inspection_limit_stops_pathological_lists() {
-    // 40 `a`s with five nested relative contents and an impossible last one.
+    // 40 `a`s with five nested relative contents and an impossible last one (`within`
+    // keeps the steps from being cut short as failed earlier).
     let mut m = vec![c(b"a")];
     for _ in 0..5 {
-        m.push(cm(b"a", |x| x.distance = lit(0)));
+        m.push(cm(b"a", |x| {
+            x.distance = lit(0);
+            x.within = lit(40);
+        }));
     }
     m.push(cm(b"z", |x| x.distance = lit(0)));
     let data = [b'a'; 40];
@@ -328,6 +332,39 @@ fn inspection_limit_stops_pathological_lists() {
         ctx.steps > INSPECTION_LIMIT,
         "the walk was cut at the limit"
     );
+}
+
+#[test]
+fn distance_only_steps_fail_at_once_from_a_cursor_they_failed_from() {
+    // The same list with `distance` alone: once the sixth `a` failed from a cursor, it
+    // fails from every later one, and the walk ends long before the limit.
+    let mut m = vec![c(b"a")];
+    for _ in 0..5 {
+        m.push(cm(b"a", |x| x.distance = lit(0)));
+    }
+    m.push(cm(b"z", |x| x.distance = lit(0)));
+    let compiled = list(m.clone());
+    let mut ctx = MatchContext::new();
+    assert!(!compiled.matches(&[b'a'; 40], &mut ctx));
+    assert!(ctx.steps < 500, "{} steps", ctx.steps);
+    // ... and still finds the match when there is one.
+    let mut data = [b'a'; 40];
+    data[39] = b'z';
+    assert!(compiled.matches(&data, &mut ctx));
+    // A relative pcre after the contents is tried once per position of the content
+    // before it, not once per combination of earlier positions.
+    let mut m = vec![c(b"<s"), cm(b"<", |x| x.distance = lit(0))];
+    m.push(cm(b".l", |x| x.distance = lit(0)));
+    m.push(pm("^x", |p| p.relative = true));
+    let compiled = list(m);
+    let body: Vec<u8> = b"<s"
+        .iter()
+        .chain(&[b'<'; 30])
+        .chain(&b".l.l.l.l"[..])
+        .copied()
+        .collect();
+    assert!(!compiled.matches(&body, &mut ctx));
+    assert!(ctx.steps < 100, "{} steps", ctx.steps);
 }
 
 // ---------------------------------------------------------------------------------------
