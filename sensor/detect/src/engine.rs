@@ -93,7 +93,7 @@ pub(crate) struct CompiledSig {
     /// The rule's threshold after `threshold.config`.
     pub threshold: Option<Threshold>,
     pub suppress: Vec<SuppressTrack>,
-    /// `metadata` grouped by key, in first-seen order.
+    /// `metadata` grouped by key, in first-seen order (moved here: `sig.metadata` is empty).
     pub metadata: Vec<(String, Vec<String>)>,
     /// Packet protocol classes the rule applies to.
     pub classes: [bool; CLASSES],
