@@ -8,12 +8,14 @@
 #![forbid(unsafe_code)]
 
 mod alert;
+mod deferred;
 mod envelope;
 mod format;
 mod records;
 mod writer;
 
 pub use alert::{base64, printable, AlertBody, AlertFlow};
+pub use deferred::{FlowRecord, RecordSink};
 pub use envelope::{Endpoint, Envelope, EventType, PacketSource};
 pub use format::{format_ip, format_timestamp, protocol_name, push_json_str, push_key, push_u64};
 pub use records::{AnomalyBody, AnomalyType, FlowBody, TcpFlagsBody};

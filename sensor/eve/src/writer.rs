@@ -4,6 +4,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use crate::deferred::{FlowRecord, RecordSink};
 use crate::envelope::Envelope;
 use crate::format::{protocol_name, push_ip, push_json_str, push_key, push_timestamp, push_u64};
 use crate::records::{FlowBody, TcpFlagsBody};
@@ -76,6 +77,21 @@ impl<W: Write> EveWriter<W> {
         alert.write_json(&mut self.line);
         rest.write_fields(&mut self.line);
         self.finish()
+    }
+
+    /// Writes a `flow` record, or hands it to the output to format in its place
+    /// ([`RecordSink::take_flow`]); counted as written either way.
+    pub fn write_flow_record(&mut self, record: FlowRecord) -> io::Result<()>
+    where
+        W: RecordSink,
+    {
+        match self.out.take_flow(record) {
+            None => {
+                self.records += 1;
+                Ok(())
+            }
+            Some(record) => record.write_to(self),
+        }
     }
 
     /// Writes a `flow` record (`env.event_type` should be [`EventType::Flow`]) and, for TCP,
@@ -169,6 +185,16 @@ impl<W: Write> EveWriter<W> {
     /// The underlying writer.
     pub fn into_inner(self) -> W {
         self.out
+    }
+
+    /// The underlying writer.
+    pub fn get_ref(&self) -> &W {
+        &self.out
+    }
+
+    /// The underlying writer, mutably (bytes written to it directly are not records).
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out
     }
 
     fn push_key(&mut self, key: &str) {

@@ -5,7 +5,13 @@
 //! into the page cache, block allocation, ~3 % of the worker's time on the detection
 //! benchmark) then runs beside the packet path instead of on it.
 //!
-//! Memory is bounded: at most [`QUEUE_CHUNKS`] chunks wait for the thread; when they are all
+//! `flow` records, one per flow and the most frequent of all, are not even formatted by the
+//! worker: it hands them over as values ([`RecordSink::take_flow`]) with the chunk, marked
+//! at the place they belong, and the thread formats them there (Suricata, too, writes them
+//! from a thread of its own, the flow recycler).
+//!
+//! Memory is bounded: a chunk holds at most [`CHUNK_BYTES`] and [`CHUNK_FLOWS`] flow
+//! records, and at most [`QUEUE_CHUNKS`] chunks wait for the thread; when they are all
 //! taken the worker waits (the file is slower than the packets), it never drops data. Records
 //! reach the file in the order written. A write error of the thread is returned by the next
 //! `write` that hands over a chunk, or the next `flush`, and by every call after it; what is
@@ -15,15 +21,45 @@ use std::io::{self, Write};
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{bounded, Receiver, Sender, TryRecvError};
+use tapwatch_eve::{EveWriter, FlowRecord, RecordSink};
 
 /// Bytes gathered before a chunk goes to the writer thread.
 pub const CHUNK_BYTES: usize = 1 << 20;
 
+/// `flow` records gathered before a chunk goes to the writer thread.
+pub const CHUNK_FLOWS: usize = 4096;
+
 /// Chunks that may wait for the writer thread.
 pub const QUEUE_CHUNKS: usize = 4;
 
+/// Bytes to write, and the `flow` records to format among them.
+#[derive(Debug, Default)]
+struct Chunk {
+    bytes: Vec<u8>,
+    /// Each record with the length of `bytes` when it was taken: it goes there.
+    flows: Vec<(usize, FlowRecord)>,
+}
+
+impl Chunk {
+    fn with_capacity(bytes: usize) -> Self {
+        Self {
+            bytes: Vec::with_capacity(bytes),
+            flows: Vec::new(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.bytes.is_empty() && self.flows.is_empty()
+    }
+
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.flows.clear();
+    }
+}
+
 enum Message {
-    Data(Vec<u8>),
+    Data(Chunk),
     /// Flush the file and answer with the outcome (or the error that came earlier).
     Flush(Sender<io::Result<()>>),
 }
@@ -31,11 +67,11 @@ enum Message {
 /// A `Write` whose bytes are written to `W` by a background thread, in chunks.
 #[derive(Debug)]
 pub struct BackgroundWriter {
-    current: Vec<u8>,
+    current: Chunk,
     chunk: usize,
     to_thread: Option<Sender<Message>>,
     /// Written chunks, emptied, for reuse.
-    recycled: Receiver<Vec<u8>>,
+    recycled: Receiver<Chunk>,
     /// The thread's first write error.
     failed: Receiver<io::Error>,
     /// That error, once received: every later call returns it again.
@@ -59,7 +95,7 @@ impl BackgroundWriter {
             .name("tapwatch-eve".into())
             .spawn(move || write_chunks(out, &from_worker, &give_back, &report))?;
         Ok(Self {
-            current: Vec::with_capacity(chunk),
+            current: Chunk::with_capacity(chunk),
             chunk,
             to_thread: Some(to_thread),
             recycled,
@@ -89,8 +125,10 @@ impl BackgroundWriter {
             return Ok(());
         }
         let next = match self.recycled.try_recv() {
-            Ok(buf) => buf,
-            Err(TryRecvError::Empty | TryRecvError::Disconnected) => Vec::with_capacity(self.chunk),
+            Ok(chunk) => chunk,
+            Err(TryRecvError::Empty | TryRecvError::Disconnected) => {
+                Chunk::with_capacity(self.chunk)
+            }
         };
         let full = std::mem::replace(&mut self.current, next);
         self.send(Message::Data(full))
@@ -108,8 +146,8 @@ impl BackgroundWriter {
 
 impl Write for BackgroundWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.current.extend_from_slice(buf);
-        if self.current.len() >= self.chunk {
+        self.current.bytes.extend_from_slice(buf);
+        if self.current.bytes.len() >= self.chunk {
             self.check()?;
             self.send_current()?;
         }
@@ -124,6 +162,21 @@ impl Write for BackgroundWriter {
         answer
             .recv()
             .map_err(|_| io::Error::other("the EVE writer thread has stopped"))?
+    }
+}
+
+impl RecordSink for BackgroundWriter {
+    /// Takes the record, unless the chunk must go to the thread first and the thread has
+    /// failed: then the record comes back (the caller's next write reports the error).
+    fn take_flow(&mut self, record: FlowRecord) -> Option<FlowRecord> {
+        if self.current.flows.len() >= CHUNK_FLOWS
+            && self.check().and_then(|()| self.send_current()).is_err()
+        {
+            return Some(record);
+        }
+        let at = self.current.bytes.len();
+        self.current.flows.push((at, record));
+        None
     }
 }
 
@@ -143,20 +196,24 @@ impl Drop for BackgroundWriter {
 fn write_chunks<W: Write>(
     mut out: W,
     from_worker: &Receiver<Message>,
-    give_back: &Sender<Vec<u8>>,
+    give_back: &Sender<Chunk>,
     report: &Sender<io::Error>,
 ) {
     let mut failure: Option<(io::ErrorKind, String)> = None;
+    // A chunk with records is assembled here, then written with one call.
+    let mut assembled = EveWriter::new(Vec::new());
     for message in from_worker {
         match message {
             Message::Data(mut chunk) => {
                 if failure.is_none() {
-                    if let Err(e) = out.write_all(&chunk) {
+                    let bytes = assemble(&mut chunk, &mut assembled);
+                    if let Err(e) = out.write_all(bytes) {
                         failure = Some((e.kind(), e.to_string()));
                         let _ = report.try_send(e);
                     }
                 }
                 chunk.clear();
+                assembled.get_mut().clear();
                 let _ = give_back.try_send(chunk);
             }
             Message::Flush(reply) => {
@@ -169,6 +226,28 @@ fn write_chunks<W: Write>(
         }
     }
     let _ = out.flush();
+}
+
+/// The chunk's bytes with its records formatted in their places: the chunk's own bytes when
+/// it has no records, else `assembled`'s.
+fn assemble<'a>(chunk: &'a mut Chunk, assembled: &'a mut EveWriter<Vec<u8>>) -> &'a [u8] {
+    if chunk.flows.is_empty() {
+        return &chunk.bytes;
+    }
+    let mut at = 0;
+    for (to, record) in chunk.flows.drain(..) {
+        let upto = to.clamp(at, chunk.bytes.len());
+        assembled
+            .get_mut()
+            .extend_from_slice(chunk.bytes.get(at..upto).unwrap_or_default());
+        at = upto;
+        // Writing into memory cannot fail.
+        let _ = record.write_to(assembled);
+    }
+    assembled
+        .get_mut()
+        .extend_from_slice(chunk.bytes.get(at..).unwrap_or_default());
+    assembled.get_ref()
 }
 
 #[cfg(test)]
@@ -220,6 +299,61 @@ mod tests {
         w.write_all(b"more\n").unwrap();
         w.flush().unwrap();
         assert!(sink.bytes.lock().unwrap().ends_with(b"more\n"));
+    }
+
+    fn flow(id: u64) -> FlowRecord {
+        let at = tapwatch_common::Timestamp::new(1_700_000_000, 0);
+        let endpoint = |ip: &str, port| tapwatch_eve::Endpoint {
+            ip: ip.parse().unwrap(),
+            port: Some(port),
+        };
+        FlowRecord {
+            start: at,
+            flow_id: id,
+            vlan: Vec::new(),
+            endpoints: (endpoint("10.0.0.1", 40000), endpoint("192.0.2.9", 53)),
+            proto: 17,
+            icmp: None,
+            app_proto: Some("dns"),
+            body: tapwatch_eve::FlowBody {
+                pkts_toserver: 1,
+                pkts_toclient: 1,
+                bytes_toserver: 70,
+                bytes_toclient: 90,
+                start: at,
+                end: at,
+                state: "established",
+                reason: "timeout",
+                alerted: false,
+            },
+            tcp: None,
+        }
+    }
+
+    #[test]
+    fn flow_records_are_formatted_in_their_places() {
+        // Lines and flow records alternate over many chunks, some of them closed by the
+        // record limit rather than the byte limit; the file is what formatting each record
+        // in place would have written.
+        let sink = Shared::default();
+        let mut w = BackgroundWriter::with_chunk(sink.clone(), 4096).unwrap();
+        let mut expected = EveWriter::new(Vec::new());
+        for i in 0..3 * CHUNK_FLOWS as u64 {
+            if i % 3 == 0 {
+                let line = format!("{{\"line\":{i}}}\n");
+                w.write_all(line.as_bytes()).unwrap();
+                expected.get_mut().extend_from_slice(line.as_bytes());
+            }
+            assert!(w.take_flow(flow(i)).is_none());
+            flow(i).write_to(&mut expected).unwrap();
+        }
+        w.flush().unwrap();
+        let written = sink.bytes.lock().unwrap().clone();
+        assert_eq!(written.len(), expected.get_ref().len());
+        assert!(
+            written == *expected.get_ref(),
+            "same bytes in the same order"
+        );
     }
 
     #[test]

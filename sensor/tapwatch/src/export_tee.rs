@@ -91,6 +91,10 @@ fn event_type(line: &[u8]) -> Option<&[u8]> {
     value.get(..end)
 }
 
+/// Flow records are formatted by the worker and written through the tee, which exports
+/// their lines.
+impl<W: Write> tapwatch_eve::RecordSink for EveTee<W> {}
+
 impl<W: Write> Write for EveTee<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;

@@ -1,7 +1,7 @@
 //! `tapwatch replay`: capture files through one worker, with progress and a summary.
 
 use std::fs::File;
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::{BufWriter, IsTerminal};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -18,6 +18,7 @@ use tapwatch::config::Config;
 use tapwatch::counters::Counters;
 use tapwatch::detect_setup::{self, Startup};
 use tapwatch::worker::Worker;
+use tapwatch_eve::RecordSink;
 use tapwatch_export::ExportStats;
 
 mod feed;
@@ -43,7 +44,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
-    let eve: Option<Box<dyn Write>> = match &args.eve {
+    let eve: Option<Box<dyn RecordSink>> = match &args.eve {
         None => None,
         Some(p) if p.as_os_str() == "-" => Some(Box::new(BufWriter::new(std::io::stdout().lock()))),
         Some(p) => {
@@ -55,7 +56,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         }
     };
     // With flow export on, every EVE line passes the tee, which hands the flow records over.
-    let eve: Option<Box<dyn Write>> = match &exporter {
+    let eve: Option<Box<dyn RecordSink>> = match &exporter {
         Some(x) if config.export.flows => Some(Box::new(EveTee::new(
             eve.unwrap_or_else(|| Box::new(std::io::sink())),
             x.handle(),
@@ -211,7 +212,7 @@ fn release_at_exit(engine: Option<std::sync::Arc<tapwatch_detect::Engine>>) {
 }
 
 /// Publishes the worker's figures for the exporter's `Health` messages.
-fn publish_health<W: Write>(board: &HealthBoard, worker: &Worker<W>) {
+fn publish_health<W: RecordSink>(board: &HealthBoard, worker: &Worker<W>) {
     board.publish(
         worker.counters(),
         WorkerFigures {

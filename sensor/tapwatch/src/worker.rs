@@ -1,15 +1,13 @@
 //! One packet-processing worker: decode, defragment, track flows, reassemble TCP, parse the
 //! application layer and write EVE records. It owns all of its state; nothing is shared.
 
-use std::io::Write;
-
 use tapwatch_app::{AppConfig, AppFlow, AppOutput, AppProto, DetectOutcome};
 use tapwatch_capture::RawPacket;
 use tapwatch_common::{Direction, Timestamp};
 use tapwatch_defrag::{DefragOutcome, Defragmenter, Fragment};
 use tapwatch_eve::{
-    AnomalyBody, AnomalyType, Endpoint, Envelope, EveWriter, EventType, FlowBody, PacketSource,
-    TcpFlagsBody,
+    AnomalyBody, AnomalyType, Endpoint, Envelope, EveWriter, EventType, FlowBody, FlowRecord,
+    PacketSource, RecordSink, TcpFlagsBody,
 };
 use tapwatch_flow::FlowHandle;
 use tapwatch_flow::{
@@ -62,7 +60,7 @@ struct Origin {
     direction: Direction,
 }
 
-impl<W: Write> std::fmt::Debug for Worker<W> {
+impl<W: RecordSink> std::fmt::Debug for Worker<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Worker")
             .field("packets", &self.counters.packets)
@@ -73,7 +71,7 @@ impl<W: Write> std::fmt::Debug for Worker<W> {
 }
 
 /// A packet-processing worker writing EVE to `W`.
-pub struct Worker<W: Write> {
+pub struct Worker<W: RecordSink> {
     config: Config,
     app_config: AppConfig,
     flows: FlowTable<FlowState>,
@@ -101,7 +99,7 @@ pub struct Worker<W: Write> {
     alert_export: Option<crate::export_alert::AlertExport>,
 }
 
-impl<W: Write> Worker<W> {
+impl<W: RecordSink> Worker<W> {
     /// A worker with `config`, writing EVE records to `eve` when given.
     pub fn new(config: Config, eve: Option<W>) -> Self {
         let app_config = crate::config::app_config(&config);
@@ -676,20 +674,17 @@ impl<W: Write> Worker<W> {
     }
 
     fn write_flow_record(&mut self, flow: &Flow<FlowState>, reason: EndReason) {
+        if self.eve_error.is_some() {
+            return;
+        }
+        let Some(eve) = self.eve.as_mut() else {
+            return;
+        };
         let view = FlowView::of(flow);
         let app_proto = match flow.user.app.outcome() {
             DetectOutcome::Detected(p) => Some(p.name()),
             DetectOutcome::Failed => Some("failed"),
             DetectOutcome::Pending => None,
-        };
-        let env = Envelope {
-            flow_id: Some(view.id),
-            vlan: view.vlan(),
-            endpoints: Some(view.endpoints(Direction::ToServer)),
-            proto: Some(view.protocol),
-            icmp: view.icmp,
-            app_proto,
-            ..Envelope::new(flow.start, EventType::Flow)
         };
         let body = FlowBody {
             pkts_toserver: flow.to_server.packets,
@@ -711,13 +706,19 @@ impl<W: Write> Worker<W> {
             flags_tc: s.server.flags,
             state: Some(s.state.name()),
         });
-        if self.eve_error.is_some() {
-            return;
-        }
-        if let Some(eve) = self.eve.as_mut() {
-            if let Err(e) = eve.write_flow(&env, &body, tcp.as_ref()) {
-                self.eve_error = Some(e);
-            }
+        let record = FlowRecord {
+            start: flow.start,
+            flow_id: view.id,
+            vlan: view.vlan().to_vec(),
+            endpoints: view.endpoints(Direction::ToServer),
+            proto: view.protocol,
+            icmp: view.icmp,
+            app_proto,
+            body,
+            tcp,
+        };
+        if let Err(e) = eve.write_flow_record(record) {
+            self.eve_error = Some(e);
         }
     }
 

@@ -33,6 +33,9 @@ impl Write for SharedBuf {
     }
 }
 
+/// Flow records come back formatted, as lines.
+impl tapwatch_eve::RecordSink for SharedBuf {}
+
 /// What the worker handed over: alerts with the timestamp given, and encoding failures.
 #[derive(Clone, Default)]
 struct Handed {
