@@ -30,6 +30,9 @@ struct Entry {
     /// The literal; lower-cased when caseless.
     bytes: Vec<u8>,
     caseless: bool,
+    /// Its first 8 bytes (fewer when shorter), little-endian, and the mask of those bytes.
+    head: u64,
+    mask: u64,
     first: usize,
     last: usize,
     /// Rules with this fast pattern, in the order added.
@@ -37,37 +40,97 @@ struct Entry {
 }
 
 impl Entry {
-    fn is_at(&self, data: &[u8], pos: usize) -> bool {
-        let Some(end) = pos.checked_add(self.bytes.len()) else {
-            return false;
+    fn new(bytes: Vec<u8>, caseless: bool, first: usize, last: usize, sig: u32) -> Self {
+        let n = bytes.len().min(8);
+        let head = word_at(&bytes, 0);
+        let mask = if n == 8 {
+            u64::MAX
+        } else {
+            (1u64 << (8 * n)) - 1
         };
-        let Some(window) = data.get(pos..end) else {
+        Self {
+            bytes,
+            caseless,
+            head: head & mask,
+            mask,
+            first,
+            last,
+            sigs: vec![sig],
+        }
+    }
+
+    /// Whether the literal is at `pos` of `data`; `word` and `lower` are the 8 bytes there
+    /// as [`word_at`] reads them, as they are and ASCII-lower-cased.
+    fn is_at(&self, data: &[u8], pos: usize, word: u64, lower: u64) -> bool {
+        if data.len().saturating_sub(pos) < self.bytes.len() {
             return false;
+        }
+        let w = if self.caseless { lower } else { word };
+        if w & self.mask != self.head {
+            return false;
+        }
+        let (Some(rest), Some(want)) = (
+            data.get(pos + 8..pos + self.bytes.len()),
+            self.bytes.get(8..),
+        ) else {
+            // At most 8 bytes: the head was all of it.
+            return true;
         };
         if self.caseless {
-            window.eq_ignore_ascii_case(&self.bytes)
+            rest.eq_ignore_ascii_case(want)
         } else {
-            window == self.bytes.as_slice()
+            rest == want
         }
     }
 }
 
-/// One start position in use: the entries that may start there, by their first byte
-/// (ASCII-folded).
-#[derive(Debug)]
-struct Slot {
-    pos: usize,
-    /// Entries whose folded first byte is `b` are `ids[index[b]..index[b + 1]]`.
-    index: Box<[u32; 257]>,
-    ids: Vec<u32>,
+/// The 8 bytes of `data` from `pos` as a little-endian word, zeros past the end.
+fn word_at(data: &[u8], pos: usize) -> u64 {
+    let mut raw = [0u8; 8];
+    let avail = data.get(pos..).unwrap_or_default();
+    let n = avail.len().min(8);
+    if let (Some(dst), Some(src)) = (raw.get_mut(..n), avail.get(..n)) {
+        dst.copy_from_slice(src);
+    }
+    u64::from_le_bytes(raw)
+}
+
+/// `x` with each ASCII capital letter byte turned into its small letter (as
+/// `u8::to_ascii_lowercase` does per byte).
+fn ascii_lower(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    // Per byte, without carries between bytes: the high bit of `ge_a` is set when the low
+    // seven bits are at least 'A', that of `gt_z` when they are above 'Z'; bytes with their
+    // own high bit set are not ASCII.
+    let low7 = x & (0x7f * ONES);
+    let ge_a = low7 + (0x80 - u64::from(b'A')) * ONES;
+    let gt_z = low7 + (0x80 - u64::from(b'Z') - 1) * ONES;
+    let upper = ge_a & !gt_z & !x & (0x80 * ONES);
+    x | (upper >> 2)
+}
+
+/// What a lookup reads of an entry that may start at a position.
+#[derive(Debug, Clone, Copy)]
+struct Key {
+    /// The entry's first byte, ASCII-folded (keys are sorted by it).
+    first: u8,
+    id: u32,
 }
 
 /// The anchored fast patterns of one prefilter database.
+///
+/// Laid out for lookups that mostly find nothing: per position in use, a 256-bit set of the
+/// (folded) first bytes of the literals that may start there, all sets side by side; only
+/// a byte in the set leads to that position's keys.
 #[derive(Debug, Default)]
 pub(crate) struct AnchoredLiterals {
     entries: Vec<Entry>,
-    /// Ascending by position; built by [`finish`](Self::finish).
-    slots: Vec<Slot>,
+    /// Positions in use, ascending; built by [`finish`](Self::finish), like the two below.
+    positions: Vec<usize>,
+    /// Per position: the first bytes of its entries.
+    first_bytes: Vec<[u64; 4]>,
+    /// Per position: its entries, by first byte.
+    keys: Vec<Vec<Key>>,
 }
 
 impl AnchoredLiterals {
@@ -85,13 +148,9 @@ impl AnchoredLiterals {
         });
         match found {
             Some(e) => e.sigs.push(sig),
-            None => self.entries.push(Entry {
-                bytes,
-                caseless,
-                first,
-                last,
-                sigs: vec![sig],
-            }),
+            None => self
+                .entries
+                .push(Entry::new(bytes, caseless, first, last, sig)),
         }
     }
 
@@ -101,36 +160,39 @@ impl AnchoredLiterals {
             self.entries.iter().flat_map(|e| e.first..=e.last).collect();
         positions.sort_unstable();
         positions.dedup();
-        self.slots = positions
-            .into_iter()
-            .map(|pos| {
-                // (folded first byte, entry id), sorted by byte.
-                let mut keyed: Vec<(u8, u32)> = self
+        self.keys = positions
+            .iter()
+            .map(|&pos| {
+                let mut keys: Vec<Key> = self
                     .entries
                     .iter()
                     .enumerate()
                     .filter(|(_, e)| (e.first..=e.last).contains(&pos))
                     .filter_map(|(id, e)| {
-                        let first = e.bytes.first()?.to_ascii_lowercase();
-                        Some((first, u32::try_from(id).ok()?))
+                        Some(Key {
+                            first: e.bytes.first()?.to_ascii_lowercase(),
+                            id: u32::try_from(id).ok()?,
+                        })
                     })
                     .collect();
-                keyed.sort_unstable();
-                let mut index = Box::new([0u32; 257]);
-                let mut at = 0usize;
-                for (b, slot) in index.iter_mut().enumerate() {
-                    while keyed.get(at).is_some_and(|&(k, _)| usize::from(k) < b) {
-                        at += 1;
-                    }
-                    *slot = u32::try_from(at).unwrap_or(u32::MAX);
-                }
-                Slot {
-                    pos,
-                    index,
-                    ids: keyed.into_iter().map(|(_, id)| id).collect(),
-                }
+                keys.sort_by_key(|k| (k.first, k.id));
+                keys
             })
             .collect();
+        self.first_bytes = self
+            .keys
+            .iter()
+            .map(|keys| {
+                let mut set = [0u64; 4];
+                for k in keys {
+                    if let Some(word) = set.get_mut(usize::from(k.first / 64)) {
+                        *word |= 1 << (k.first % 64);
+                    }
+                }
+                set
+            })
+            .collect();
+        self.positions = positions;
     }
 
     /// Whether no literal is kept here.
@@ -152,22 +214,33 @@ impl AnchoredLiterals {
     /// `data`, considering only starts at or after `min_start`. A literal found at two
     /// starts is reported twice.
     pub(crate) fn find(&self, data: &[u8], min_start: usize, mut on_match: impl FnMut(&[u32])) {
-        for slot in &self.slots {
-            if slot.pos < min_start {
+        for (i, (&pos, set)) in self.positions.iter().zip(&self.first_bytes).enumerate() {
+            if pos < min_start {
                 continue;
             }
-            let Some(&byte) = data.get(slot.pos) else {
-                // Slots are ascending: no later one is inside `data` either.
+            let Some(&byte) = data.get(pos) else {
+                // Positions are ascending: no later one is inside `data` either.
                 break;
             };
-            let b = usize::from(byte.to_ascii_lowercase());
-            let (Some(&from), Some(&to)) = (slot.index.get(b), slot.index.get(b + 1)) else {
+            let b = byte.to_ascii_lowercase();
+            let in_set = set
+                .get(usize::from(b / 64))
+                .is_some_and(|word| word & (1 << (b % 64)) != 0);
+            if !in_set {
+                continue;
+            }
+            let Some(keys) = self.keys.get(i) else {
                 continue;
             };
-            let ids = slot.ids.get(from as usize..to as usize).unwrap_or(&[]);
-            for &id in ids {
-                if let Some(e) = self.entries.get(id as usize) {
-                    if e.is_at(data, slot.pos) {
+            let from = keys.partition_point(|k| k.first < b);
+            let word = word_at(data, pos);
+            let lower = ascii_lower(word);
+            for key in keys.get(from..).unwrap_or_default() {
+                if key.first != b {
+                    break;
+                }
+                if let Some(e) = self.entries.get(key.id as usize) {
+                    if e.is_at(data, pos, word, lower) {
                         on_match(&e.sigs);
                     }
                 }
@@ -185,6 +258,43 @@ mod tests {
         a.find(data, min_start, |s| out.extend_from_slice(s));
         out.sort_unstable();
         out
+    }
+
+    #[test]
+    fn ascii_lower_folds_capitals_only() {
+        for b in 0..=255u8 {
+            let x = u64::from_le_bytes([b, b'Q', 0xc1, b, b'@', b'[', b'z', b]);
+            let want: Vec<u8> = x.to_le_bytes().iter().map(u8::to_ascii_lowercase).collect();
+            assert_eq!(ascii_lower(x).to_le_bytes().to_vec(), want, "byte {b:#x}");
+        }
+    }
+
+    #[test]
+    fn long_literals_and_short_buffers() {
+        let mut a = AnchoredLiterals::default();
+        a.add(b"0123456789ABCDEF", false, (1, 1), 1);
+        a.add(b"abcdefghijKL", true, (0, 0), 2);
+        a.add(b"\0\0", false, (0, 0), 3);
+        a.finish();
+        assert_eq!(found(&a, b"x0123456789ABCDEFx", 0), vec![1]);
+        assert_eq!(
+            found(&a, b"x0123456789ABCDEx", 0),
+            Vec::<u32>::new(),
+            "last byte"
+        );
+        assert_eq!(
+            found(&a, b"x0123456789ABCDE", 0),
+            Vec::<u32>::new(),
+            "too short"
+        );
+        assert_eq!(found(&a, b"ABCDEFGHIJkl", 0), vec![2]);
+        assert_eq!(found(&a, b"ABCDEFGHIJkm", 0), Vec::<u32>::new());
+        assert_eq!(found(&a, b"\0\0", 0), vec![3]);
+        assert_eq!(
+            found(&a, b"\0", 0),
+            Vec::<u32>::new(),
+            "zero padding is not data"
+        );
     }
 
     #[test]
