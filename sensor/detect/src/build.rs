@@ -15,6 +15,7 @@ use crate::engine::{
     action_rank, buffer_proto, classes_of, fixed_direction, CompiledSig, Engine, Group, GroupDb,
     IntOperand, SigKind, StateOp, StreamMode, TxGroups, CLASSES,
 };
+use crate::fewliterals::FewLiterals;
 use crate::portgroups::{self, PendingRule};
 use crate::report::{BuildRejection, BuildReport, CacheOutcome, DatabaseStats, EngineError};
 use crate::verify::CompiledBuffer;
@@ -108,6 +109,9 @@ impl Engine {
         let without_pattern = engine.group();
         for db in engine.groups_mut().flat_map(|g| g.dbs.iter_mut()) {
             db.anchored.finish();
+            if !config.always_hyperscan {
+                db.few = FewLiterals::new(&db.literals);
+            }
         }
         let (cache, cache_warning) = engine.compile_databases(config)?;
         let report = engine.report(rejected, without_pattern, cache, cache_warning, start);
@@ -570,6 +574,7 @@ fn add_to_dbs(
                 literals: Vec::new(),
                 lit_sigs: Vec::new(),
                 db: None,
+                few: None,
                 anchored: Default::default(),
                 rules: 0,
                 max_literal: 0,

@@ -96,6 +96,9 @@ pub struct EngineConfig {
     pub limits: DetectLimits,
     /// `threshold.config` entries.
     pub overrides: Vec<ThresholdOverride>,
+    /// Search every database with Hyperscan, even those of so few literals that a direct
+    /// search is cheaper (the engine tests run both ways).
+    pub always_hyperscan: bool,
 }
 
 /// The `track` of a threshold as Suricata names it (for reports).

@@ -486,11 +486,20 @@ impl Detector {
             .find(data, min_start, |sigs| cands.extend_from_slice(sigs));
     }
 
-    /// Adds the rules of `db`'s literals found anywhere in `data` (Hyperscan).
+    /// Adds the rules of `db`'s literals found anywhere in `data` (Hyperscan, or a direct
+    /// search when they are very few).
     fn search(&mut self, db: &crate::engine::GroupDb, data: &[u8]) {
         let Some(hs) = &db.db else { return };
         let cands = &mut self.cands;
         let lit_sigs = &db.lit_sigs;
+        if let Some(few) = &db.few {
+            few.scan(data, |id| {
+                if let Some(list) = lit_sigs.get(id as usize) {
+                    cands.extend_from_slice(list);
+                }
+            });
+            return;
+        }
         let result = hs.scan(&mut self.scratch, data, |id| {
             if let Some(list) = lit_sigs.get(id as usize) {
                 cands.extend_from_slice(list);

@@ -121,6 +121,8 @@ pub(crate) struct GroupDb {
     pub lit_sigs: Vec<Vec<u32>>,
     /// The compiled database (`None` in reference mode).
     pub db: Option<LiteralDatabase>,
+    /// The literals searched directly instead, when they are very few (`fewliterals.rs`).
+    pub few: Option<crate::fewliterals::FewLiterals>,
     /// Fast patterns with a fixed place near the buffer's start, checked there instead of
     /// searched for (not in `literals`).
     pub anchored: crate::anchored::AnchoredLiterals,

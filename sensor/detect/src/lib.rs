@@ -22,6 +22,7 @@ mod config;
 mod detector;
 mod engine;
 mod fastpattern;
+mod fewliterals;
 mod flowvars;
 mod input;
 mod iponly;

@@ -87,11 +87,22 @@ fn run(engine: &Engine, packets: &[PacketInput<'_>]) -> Vec<(u32, AlertSource)> 
         .collect()
 }
 
-/// Runs the case under both prefilters, checks they agree, returns the sids.
+/// Runs the case under both prefilters (Hyperscan with and without the direct search of
+/// small databases), checks they agree, returns the sids.
 fn both(rules: &str, packets: &[PacketInput<'_>]) -> Vec<u32> {
     let hs = run(&engine(rules, Prefilter::Hyperscan), packets);
+    let config = EngineConfig {
+        always_hyperscan: true,
+        ..EngineConfig::default()
+    };
+    let (only_hs, _) = Engine::build(sigs(rules), &config).expect("build");
     let reference = run(&engine(rules, Prefilter::Reference), packets);
     assert_eq!(hs, reference, "hyperscan and reference engines disagree");
+    assert_eq!(
+        run(&only_hs, packets),
+        reference,
+        "hyperscan alone and reference engines disagree"
+    );
     hs.into_iter().map(|(sid, _)| sid).collect()
 }
 

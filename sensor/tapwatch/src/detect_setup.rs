@@ -278,6 +278,7 @@ pub fn engine_config(
             ..DetectLimits::default()
         },
         overrides,
+        always_hyperscan: false,
     }
 }
 
