@@ -16,6 +16,7 @@
 #   none     once: the same replay without rules (the sensor's own cost, for reference)
 #   cold     RUNS times, --no-cache: every Hyperscan database compiled at start-up
 #   warm     RUNS times, with a cache directory filled beforehand: databases loaded, not compiled
+#   (cold and warm runs alternate)
 # Start-up is "rules read to engine built" (the summary's detect.startup_secs).
 # Each line: packet-processing Gbit/s and kpps after start-up (bytes read x 8 over the replay's
 # own processing time, start-up excluded, as Suricata's reference figures), the same per CPU
@@ -90,13 +91,13 @@ PY
 }
 
 run none  # baseline: the same replay without rules
-for i in $(seq "$runs"); do
-    rm -rf "$cache"
-    run cold --no-cache --rules "$rules"
-done
 rm -rf "$cache"
 TAPWATCH_CACHE_DIR="$cache" "$bin" rules stats "$rules" >/dev/null  # fills the cache
+# Cold and warm runs alternate, so that the machine's drift (up to 20 % within an hour on
+# the shared 2-core machine) weighs on both kinds alike. --no-cache neither reads nor
+# writes the cache.
 for i in $(seq "$runs"); do
+    run cold --no-cache --rules "$rules"
     run warm --rules "$rules"
 done
 
