@@ -9,6 +9,8 @@
 
 use memchr::memmem;
 
+use crate::verify::find_folded;
+
 /// Databases of at most this many literals are searched directly.
 pub(crate) const MAX_LITERALS: usize = 4;
 
@@ -56,29 +58,13 @@ impl FewLiterals {
         for (finder, id) in &self.finders {
             let found = match finder {
                 Finder::Exact(f) => f.find(data).is_some(),
-                Finder::Folded(lit) => contains_folded(data, lit),
+                Finder::Folded(lit) => find_folded(data, lit).is_some(),
             };
             if found {
                 on_match(*id);
             }
         }
     }
-}
-
-/// Whether `hay` contains the lower-case `lit` (non-empty) ignoring ASCII case.
-fn contains_folded(hay: &[u8], lit: &[u8]) -> bool {
-    let Some((&first, rest)) = lit.split_first() else {
-        return true;
-    };
-    let Some(last_start) = hay.len().checked_sub(lit.len()) else {
-        return false;
-    };
-    let candidates = hay.get(..=last_start).unwrap_or_default();
-    let upper = first.to_ascii_uppercase();
-    memchr::memchr2_iter(first, upper, candidates).any(|p| {
-        hay.get(p + 1..p + lit.len())
-            .is_some_and(|w| w.eq_ignore_ascii_case(rest))
-    })
 }
 
 #[cfg(test)]

@@ -152,7 +152,7 @@ impl CompiledContent {
 }
 
 /// ASCII case-insensitive search for a lower-case `pattern` with at least one letter.
-fn find_folded(hay: &[u8], pattern: &[u8]) -> Option<usize> {
+pub(crate) fn find_folded(hay: &[u8], pattern: &[u8]) -> Option<usize> {
     let plen = pattern.len();
     let (&first, rest) = pattern.split_first()?;
     let last_start = hay.len().checked_sub(plen)?;

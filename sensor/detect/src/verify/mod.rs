@@ -46,6 +46,7 @@ mod transform;
 mod tests;
 
 pub use base64::MAX_DECODED as BASE64_MAX_DECODED;
+pub(crate) use content::find_folded;
 pub use packet::{packet_matches, IcmpFacts, PacketFacts, TcpFacts};
 pub use pcre::{DEPTH_LIMIT as PCRE_DEPTH_LIMIT, MATCH_LIMIT as PCRE_MATCH_LIMIT};
 
