@@ -1,0 +1,166 @@
+//! Test support: throwaway network namespaces joined by a veth pair, frames written to a pcap
+//! and sent with tcpreplay from namespace B, and receiving from an AF_XDP socket in A.
+//!
+//! Nothing here touches an interface or address outside the namespaces a test creates.
+#![allow(dead_code, reason = "each test binary uses a different part")]
+
+pub mod frames;
+mod netns;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use tapwatch_xdp::xsk::XskSocket;
+
+/// Interface name of the veth end in namespace A (where the capture runs).
+pub const IFACE_A: &str = "twxa";
+/// Interface name of the veth end in namespace B (where frames are sent from).
+pub const IFACE_B: &str = "twxb";
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// Prints the skip line and returns true when the test cannot run here.
+pub fn skip_unless_privileged(test: &str) -> bool {
+    // SAFETY-free check: root is uid 0 in /proc/self/status.
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let root = status
+        .lines()
+        .find(|l| l.starts_with("Uid:"))
+        .and_then(|l| l.split_whitespace().nth(2))
+        == Some("0");
+    if !root {
+        println!("skipped: {test}: not root");
+        return true;
+    }
+    for tool in ["ip", "tcpreplay"] {
+        let ok = Command::new(tool)
+            .arg("-V")
+            .output()
+            .map(|o| o.status.success() || !o.stdout.is_empty() || !o.stderr.is_empty())
+            .unwrap_or(false);
+        if !ok {
+            println!("skipped: {test}: {tool} not found (scripts/install-deps.sh --test)");
+            return true;
+        }
+    }
+    false
+}
+
+fn run(cmd: &mut Command) -> Result<(), String> {
+    let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{cmd:?}: {}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(())
+}
+
+fn ip(args: &[&str]) -> Result<(), String> {
+    run(Command::new("ip").args(args))
+}
+
+/// Two namespaces `twx-<pid>-<n>-a` and `-b`, a veth pair between them, both deleted on drop.
+#[derive(Debug)]
+pub struct NetnsPair {
+    pub a: String,
+    pub b: String,
+    pcap: PathBuf,
+}
+
+impl NetnsPair {
+    /// Creates the namespaces and the pair, with `mtu` on both ends, links up, IPv6 off (so
+    /// the kernel sends nothing of its own over the pair).
+    pub fn new(mtu: u32) -> Result<Self, String> {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let pid = std::process::id();
+        let base = format!("twx-{pid}-{n}");
+        let pair = Self {
+            a: format!("{base}-a"),
+            b: format!("{base}-b"),
+            pcap: std::env::temp_dir().join(format!("{base}.pcap")),
+        };
+        ip(&["netns", "add", &pair.a])?;
+        ip(&["netns", "add", &pair.b])?;
+        for ns in [&pair.a, &pair.b] {
+            run(Command::new("ip").args([
+                "netns",
+                "exec",
+                ns,
+                "sysctl",
+                "-qw",
+                "net.ipv6.conf.all.disable_ipv6=1",
+                "net.ipv6.conf.default.disable_ipv6=1",
+            ]))?;
+        }
+        let mtu = mtu.to_string();
+        ip(&[
+            "link", "add", IFACE_A, "netns", &pair.a, "numtxqueues", "1", "numrxqueues", "1",
+            "mtu", &mtu, "type", "veth", "peer", "name", IFACE_B, "netns", &pair.b,
+            "numtxqueues", "1", "numrxqueues", "1", "mtu", &mtu,
+        ])?;
+        for (ns, dev) in [(&pair.a, IFACE_A), (&pair.b, IFACE_B)] {
+            ip(&["-n", ns, "link", "set", "lo", "up"])?;
+            ip(&["-n", ns, "link", "set", dev, "up"])?;
+        }
+        Ok(pair)
+    }
+
+    /// Runs `body` in a thread whose network namespace is A; returns its result.
+    pub fn in_a<R: Send>(&self, body: impl FnOnce() -> R + Send) -> R {
+        let path = format!("/var/run/netns/{}", self.a);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                netns::enter(&path).expect("enter namespace A");
+                body()
+            })
+            .join()
+            .expect("capture thread panicked")
+        })
+    }
+
+    /// Sends `frames` from B's veth end with tcpreplay (about 20,000 frames per second).
+    pub fn send(&self, frames: &[Vec<u8>]) -> Result<(), String> {
+        frames::write_pcap(&self.pcap, frames).map_err(|e| format!("writing pcap: {e}"))?;
+        run(Command::new("ip").args([
+            "netns",
+            "exec",
+            &self.b,
+            "tcpreplay",
+            "-q",
+            "--pps=20000",
+            "-i",
+            IFACE_B,
+        ]).arg(&self.pcap))
+    }
+}
+
+impl Drop for NetnsPair {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.pcap);
+        // Deleting a namespace destroys the veth end in it, and with it the pair.
+        let _ = ip(&["netns", "del", &self.a]);
+        let _ = ip(&["netns", "del", &self.b]);
+    }
+}
+
+/// Receives until `expected` frames came or `deadline` passed, then keeps listening for
+/// `linger` to catch frames beyond the expected ones.
+pub fn collect(socket: &mut XskSocket, expected: usize, deadline: Duration, linger: Duration) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let start = Instant::now();
+    while out.len() < expected && start.elapsed() < deadline {
+        let batch = socket.rx_batch(64, Duration::from_millis(50)).expect("rx_batch");
+        out.extend(batch.iter().map(<[u8]>::to_vec));
+    }
+    let end = Instant::now();
+    while end.elapsed() < linger {
+        let batch = socket.rx_batch(64, Duration::from_millis(20)).expect("rx_batch");
+        out.extend(batch.iter().map(<[u8]>::to_vec));
+    }
+    out
+}
