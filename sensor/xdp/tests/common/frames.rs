@@ -12,7 +12,15 @@ const SRC_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x0b];
 /// An Ethernet frame carrying UDP from `src:sport` to `dst:dport` (IPv4 or IPv6, both the
 /// same family), optionally 802.1Q-tagged with `vlan`, with `payload_len` bytes of payload
 /// derived from `seed`. Checksums are left 0: nothing on the path checks them.
-pub fn udp(src: IpAddr, sport: u16, dst: IpAddr, dport: u16, vlan: Option<u16>, payload_len: usize, seed: u32) -> Vec<u8> {
+pub fn udp(
+    src: IpAddr,
+    sport: u16,
+    dst: IpAddr,
+    dport: u16,
+    vlan: Option<u16>,
+    payload_len: usize,
+    seed: u32,
+) -> Vec<u8> {
     let mut f = Vec::with_capacity(payload_len + 70);
     f.extend_from_slice(&DST_MAC);
     f.extend_from_slice(&SRC_MAC);

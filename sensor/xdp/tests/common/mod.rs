@@ -99,9 +99,30 @@ impl NetnsPair {
         }
         let mtu = mtu.to_string();
         ip(&[
-            "link", "add", IFACE_A, "netns", &pair.a, "numtxqueues", "1", "numrxqueues", "1",
-            "mtu", &mtu, "type", "veth", "peer", "name", IFACE_B, "netns", &pair.b,
-            "numtxqueues", "1", "numrxqueues", "1", "mtu", &mtu,
+            "link",
+            "add",
+            IFACE_A,
+            "netns",
+            &pair.a,
+            "numtxqueues",
+            "1",
+            "numrxqueues",
+            "1",
+            "mtu",
+            &mtu,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            IFACE_B,
+            "netns",
+            &pair.b,
+            "numtxqueues",
+            "1",
+            "numrxqueues",
+            "1",
+            "mtu",
+            &mtu,
         ])?;
         for (ns, dev) in [(&pair.a, IFACE_A), (&pair.b, IFACE_B)] {
             ip(&["-n", ns, "link", "set", "lo", "up"])?;
@@ -126,16 +147,18 @@ impl NetnsPair {
     /// Sends `frames` from B's veth end with tcpreplay (about 20,000 frames per second).
     pub fn send(&self, frames: &[Vec<u8>]) -> Result<(), String> {
         frames::write_pcap(&self.pcap, frames).map_err(|e| format!("writing pcap: {e}"))?;
-        run(Command::new("ip").args([
-            "netns",
-            "exec",
-            &self.b,
-            "tcpreplay",
-            "-q",
-            "--pps=20000",
-            "-i",
-            IFACE_B,
-        ]).arg(&self.pcap))
+        run(Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &self.b,
+                "tcpreplay",
+                "-q",
+                "--pps=20000",
+                "-i",
+                IFACE_B,
+            ])
+            .arg(&self.pcap))
     }
 }
 
@@ -150,16 +173,25 @@ impl Drop for NetnsPair {
 
 /// Receives until `expected` frames came or `deadline` passed, then keeps listening for
 /// `linger` to catch frames beyond the expected ones.
-pub fn collect(socket: &mut XskSocket, expected: usize, deadline: Duration, linger: Duration) -> Vec<Vec<u8>> {
+pub fn collect(
+    socket: &mut XskSocket,
+    expected: usize,
+    deadline: Duration,
+    linger: Duration,
+) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     let start = Instant::now();
     while out.len() < expected && start.elapsed() < deadline {
-        let batch = socket.rx_batch(64, Duration::from_millis(50)).expect("rx_batch");
+        let batch = socket
+            .rx_batch(64, Duration::from_millis(50))
+            .expect("rx_batch");
         out.extend(batch.iter().map(<[u8]>::to_vec));
     }
     let end = Instant::now();
     while end.elapsed() < linger {
-        let batch = socket.rx_batch(64, Duration::from_millis(20)).expect("rx_batch");
+        let batch = socket
+            .rx_batch(64, Duration::from_millis(20))
+            .expect("rx_batch");
         out.extend(batch.iter().map(<[u8]>::to_vec));
     }
     out

@@ -1,5 +1,8 @@
 //! Entering a network namespace: the tests' one `unsafe` call.
-#![allow(unsafe_code, reason = "setns(2) has no safe wrapper in std; one call, below")]
+#![allow(
+    unsafe_code,
+    reason = "setns(2) has no safe wrapper in std; one call, below"
+)]
 
 use std::fs::File;
 use std::io;
