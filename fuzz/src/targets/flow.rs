@@ -38,6 +38,7 @@ pub fn flow(data: &[u8]) {
         },
         tcp_midstream: cfgbyte & 1 == 1,
         tcp_async_oneside: cfgbyte & 2 == 2,
+        ids: tapwatch_flow::FlowIdSpace::default(),
     };
     let mut table: FlowTable<u32> = FlowTable::new(cfg.clone());
     let mut ended: Vec<EndedFlow<u32>> = Vec::new();

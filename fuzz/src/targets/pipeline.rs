@@ -5,9 +5,9 @@
 use std::io::Cursor;
 use std::num::NonZeroUsize;
 
-use tapwatch::config::{AnomalyKind, Config};
-use tapwatch::worker::Worker;
 use tapwatch_capture::{CaptureReader, ReaderLimits};
+use tapwatch_pipeline::config::{AnomalyKind, Config};
+use tapwatch_pipeline::worker::Worker;
 
 use super::wire::LINKS;
 

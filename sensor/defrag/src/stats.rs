@@ -64,6 +64,26 @@ impl DefragStats {
     }
 }
 
+impl std::ops::AddAssign<&DefragStats> for DefragStats {
+    /// Adds another table's counters (several workers' tables summed into one figure).
+    fn add_assign(&mut self, other: &DefragStats) {
+        self.ipv4_fragments += other.ipv4_fragments;
+        self.ipv4_reassembled += other.ipv4_reassembled;
+        self.ipv4_timeouts += other.ipv4_timeouts;
+        self.ipv6_fragments += other.ipv6_fragments;
+        self.ipv6_reassembled += other.ipv6_reassembled;
+        self.ipv6_timeouts += other.ipv6_timeouts;
+        self.overlaps += other.overlaps;
+        self.too_large += other.too_large;
+        self.memcap_drops += other.memcap_drops;
+        self.max_trackers_reached += other.max_trackers_reached;
+        self.max_frags_reached += other.max_frags_reached;
+        self.invalid += other.invalid;
+        self.trackers_in_use += other.trackers_in_use;
+        self.bytes_in_use += other.bytes_in_use;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,8 +1,8 @@
 //! The per-worker detector: prefilter scans, candidate verification in signature order,
 //! flow-variable actions, thresholds and alerts.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use tapwatch_hyperscan::Scratch;
 use tapwatch_rules::{
@@ -13,9 +13,10 @@ use crate::engine::{
     class_of, dir_index, fixed_direction, CompiledSig, Engine, Group, StateOp, StreamMode,
 };
 use crate::flowvars::FlowDetect;
+use crate::host::{HostState, XKey};
 use crate::input::{AppState, PacketInput, TxInput};
 use crate::report::EngineError;
-use crate::threshold::{suppressed, RateState, Thresholds};
+use crate::threshold::{suppressed, RateState};
 use crate::verify::{packet_matches, MatchContext};
 
 /// Where the data that matched came from.
@@ -64,11 +65,18 @@ pub struct DetectStats {
     pub scan_errors: u64,
 }
 
-/// What an xbit is stored with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum XKey {
-    Ip(IpAddr),
-    Pair(IpAddr, IpAddr),
+impl std::ops::AddAssign<&DetectStats> for DetectStats {
+    /// Adds another table's counters (several workers' tables summed into one figure).
+    fn add_assign(&mut self, other: &DetectStats) {
+        self.alerts += other.alerts;
+        self.alerts_suppressed += other.alerts_suppressed;
+        self.matches += other.matches;
+        self.candidates += other.candidates;
+        self.threshold_table_full += other.threshold_table_full;
+        self.xbits_table_full += other.xbits_table_full;
+        self.flow_vars_full += other.flow_vars_full;
+        self.scan_errors += other.scan_errors;
+    }
 }
 
 /// Where a rule's `pkt_data` comes from in this evaluation, and its other buffers.
@@ -78,13 +86,13 @@ enum Source<'a, 'b> {
     Tx(&'b TxInput<'b>),
 }
 
-/// Per-worker detection state. Not shared: one per worker thread.
+/// Per-worker detection state: one per worker thread. Only the host and host-pair tables
+/// ([`HostState`]) are shared with the other workers.
 #[derive(Debug)]
 pub struct Detector {
     scratch: Scratch,
     ctx: MatchContext,
-    thresholds: Thresholds,
-    xbits: HashMap<(u32, XKey), i64>,
+    host: Arc<HostState>,
     cands: Vec<u32>,
     transformed: Vec<u8>,
     scan_buf: Vec<u8>,
@@ -102,8 +110,15 @@ pub struct Detector {
 static NO_FLOW: std::sync::OnceLock<FlowDetect> = std::sync::OnceLock::new();
 
 impl Detector {
-    /// A detector for `engine`, with Hyperscan scratch reserved for all its databases.
+    /// A detector for `engine`, with Hyperscan scratch reserved for all its databases, and
+    /// host tables of its own.
     pub fn new(engine: &Engine) -> Result<Self, EngineError> {
+        Self::with_host_state(engine, Arc::new(HostState::new()))
+    }
+
+    /// A detector for `engine` whose thresholds and xbits by host, host pair and rule are kept
+    /// in `host`, shared with the other workers' detectors.
+    pub fn with_host_state(engine: &Engine, host: Arc<HostState>) -> Result<Self, EngineError> {
         let mut scratch = Scratch::new();
         for group in engine.groups() {
             for db in &group.dbs {
@@ -120,8 +135,7 @@ impl Detector {
         Ok(Self {
             scratch,
             ctx: MatchContext::new(),
-            thresholds: Thresholds::default(),
-            xbits: HashMap::new(),
+            host,
             cands: Vec::new(),
             transformed: Vec::new(),
             scan_buf: Vec::new(),
@@ -135,15 +149,12 @@ impl Detector {
 
     /// Counters so far.
     pub fn stats(&self) -> DetectStats {
-        DetectStats {
-            threshold_table_full: self.thresholds.full,
-            ..self.stats
-        }
+        self.stats
     }
 
-    /// Threshold entries and xbits held now.
+    /// Threshold entries and xbits held now (in the tables shared with other workers).
     pub fn table_sizes(&self) -> (usize, usize) {
-        (self.thresholds.len(), self.xbits.len())
+        self.host.sizes()
     }
 
     /// Inspects one packet (its headers, events, payload and the stream data it completed)
@@ -615,7 +626,12 @@ impl Detector {
                     None => true,
                 }
             } else {
-                self.thresholds.filter(i, f, src, dst, now, max)
+                let verdict = self.host.lock().thresholds.filter(i, f, src, dst, now, max);
+                verdict.unwrap_or_else(|_| {
+                    // Table full: alert rather than lose a detection; counted.
+                    self.stats.threshold_table_full += 1;
+                    true
+                })
             };
             if !ok {
                 return false;
@@ -629,7 +645,15 @@ impl Detector {
                     None => true,
                 }
             } else {
-                self.thresholds.threshold(i, t, src, dst, now, max)
+                let verdict = self
+                    .host
+                    .lock()
+                    .thresholds
+                    .threshold(i, t, src, dst, now, max);
+                verdict.unwrap_or_else(|_| {
+                    self.stats.threshold_table_full += 1;
+                    true
+                })
             };
             if !ok {
                 return false;
@@ -647,7 +671,7 @@ impl Detector {
     }
 
     fn xbit_set(&self, name: u32, key: XKey, now: i64) -> bool {
-        self.xbits.get(&(name, key)).is_some_and(|&exp| exp > now)
+        self.host.lock().xbit_set(name, key, now)
     }
 
     fn apply_xbits(
@@ -658,38 +682,41 @@ impl Detector {
         dst: IpAddr,
         now: i64,
     ) {
-        for op in &cs.state {
-            let StateOp::Xbit {
+        let mut ops = cs.state.iter().filter_map(|op| match op {
+            StateOp::Xbit {
                 op,
                 name,
                 track,
                 expire,
-            } = op
-            else {
-                continue;
-            };
-            let key = (*name, Self::xkey(*track, src, dst));
-            let set = |this: &mut Self| {
-                if !this.xbits.contains_key(&key) && this.xbits.len() >= engine.limits.max_xbits {
-                    this.xbits.retain(|_, exp| *exp > now);
-                    if this.xbits.len() >= engine.limits.max_xbits {
-                        this.stats.xbits_table_full += 1;
+            } => Some((*op, (*name, Self::xkey(*track, src, dst)), *expire)),
+            _ => None,
+        });
+        let Some(first) = ops.next() else {
+            return;
+        };
+        let max = engine.limits.max_xbits;
+        let mut tables = self.host.lock();
+        for (op, key, expire) in std::iter::once(first).chain(ops) {
+            let mut set = |xbits: &mut std::collections::HashMap<(u32, XKey), i64>| {
+                if !xbits.contains_key(&key) && xbits.len() >= max {
+                    xbits.retain(|_, exp| *exp > now);
+                    if xbits.len() >= max {
+                        self.stats.xbits_table_full += 1;
                         return;
                     }
                 }
-                this.xbits
-                    .insert(key, now.saturating_add(i64::from(*expire)));
+                xbits.insert(key, now.saturating_add(i64::from(expire)));
             };
             match op {
-                XbitOp::Set => set(self),
+                XbitOp::Set => set(&mut tables.xbits),
                 XbitOp::Unset => {
-                    self.xbits.remove(&key);
+                    tables.xbits.remove(&key);
                 }
                 XbitOp::Toggle => {
-                    if self.xbit_set(key.0, key.1, now) {
-                        self.xbits.remove(&key);
+                    if tables.xbit_set(key.0, key.1, now) {
+                        tables.xbits.remove(&key);
                     } else {
-                        set(self);
+                        set(&mut tables.xbits);
                     }
                 }
                 XbitOp::IsSet | XbitOp::IsNotSet => {}

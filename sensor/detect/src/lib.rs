@@ -24,6 +24,7 @@ mod engine;
 mod fastpattern;
 mod fewliterals;
 mod flowvars;
+mod host;
 mod input;
 mod iponly;
 mod portgroups;
@@ -39,5 +40,6 @@ pub use config::{
 pub use detector::{Alert, AlertSource, DetectStats, Detector};
 pub use engine::{Engine, SigInfo};
 pub use flowvars::FlowDetect;
+pub use host::HostState;
 pub use input::{AppState, Buffers, FlowFacts, PacketInput, TxInput};
 pub use report::{BuildRejection, BuildReport, CacheOutcome, DatabaseStats, EngineError};

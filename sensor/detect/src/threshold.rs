@@ -88,13 +88,17 @@ struct Key {
     entity: Entity,
 }
 
-/// Per-worker threshold tables (everything but `by_flow`, which lives in the flow).
+/// Threshold tables of the hosts, host pairs and rules (everything but `by_flow`, which
+/// lives in the flow). Shared by all workers through [`crate::HostState`].
 #[derive(Debug, Default)]
 pub(crate) struct Thresholds {
     table: HashMap<Key, (RateState, u32)>,
-    /// Entries that could not be created because the table was full.
-    pub(crate) full: u64,
 }
+
+/// A threshold entry could not be created: the table is full even after dropping expired
+/// entries. The caller counts it and lets the match alert rather than lose a detection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TableFull;
 
 impl Thresholds {
     fn entity(track: Track, src: IpAddr, dst: IpAddr) -> Entity {
@@ -119,7 +123,7 @@ impl Thresholds {
         dst: IpAddr,
         now: u64,
         max: usize,
-    ) -> Option<&mut RateState> {
+    ) -> Result<&mut RateState, TableFull> {
         let key = Key {
             sig,
             filter,
@@ -128,21 +132,17 @@ impl Thresholds {
         if !self.table.contains_key(&key) && self.table.len() >= max {
             self.table.retain(|_, (s, secs)| !s.expired(now, *secs));
             if self.table.len() >= max {
-                self.full += 1;
-                return None;
+                return Err(TableFull);
             }
         }
-        Some(
-            &mut self
-                .table
-                .entry(key)
-                .or_insert_with(|| (RateState::new(now), seconds))
-                .0,
-        )
+        Ok(&mut self
+            .table
+            .entry(key)
+            .or_insert_with(|| (RateState::new(now), seconds))
+            .0)
     }
 
     /// Whether a rule's threshold lets this match alert.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn threshold(
         &mut self,
         sig: u32,
@@ -151,12 +151,9 @@ impl Thresholds {
         dst: IpAddr,
         now: u64,
         max: usize,
-    ) -> bool {
-        match self.state(sig, false, t.track, t.seconds, src, dst, now, max) {
-            Some(s) => s.threshold(t, now),
-            // Table full: alert rather than lose a detection; counted.
-            None => true,
-        }
+    ) -> Result<bool, TableFull> {
+        self.state(sig, false, t.track, t.seconds, src, dst, now, max)
+            .map(|s| s.threshold(t, now))
     }
 
     /// Whether a rule's detection filter lets this match alert.
@@ -168,11 +165,9 @@ impl Thresholds {
         dst: IpAddr,
         now: u64,
         max: usize,
-    ) -> bool {
-        match self.state(sig, true, f.track, f.seconds, src, dst, now, max) {
-            Some(s) => s.filter(f, now),
-            None => true,
-        }
+    ) -> Result<bool, TableFull> {
+        self.state(sig, true, f.track, f.seconds, src, dst, now, max)
+            .map(|s| s.filter(f, now))
     }
 
     /// Number of entries held.

@@ -18,6 +18,53 @@ pub struct FlowConfig {
     /// Let a TCP handshake complete when only one side of it is seen (Suricata's
     /// `stream.async-oneside`). Default `false`.
     pub tcp_async_oneside: bool,
+    /// Which share of the flow-id space this table draws from, when several tables (one per
+    /// worker) must give ids that never collide. Default: the whole space, a random key.
+    pub ids: FlowIdSpace,
+}
+
+/// A table's share of the 53-bit flow-id space.
+///
+/// Tables that share `key` and `of` and differ in `index` never give the same id: each id is
+/// a keyed bijection of a counter, and table `index` only uses counters `c` with
+/// `c % of == index`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowIdSpace {
+    /// The permutation's key; `None` draws a random one per table.
+    pub key: Option<u64>,
+    /// This table's share, `0..of`.
+    pub index: u32,
+    /// Number of shares (at least 1).
+    pub of: u32,
+}
+
+impl Default for FlowIdSpace {
+    fn default() -> Self {
+        Self {
+            key: None,
+            index: 0,
+            of: 1,
+        }
+    }
+}
+
+impl FlowIdSpace {
+    /// Share `index` of `of`, all keyed with one random key drawn now: give each worker's
+    /// table [`FlowIdSpace::share`] of the value this returns for `index` 0.
+    pub fn random_shared(of: u32) -> Self {
+        use std::hash::BuildHasher;
+        let key = std::collections::hash_map::RandomState::new().hash_one(0x6964_7370_u64);
+        Self {
+            key: Some(key),
+            index: 0,
+            of: of.max(1),
+        }
+    }
+
+    /// The same space, share `index`.
+    pub fn share(self, index: u32) -> Self {
+        Self { index, ..self }
+    }
 }
 
 impl Default for FlowConfig {
@@ -27,6 +74,7 @@ impl Default for FlowConfig {
             timeouts: FlowTimeouts::default(),
             tcp_midstream: false,
             tcp_async_oneside: false,
+            ids: FlowIdSpace::default(),
         }
     }
 }

@@ -24,7 +24,7 @@ mod stats;
 mod table;
 pub mod tcp;
 
-pub use config::{FlowConfig, FlowTimeouts, StateTimeouts};
+pub use config::{FlowConfig, FlowIdSpace, FlowTimeouts, StateTimeouts};
 pub use flow::{DirectionCounters, EndReason, EndedFlow, Flow, FlowHandle, FlowState};
 pub use packet::{
     tcp_flags, IcmpMeta, PacketMeta, TcpMeta, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP,

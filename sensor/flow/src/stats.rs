@@ -99,6 +99,34 @@ impl TcpStats {
     }
 }
 
+impl std::ops::AddAssign<&FlowStats> for FlowStats {
+    /// Adds another table's counters (several workers' tables summed into one figure).
+    fn add_assign(&mut self, other: &FlowStats) {
+        self.created += other.created;
+        self.ended_timeout += other.ended_timeout;
+        self.ended_evicted += other.ended_evicted;
+        self.ended_shutdown += other.ended_shutdown;
+        self.ended_tcp_reuse += other.ended_tcp_reuse;
+        self.table_full += other.table_full;
+        self.missing_tcp_header += other.missing_tcp_header;
+        self.tcp += &other.tcp;
+    }
+}
+
+impl std::ops::AddAssign<&TcpStats> for TcpStats {
+    /// Adds another table's counters (several workers' tables summed into one figure).
+    fn add_assign(&mut self, other: &TcpStats) {
+        self.sessions += other.sessions;
+        self.midstream_pickups += other.midstream_pickups;
+        self.refused += other.refused;
+        self.rst_invalid += other.rst_invalid;
+        self.ack_unseen_data += other.ack_unseen_data;
+        for (a, b) in self.events.iter_mut().zip(other.events.iter()) {
+            *a += *b;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -98,10 +98,10 @@ impl<T: Default> FlowTable<T> {
     /// An empty table.
     pub fn new(cfg: FlowConfig) -> Self {
         let hasher = SeededState::random();
-        let id_key = {
+        let id_key = cfg.ids.key.unwrap_or_else(|| {
             use std::hash::BuildHasher;
             hasher.hash_one(0x666c_6f77_u64)
-        };
+        });
         Self::with_hasher(cfg, hasher, id_key)
     }
 
@@ -112,7 +112,7 @@ impl<T: Default> FlowTable<T> {
             slots: Vec::new(),
             free: Vec::new(),
             idle: IdleLists::new(),
-            ids: FlowIdGen::new(id_key),
+            ids: FlowIdGen::new(id_key, cfg.ids.index, cfg.ids.of),
             next_serial: 0,
             stats: FlowStats::default(),
             max_flows,

@@ -38,3 +38,25 @@ pub struct StreamStats {
     /// Bytes currently buffered out of order across all streams (bounded by the memcap).
     pub in_use_bytes: usize,
 }
+
+impl std::ops::AddAssign<&StreamStats> for StreamStats {
+    /// Adds another table's counters (several workers' tables summed into one figure).
+    fn add_assign(&mut self, other: &StreamStats) {
+        self.segments += other.segments;
+        self.bytes_delivered += other.bytes_delivered;
+        self.out_of_order += other.out_of_order;
+        self.retransmitted += other.retransmitted;
+        self.overlaps += other.overlaps;
+        self.overlaps_different_data += other.overlaps_different_data;
+        self.gaps += other.gaps;
+        self.gap_bytes += other.gap_bytes;
+        self.depth_reached += other.depth_reached;
+        self.memcap_drops += other.memcap_drops;
+        self.limit_gaps += other.limit_gaps;
+        self.data_after_fin += other.data_after_fin;
+        self.data_after_rst += other.data_after_rst;
+        self.out_of_window += other.out_of_window;
+        self.keepalives += other.keepalives;
+        self.in_use_bytes += other.in_use_bytes;
+    }
+}

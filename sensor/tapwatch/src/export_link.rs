@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use sha2::{Digest as _, Sha256};
-use tapwatch::config::Config;
 use tapwatch_export::{ExportConfig, ExportStats, Exporter, HealthSource, NoHealth, SensorInfo};
+use tapwatch_pipeline::config::Config;
 
 /// The `[export]` settings of `config` with relative paths resolved against `config_dir`
 /// (the configuration file's directory), as for rule files.
@@ -155,7 +155,7 @@ pub fn train_dict(eve: &Path, out: &Path, size: usize) -> anyhow::Result<ExitCod
 /// spool is empty at the end, 1 when batches remain in it.
 pub fn drain(config_path: &Path, wait: Duration, summary_json: bool) -> anyhow::Result<ExitCode> {
     let config = Config::load(config_path)?;
-    let dir = tapwatch::detect_setup::config_dir(Some(config_path));
+    let dir = tapwatch_pipeline::detect_setup::config_dir(Some(config_path));
     let mut export = resolved(&config, dir.as_deref());
     export.enabled = true;
     let exporter = start(export, &[], Arc::new(NoHealth))?;

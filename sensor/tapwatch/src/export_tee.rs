@@ -6,7 +6,7 @@
 //! at the line's start and one copy per flow; the conversion to protobuf happens on the
 //! exporter's batcher thread. A full queue drops the record and counts it (the exporter's
 //! `dropped_queue_full`): the worker never blocks. (Alerts do not pass here: the worker builds
-//! them itself, see `tapwatch::export_alert`.)
+//! them itself, see `tapwatch_pipeline::export_alert`.)
 
 use std::io::{self, Write};
 

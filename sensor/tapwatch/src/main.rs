@@ -3,14 +3,12 @@
 //! The binary only wires the library crates together: it owns the command line, the
 //! configuration file and the packet pipeline's assembly.
 
-mod eve_file;
-mod export_health;
 mod export_link;
 mod export_tee;
 mod replay;
 mod rules_cmd;
 
-use tapwatch::config;
+use tapwatch_pipeline::config;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -136,6 +134,11 @@ struct ReplayArgs {
     /// is not acknowledged stays in the spool for the next start (the summary says how much).
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     export_wait: u64,
+    /// Packet-processing worker threads (overrides `[runtime] workers`; default 1). Every
+    /// packet of a flow goes to one worker; the alerts and records are those of one worker,
+    /// merged into one EVE stream (each flow's records in order).
+    #[arg(long, value_name = "N")]
+    workers: Option<std::num::NonZeroUsize>,
     /// Capture files to read, in order.
     #[arg(required = true, value_name = "PCAP")]
     pcaps: Vec<PathBuf>,
@@ -159,8 +162,8 @@ struct DetectOpts {
 }
 
 impl DetectOpts {
-    fn to_args(&self, eager: bool) -> tapwatch::detect_setup::DetectArgs {
-        tapwatch::detect_setup::DetectArgs {
+    fn to_args(&self, eager: bool) -> tapwatch_pipeline::detect_setup::DetectArgs {
+        tapwatch_pipeline::detect_setup::DetectArgs {
             rules: self.rules.clone(),
             vars: self.vars.clone(),
             no_cache: self.no_cache,
@@ -234,8 +237,8 @@ struct RulePathOpts {
 }
 
 impl RulePathOpts {
-    fn to_args(&self, eager: bool) -> tapwatch::detect_setup::DetectArgs {
-        tapwatch::detect_setup::DetectArgs {
+    fn to_args(&self, eager: bool) -> tapwatch_pipeline::detect_setup::DetectArgs {
+        tapwatch_pipeline::detect_setup::DetectArgs {
             rules: self.paths.clone(),
             vars: self.vars.clone(),
             no_cache: self.no_cache,

@@ -1,41 +1,55 @@
-//! `tapwatch replay`: capture files through one worker, with progress and a summary.
+//! `tapwatch replay`: capture files through the sensor's workers, with progress and a summary.
 
 use std::fs::File;
-use std::io::{BufWriter, IsTerminal};
+use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
-use crate::export_health::{HealthBoard, PublishTimer, WorkerFigures};
 use crate::export_link;
 use crate::export_tee::EveTee;
 use crate::rules_cmd::{counts_line, REJECTIONS_SHOWN};
 use crate::{ProgressMode, ReplayArgs};
-use tapwatch::config::Config;
-use tapwatch::counters::Counters;
-use tapwatch::detect_setup::{self, Startup};
-use tapwatch::worker::Worker;
 use tapwatch_eve::RecordSink;
 use tapwatch_export::ExportStats;
+use tapwatch_flow::FlowIdSpace;
+use tapwatch_pipeline::config::{Config, EveType};
+use tapwatch_pipeline::counters::{Counters, TableStats};
+use tapwatch_pipeline::detect_setup::{self, Startup};
+use tapwatch_pipeline::worker::{stats_record, Worker};
+use tapwatch_runtime::dispatch::{Affinity, Backpressure, Dispatcher, WorkersGone};
+use tapwatch_runtime::eve_file::EveFile;
+use tapwatch_runtime::health::{HealthBoard, WorkerFigures};
+use tapwatch_runtime::pool::{self, Finished, PoolOptions};
 
 mod feed;
 
 /// Runs a replay. Files that cannot be opened are reported and skipped; the exit status is 1
 /// when any file could not be read at all, 0 otherwise (damage inside a file is reported but
 /// is not a failure: the rest of the file was read).
+///
+/// The packets go through the same runtime as live capture: a dispatcher hands each packet to
+/// its flow's worker thread (one worker unless `--workers` or `[runtime] workers` says more),
+/// waiting for room when a worker is behind, so nothing is lost.
 pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let cpu_at_launch = process_cpu_secs();
     let config = match &args.config {
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };
+    let workers = args
+        .workers
+        .or(config.runtime.workers)
+        .map_or(1, std::num::NonZeroUsize::get);
+    config.runtime.check_cpus(&pool::available_cpus())?;
     let mut startup =
         detect_setup::start(&config, args.config.as_deref(), &args.detect.to_args(false))?;
     report_startup(&startup, args.verbose);
-    let health = std::sync::Arc::new(HealthBoard::default());
+    let health = Arc::new(HealthBoard::default());
     let exporter = if args.export || config.export.enabled {
         let dir = detect_setup::config_dir(args.config.as_deref());
         let mut export = export_link::resolved(&config, dir.as_deref());
@@ -44,34 +58,48 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
-    let eve: Option<Box<dyn RecordSink>> = match &args.eve {
+    let eve_file = match &args.eve {
         None => None,
-        Some(p) if p.as_os_str() == "-" => Some(Box::new(BufWriter::new(std::io::stdout().lock()))),
+        Some(p) if p.as_os_str() == "-" => Some(
+            EveFile::start(std::io::stdout(), workers)
+                .context("cannot start the EVE writer thread")?,
+        ),
         Some(p) => {
             let f = File::create(p)
                 .with_context(|| format!("cannot create EVE file {}", p.display()))?;
-            let writer = crate::eve_file::BackgroundWriter::new(f)
-                .context("cannot start the EVE writer thread")?;
-            Some(Box::new(writer))
+            Some(EveFile::start(f, workers).context("cannot start the EVE writer thread")?)
         }
     };
-    // With flow export on, every EVE line passes the tee, which hands the flow records over.
-    let eve: Option<Box<dyn RecordSink>> = match &exporter {
-        Some(x) if config.export.flows => Some(Box::new(EveTee::new(
-            eve.unwrap_or_else(|| Box::new(std::io::sink())),
-            x.handle(),
-        ))),
-        _ => eve,
-    };
     // Kept to the end: see `release_at_exit`.
-    let engine = startup.engine.take().map(std::sync::Arc::new);
-    let mut worker = match &engine {
-        Some(engine) => Worker::with_engine(config, eve, std::sync::Arc::clone(engine))
+    let engine = startup.engine.take().map(Arc::new);
+    let host = Arc::new(tapwatch_detect::HostState::new());
+    let ids = FlowIdSpace::random_shared(u32::try_from(workers).unwrap_or(u32::MAX));
+    let mut pipeline = Vec::with_capacity(workers);
+    for index in 0..workers {
+        let mut eve: Option<EveSink> = eve_file.as_ref().map(|f| Box::new(f.producer()) as EveSink);
+        // With flow export on, every EVE line passes the tee, which hands the flow records over.
+        if let Some(x) = exporter.as_ref().filter(|_| config.export.flows) {
+            let inner = eve.unwrap_or_else(|| Box::new(std::io::sink()));
+            eve = Some(Box::new(EveTee::new(inner, x.handle())));
+        }
+        let mut worker = match &engine {
+            Some(engine) => Worker::with_shared_engine(
+                config.clone(),
+                eve,
+                Arc::clone(engine),
+                Arc::clone(&host),
+            )
             .context("cannot start detection")?,
-        None => Worker::new(config, eve),
-    };
-    if let Some(x) = &exporter {
-        worker.send_alerts_to(Box::new(x.handle()));
+            None => Worker::new(config.clone(), eve),
+        };
+        worker.use_flow_ids(ids.share(u32::try_from(index).unwrap_or(u32::MAX)));
+        if workers > 1 {
+            worker.leave_stats_to_driver();
+        }
+        if let Some(x) = &exporter {
+            worker.send_alerts_to(Box::new(x.handle()));
+        }
+        pipeline.push(worker);
     }
     let total_bytes: u64 = args
         .pcaps
@@ -92,13 +120,19 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let mut failed_files = 0usize;
     let mut file_problems = 0usize;
     let mut done_bytes = 0u64;
-    let mut publish = PublishTimer::default();
     let file_lens: Vec<u64> = args
         .pcaps
         .iter()
         .map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
         .collect();
-    std::thread::scope(|scope| -> anyhow::Result<()> {
+    let pool_options = PoolOptions {
+        cpus: config.runtime.worker_cpus.clone(),
+        health: exporter.as_ref().map(|_| Arc::clone(&health)),
+    };
+    let finished = std::thread::scope(|scope| -> anyhow::Result<Vec<Finished<EveSink>>> {
+        let (dispatcher, queues) = Dispatcher::new(Affinity::new(workers), Backpressure::Wait);
+        let handles = pool::spawn(scope, pipeline, queues, &pool_options)
+            .context("cannot start the worker threads")?;
         let (feed, batches) = crossbeam_channel::bounded(feed::QUEUE_BATCHES);
         let (recycle, recycled) = crossbeam_channel::bounded(feed::QUEUE_BATCHES);
         let pcaps = &args.pcaps;
@@ -106,6 +140,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
             .name("tapwatch-reader".into())
             .spawn_scoped(scope, move || feed::read_files(pcaps, &feed, &recycled))
             .context("cannot start the capture reader thread")?;
+        let mut dispatcher = Some(dispatcher);
         let mut last_tick = 0u64;
         for message in &batches {
             match message {
@@ -119,11 +154,24 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
                     done_bytes += file_lens.get(file).copied().unwrap_or(0);
                 }
                 feed::Feed::Batch { file, batch } => {
-                    for packet in batch.iter() {
-                        pcap_cnt += 1;
-                        worker.process(pcap_cnt, &packet);
-                        if exporter.is_some() && publish.due(pcap_cnt) {
-                            publish_health(&health, &worker);
+                    let Some(d) = dispatcher.as_mut() else {
+                        continue;
+                    };
+                    let consumed = batch.bytes_consumed();
+                    let first = pcap_cnt + 1;
+                    pcap_cnt += batch.len() as u64;
+                    match d.push_batch(first, batch) {
+                        // The reader reuses the batch; when it has enough already, it is freed.
+                        Ok(spare) => {
+                            if let Some(spare) = spare {
+                                let _ = recycle.try_send(spare);
+                            }
+                        }
+                        // A worker thread ended early (it panicked): stop reading; its join
+                        // below reports it.
+                        Err(WorkersGone) => {
+                            dispatcher = None;
+                            break;
                         }
                     }
                     if let Some(bar) = &bar {
@@ -132,11 +180,9 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
                             // Compressed files advance by their uncompressed size: clamp to
                             // the file's.
                             let file_len = file_lens.get(file).copied().unwrap_or(0);
-                            bar.set_position(done_bytes + batch.bytes_consumed().min(file_len));
+                            bar.set_position(done_bytes + consumed.min(file_len));
                         }
                     }
-                    // The reader reuses the batch; when it has enough already, it is freed.
-                    let _ = recycle.try_send(batch);
                 }
                 feed::Feed::FileDone { file, problems } => {
                     let path = args.pcaps.get(file).map(|p| p.display().to_string());
@@ -157,14 +203,52 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        drop(batches);
+        // Closing the queues lets each worker finish its queue, end its flows and return.
+        if let Some(d) = dispatcher {
+            let _ = d.close();
+        }
+        let mut finished = Vec::with_capacity(handles.len());
+        for (index, handle) in handles.into_iter().enumerate() {
+            let done = handle
+                .join()
+                .map_err(|_| anyhow::anyhow!("worker thread {index} failed"))?;
+            finished.push(done);
+        }
         reader
             .join()
-            .map_err(|_| anyhow::anyhow!("the capture reader thread failed"))
+            .map_err(|_| anyhow::anyhow!("the capture reader thread failed"))?;
+        Ok(finished)
     })?;
-    worker.finish().context("cannot write EVE output")?;
+    let mut totals = RunTotals::default();
+    for done in &finished {
+        totals.add(&done.worker);
+    }
+    let mut finished = finished;
+    for done in &mut finished {
+        std::mem::replace(&mut done.eve, Ok(())).context("cannot write EVE output")?;
+    }
+    if workers > 1 && config.eve.wants(EveType::Stats) {
+        // One `stats` record for the run, summed over the workers, after every flow record.
+        let stats = stats_record(&totals.counters, &totals.tables, totals.detect);
+        if let Some(first) = finished.first_mut() {
+            first.worker.write_stats_record(totals.now, &stats);
+            first.worker.finish().context("cannot write EVE output")?;
+            totals.eve_records += 1;
+        }
+    }
     let elapsed = started.elapsed();
+    // The workers hand their EVE producers back to the file when dropped.
+    let workers_report: Vec<WorkerReport> = finished
+        .iter()
+        .map(|f| WorkerReport::of(&f.worker, f.pinned))
+        .collect();
+    drop(finished);
+    if let Some(file) = eve_file {
+        file.finish().context("cannot write EVE output")?;
+    }
     let export = exporter.map(|x| {
-        publish_health(&health, &worker);
+        health.publish(&totals.counters, totals.figures);
         x.shutdown(Duration::from_secs(args.export_wait))
     });
     let cpu_at_end = process_cpu_secs();
@@ -176,12 +260,13 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         failed_files,
         file_problems,
         elapsed,
-        counters: worker.counters(),
-        defrag: worker.defrag_stats(),
-        eve_records: worker.eve_records(),
+        counters: &totals.counters,
+        defrag: &totals.tables.defrag,
+        eve_records: totals.eve_records,
         startup: &startup,
-        detect: worker.detect_stats(),
+        detect: totals.detect,
         export,
+        workers: workers_report,
         cpu: CpuTimes {
             startup: cpu_at_start.zip(cpu_at_launch).map(|(b, a)| b - a),
             processing: cpu_at_end.zip(cpu_at_start).map(|(b, a)| b - a),
@@ -192,13 +277,64 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     } else {
         eprint!("{}", summary.text());
     }
-    drop(worker);
     release_at_exit(engine);
     Ok(if failed_files > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The EVE output of one worker.
+type EveSink = Box<dyn RecordSink + Send>;
+
+/// The run's figures, summed over the workers.
+#[derive(Debug, Default)]
+struct RunTotals {
+    counters: Counters,
+    tables: TableStats,
+    detect: Option<tapwatch_detect::DetectStats>,
+    figures: WorkerFigures,
+    eve_records: u64,
+    now: tapwatch_common::Timestamp,
+}
+
+impl RunTotals {
+    fn add<W: RecordSink>(&mut self, worker: &Worker<W>) {
+        self.counters += worker.counters();
+        self.tables += &worker.table_stats();
+        if let Some(d) = worker.detect_stats() {
+            *self.detect.get_or_insert_with(Default::default) += &d;
+        }
+        self.figures += &WorkerFigures::of(worker);
+        self.eve_records += worker.eve_records();
+        self.now = self.now.max(worker.now());
+    }
+}
+
+/// One worker's share of the run, for the summary.
+#[derive(Debug, Clone, serde::Serialize)]
+struct WorkerReport {
+    packets: u64,
+    bytes: u64,
+    flows: u64,
+    alerts: u64,
+    eve_records: u64,
+    cpu: Option<usize>,
+}
+
+impl WorkerReport {
+    fn of<W: RecordSink>(worker: &Worker<W>, cpu: Option<usize>) -> Self {
+        let c = worker.counters();
+        Self {
+            packets: c.packets,
+            bytes: c.bytes,
+            flows: c.flows_total(),
+            alerts: worker.detect_stats().map_or(0, |d| d.alerts),
+            eve_records: worker.eve_records(),
+            cpu,
+        }
+    }
 }
 
 /// Leaves the detection engine to be freed by the process's exit, all at once, instead of
@@ -209,18 +345,6 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
 /// socket or buffered output, only memory.
 fn release_at_exit(engine: Option<std::sync::Arc<tapwatch_detect::Engine>>) {
     std::mem::forget(engine);
-}
-
-/// Publishes the worker's figures for the exporter's `Health` messages.
-fn publish_health<W: RecordSink>(board: &HealthBoard, worker: &Worker<W>) {
-    board.publish(
-        worker.counters(),
-        WorkerFigures {
-            flows_active: worker.active_flows() as u64,
-            memory_bytes: (worker.stream_memory() + worker.defrag_memory()) as u64,
-            alerts: worker.detect_stats().map_or(0, |d| d.alerts),
-        },
-    );
 }
 
 /// Start-up report on stderr: counts, the first rejections (all with `verbose`), cache problems.
@@ -303,6 +427,8 @@ struct Summary<'a> {
     detect: Option<tapwatch_detect::DetectStats>,
     /// The exporter's final counters, when exporting.
     export: Option<ExportStats>,
+    /// Each worker's share.
+    workers: Vec<WorkerReport>,
     cpu: CpuTimes,
 }
 
@@ -399,6 +525,18 @@ impl Summary<'_> {
                 build.cache.name()
             ));
         }
+        if self.workers.len() > 1 {
+            let shares: Vec<String> = self
+                .workers
+                .iter()
+                .map(|w| format!("{} packets, {} alerts", w.packets, w.alerts))
+                .collect();
+            s.push_str(&format!(
+                "  workers: {} ({})\n",
+                self.workers.len(),
+                shares.join("; ")
+            ));
+        }
         s.push_str(&format!("  eve: {} records\n", self.eve_records));
         if let Some(x) = &self.export {
             s.push_str(&export_link::summary_line(x));
@@ -434,6 +572,7 @@ impl Summary<'_> {
                 "malformed": self.defrag.invalid,
             },
             "eve_records": self.eve_records,
+            "workers": self.workers,
             "cpu_secs": {
                 "startup": self.cpu.startup,
                 "processing": self.cpu.processing,

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use serde_json::json;
 
 use crate::{RulesCheckArgs, RulesStatsArgs};
-use tapwatch::config::Config;
-use tapwatch::detect_setup::{self, Startup};
+use tapwatch_pipeline::config::Config;
+use tapwatch_pipeline::detect_setup::{self, Startup};
 
 /// How many rejections the text output of `replay` shows without `--verbose`.
 pub const REJECTIONS_SHOWN: usize = 5;

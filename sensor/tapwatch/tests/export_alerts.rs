@@ -12,11 +12,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use prost::Message as _;
-use tapwatch::config::Config;
-use tapwatch::detect_setup::{self, DetectArgs};
-use tapwatch::export_alert::AlertSink;
-use tapwatch::worker::Worker;
 use tapwatch_capture::CaptureReader;
+use tapwatch_pipeline::config::Config;
+use tapwatch_pipeline::detect_setup::{self, DetectArgs};
+use tapwatch_pipeline::export_alert::AlertSink;
+use tapwatch_pipeline::worker::Worker;
 use tapwatch_proto::v1::Alert;
 
 /// A `Write` whose bytes the test reads after the worker is done.

@@ -90,6 +90,95 @@ pub struct Counters {
     pub app_failed_tcp: u64,
 }
 
+impl std::ops::AddAssign<&Counters> for Counters {
+    /// Adds another worker's counters: the run's totals are the sum over its workers (the
+    /// largest frame is the largest of theirs).
+    fn add_assign(&mut self, other: &Counters) {
+        self.packets += other.packets;
+        self.bytes += other.bytes;
+        self.max_packet_size = self.max_packet_size.max(other.max_packet_size);
+        self.ipv4 += other.ipv4;
+        self.ipv6 += other.ipv6;
+        self.tcp += other.tcp;
+        self.udp += other.udp;
+        self.icmpv4 += other.icmpv4;
+        self.icmpv6 += other.icmpv6;
+        self.sctp += other.sctp;
+        self.vlan += other.vlan;
+        self.vlan_qinq += other.vlan_qinq;
+        self.vlan_qinqinq += other.vlan_qinqinq;
+        add_map(&mut self.tunnels, &other.tunnels);
+        self.not_ip += other.not_ip;
+        self.invalid += other.invalid;
+        add_map(&mut self.decode_events, &other.decode_events);
+        self.fragments += other.fragments;
+        add_map(&mut self.defrag_events, &other.defrag_events);
+        self.flow_table_full += other.flow_table_full;
+        self.invalid_checksum += other.invalid_checksum;
+        self.tcp_invalid_checksum += other.tcp_invalid_checksum;
+        add_map(&mut self.stream_events, &other.stream_events);
+        add_map(&mut self.app_flows, &other.app_flows);
+        add_map(&mut self.app_events, &other.app_events);
+        self.http_tx += other.http_tx;
+        self.mdns_tx += other.mdns_tx;
+        self.dns_udp_tx += other.dns_udp_tx;
+        self.dns_tcp_tx += other.dns_tcp_tx;
+        self.tls_tx += other.tls_tx;
+        self.ssh_tx += other.ssh_tx;
+        self.smb_events += other.smb_events;
+        self.file_data_bytes += other.file_data_bytes;
+        add_map(&mut self.flows_by_proto, &other.flows_by_proto);
+        add_map(&mut self.flows_by_state, &other.flows_by_state);
+        self.flows_evicted += other.flows_evicted;
+        self.app_failed_tcp += other.app_failed_tcp;
+    }
+}
+
+fn add_map(into: &mut BTreeMap<&'static str, u64>, from: &BTreeMap<&'static str, u64>) {
+    for (k, v) in from {
+        *into.entry(k).or_insert(0) += v;
+    }
+}
+
+/// What the `stats` record reads from a worker's tables besides its [`Counters`], as plain
+/// values that add up over workers.
+#[derive(Debug, Clone, Default)]
+pub struct TableStats {
+    /// The flow table's counters.
+    pub flows: tapwatch_flow::FlowStats,
+    /// Flows in the table now.
+    pub active_flows: usize,
+    /// TCP reassembly counters.
+    pub stream: tapwatch_stream::StreamStats,
+    /// Defragmentation counters.
+    pub defrag: tapwatch_defrag::DefragStats,
+}
+
+impl TableStats {
+    /// The figures of one worker's tables now.
+    pub fn of(
+        flows: &FlowTable<FlowState>,
+        reassembler: &Reassembler,
+        defrag: &Defragmenter,
+    ) -> Self {
+        Self {
+            flows: flows.stats().clone(),
+            active_flows: flows.len(),
+            stream: reassembler.stats().clone(),
+            defrag: *defrag.stats(),
+        }
+    }
+}
+
+impl std::ops::AddAssign<&TableStats> for TableStats {
+    fn add_assign(&mut self, other: &TableStats) {
+        self.flows += &other.flows;
+        self.active_flows += other.active_flows;
+        self.stream += &other.stream;
+        self.defrag += &other.defrag;
+    }
+}
+
 fn bump(map: &mut BTreeMap<&'static str, u64>, key: &'static str) {
     *map.entry(key).or_insert(0) += 1;
 }
@@ -178,12 +267,7 @@ impl Counters {
     }
 
     /// The `stats` object of the EVE `stats` record, with Suricata's names and nesting.
-    pub fn stats_record(
-        &self,
-        flows: &FlowTable<FlowState>,
-        reassembler: &Reassembler,
-        defrag: &Defragmenter,
-    ) -> Value {
+    pub fn stats_record(&self, tables: &TableStats) -> Value {
         let mut decoder = Map::new();
         decoder.insert("pkts".into(), json!(self.packets));
         decoder.insert("bytes".into(), json!(self.bytes));
@@ -221,14 +305,14 @@ impl Counters {
         }
         decoder.insert("event".into(), Value::Object(events));
 
-        let fs = flows.stats();
+        let fs = &tables.flows;
         let flow = json!({
             "total": self.flows_total(),
             "tcp": self.flows_by_proto.get("tcp").copied().unwrap_or(0),
             "udp": self.flows_by_proto.get("udp").copied().unwrap_or(0),
             "icmpv4": self.flows_by_proto.get("icmpv4").copied().unwrap_or(0),
             "icmpv6": self.flows_by_proto.get("icmpv6").copied().unwrap_or(0),
-            "active": flows.len(),
+            "active": tables.active_flows,
             "end": {
                 "state": {
                     "new": self.flows_by_state.get("new").copied().unwrap_or(0),
@@ -237,7 +321,7 @@ impl Counters {
                 }
             },
         });
-        let ss = reassembler.stats();
+        let ss = &tables.stream;
         let tcp = json!({
             "sessions": fs.tcp.sessions,
             "ack_unseen_data": fs.tcp.ack_unseen_data,
@@ -250,7 +334,7 @@ impl Counters {
             "segment_memcap_drop": ss.memcap_drops,
             "reassembly_memuse": ss.in_use_bytes,
         });
-        let ds = defrag.stats();
+        let ds = &tables.defrag;
         let defrag = json!({
             "ipv4": { "fragments": ds.ipv4_fragments, "reassembled": ds.ipv4_reassembled, "timeouts": ds.ipv4_timeouts },
             "ipv6": { "fragments": ds.ipv6_fragments, "reassembled": ds.ipv6_reassembled, "timeouts": ds.ipv6_timeouts },

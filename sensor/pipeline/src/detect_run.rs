@@ -152,9 +152,13 @@ fn packet_input<'a>(decoded: &'a Decoded<'a>, ts: Timestamp) -> PacketInput<'a> 
 impl Detection {
     /// Detection state for one worker; `inspect_encrypted` keeps inspecting the payload of
     /// flows once it is encrypted.
-    pub fn new(engine: Arc<Engine>, inspect_encrypted: bool) -> Result<Self, EngineError> {
+    pub fn new(
+        engine: Arc<Engine>,
+        host: Arc<tapwatch_detect::HostState>,
+        inspect_encrypted: bool,
+    ) -> Result<Self, EngineError> {
         Ok(Self {
-            detector: Detector::new(&engine)?,
+            detector: Detector::with_host_state(&engine, host)?,
             engine,
             alerts: Vec::new(),
             pending: Vec::new(),

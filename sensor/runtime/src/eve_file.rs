@@ -1,7 +1,8 @@
 //! The EVE file written by a thread of its own.
 //!
-//! The worker formats records into memory; [`BackgroundWriter`] hands each full chunk to a
-//! writer thread, which does the `write` calls. The file system's share of the work (copying
+//! Each worker formats records into memory; its [`EveProducer`] hands each full chunk to the
+//! [`EveFile`]'s writer thread, which does the `write` calls ([`BackgroundWriter`] is a file
+//! with its one producer). The file system's share of the work (copying
 //! into the page cache, block allocation, ~3 % of the worker's time on the detection
 //! benchmark) then runs beside the packet path instead of on it.
 //!
@@ -11,13 +12,14 @@
 //! from a thread of its own, the flow recycler).
 //!
 //! Memory is bounded: a chunk holds at most [`CHUNK_BYTES`] and [`CHUNK_FLOWS`] flow
-//! records, and at most [`QUEUE_CHUNKS`] chunks wait for the thread; when they are all
+//! records, and at most [`QUEUE_CHUNKS`] chunks per producer wait for the thread; when they are all
 //! taken the worker waits (the file is slower than the packets), it never drops data. Records
-//! reach the file in the order written. A write error of the thread is returned by the next
+//! of one producer reach the file in the order written. A write error of the thread is returned by the next
 //! `write` that hands over a chunk, or the next `flush`, and by every call after it; what is
 //! written after the error is discarded.
 
 use std::io::{self, Write};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{bounded, Receiver, Sender, TryRecvError};
@@ -58,64 +60,121 @@ impl Chunk {
     }
 }
 
+#[derive(Debug)]
 enum Message {
     Data(Chunk),
     /// Flush the file and answer with the outcome (or the error that came earlier).
     Flush(Sender<io::Result<()>>),
 }
 
-/// A `Write` whose bytes are written to `W` by a background thread, in chunks.
+/// The first write error of the thread, kept for every producer to return.
+type Failure = Arc<Mutex<Option<(io::ErrorKind, String)>>>;
+
+fn failure_error(failure: &Failure) -> Option<io::Error> {
+    let guard = failure.lock().unwrap_or_else(PoisonError::into_inner);
+    guard
+        .as_ref()
+        .map(|(kind, text)| io::Error::new(*kind, text.clone()))
+}
+
+/// An EVE file written by a thread of its own, fed by any number of [`EveProducer`]s (one
+/// per worker). Each producer hands over whole chunks of whole records, so records never
+/// interleave inside a line, and each producer's records reach the file in the order it
+/// wrote them; the producers' chunks are interleaved in the order they arrive.
 #[derive(Debug)]
-pub struct BackgroundWriter {
+pub struct EveFile {
+    to_thread: Option<Sender<Message>>,
+    recycled: Receiver<Chunk>,
+    failure: Failure,
+    chunk: usize,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl EveFile {
+    /// Starts the writer thread (named `tapwatch-eve`) for `out`, for up to `producers`
+    /// producers (it sizes the queue: [`QUEUE_CHUNKS`] chunks per producer).
+    pub fn start<W: Write + Send + 'static>(out: W, producers: usize) -> io::Result<Self> {
+        Self::with_chunk(out, producers, CHUNK_BYTES)
+    }
+
+    /// Likewise with chunks of `chunk` bytes (at least 1).
+    pub fn with_chunk<W: Write + Send + 'static>(
+        out: W,
+        producers: usize,
+        chunk: usize,
+    ) -> io::Result<Self> {
+        let queue = QUEUE_CHUNKS * producers.max(1);
+        let (to_thread, from_worker) = bounded(queue);
+        let (give_back, recycled) = bounded(queue);
+        let failure = Failure::default();
+        let thread_failure = Arc::clone(&failure);
+        let thread = std::thread::Builder::new()
+            .name("tapwatch-eve".into())
+            .spawn(move || write_chunks(out, &from_worker, &give_back, &thread_failure))?;
+        Ok(Self {
+            to_thread: Some(to_thread),
+            recycled,
+            failure,
+            chunk: chunk.max(1),
+            thread: Some(thread),
+        })
+    }
+
+    /// A new producer writing into this file.
+    pub fn producer(&self) -> EveProducer {
+        EveProducer {
+            current: Chunk::with_capacity(self.chunk),
+            chunk: self.chunk,
+            to_thread: self.to_thread.clone(),
+            recycled: self.recycled.clone(),
+            failure: Arc::clone(&self.failure),
+        }
+    }
+
+    /// Waits until every producer is dropped and everything they handed over is written,
+    /// then returns the thread's first write error, if any.
+    pub fn finish(mut self) -> io::Result<()> {
+        self.join();
+        match failure_error(&self.failure) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn join(&mut self) {
+        self.to_thread = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for EveFile {
+    /// Waits for the thread (see [`EveFile::finish`]): drop the producers first.
+    fn drop(&mut self) {
+        self.join();
+    }
+}
+
+/// One writer's side of an [`EveFile`]: a `Write` (and [`RecordSink`]) that gathers whole
+/// records into chunks and hands each full chunk to the file's thread, waiting while the
+/// thread's queue is full (the file is slower than the packets), never dropping data.
+#[derive(Debug)]
+pub struct EveProducer {
     current: Chunk,
     chunk: usize,
     to_thread: Option<Sender<Message>>,
     /// Written chunks, emptied, for reuse.
     recycled: Receiver<Chunk>,
-    /// The thread's first write error.
-    failed: Receiver<io::Error>,
-    /// That error, once received: every later call returns it again.
-    error: Option<(io::ErrorKind, String)>,
-    thread: Option<JoinHandle<()>>,
+    failure: Failure,
 }
 
-impl BackgroundWriter {
-    /// Starts the writer thread (named `tapwatch-eve`) for `out`.
-    pub fn new<W: Write + Send + 'static>(out: W) -> io::Result<Self> {
-        Self::with_chunk(out, CHUNK_BYTES)
-    }
-
-    /// Likewise with chunks of `chunk` bytes (at least 1).
-    pub fn with_chunk<W: Write + Send + 'static>(out: W, chunk: usize) -> io::Result<Self> {
-        let chunk = chunk.max(1);
-        let (to_thread, from_worker) = bounded(QUEUE_CHUNKS);
-        let (give_back, recycled) = bounded(QUEUE_CHUNKS);
-        let (report, failed) = bounded(1);
-        let thread = std::thread::Builder::new()
-            .name("tapwatch-eve".into())
-            .spawn(move || write_chunks(out, &from_worker, &give_back, &report))?;
-        Ok(Self {
-            current: Chunk::with_capacity(chunk),
-            chunk,
-            to_thread: Some(to_thread),
-            recycled,
-            failed,
-            error: None,
-            thread: Some(thread),
-        })
-    }
-
+impl EveProducer {
     /// The error the thread reported, if any.
-    fn check(&mut self) -> io::Result<()> {
-        if let Some((kind, text)) = &self.error {
-            return Err(io::Error::new(*kind, text.clone()));
-        }
-        match self.failed.try_recv() {
-            Ok(e) => {
-                self.error = Some((e.kind(), e.to_string()));
-                Err(e)
-            }
-            Err(_) => Ok(()),
+    fn check(&self) -> io::Result<()> {
+        match failure_error(&self.failure) {
+            Some(e) => Err(e),
+            None => Ok(()),
         }
     }
 
@@ -144,7 +203,7 @@ impl BackgroundWriter {
     }
 }
 
-impl Write for BackgroundWriter {
+impl Write for EveProducer {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.current.bytes.extend_from_slice(buf);
         if self.current.bytes.len() >= self.chunk {
@@ -165,7 +224,7 @@ impl Write for BackgroundWriter {
     }
 }
 
-impl RecordSink for BackgroundWriter {
+impl RecordSink for EveProducer {
     /// Takes the record, unless the chunk must go to the thread first and the thread has
     /// failed: then the record comes back (the caller's next write reports the error).
     fn take_flow(&mut self, record: FlowRecord) -> Option<FlowRecord> {
@@ -180,15 +239,52 @@ impl RecordSink for BackgroundWriter {
     }
 }
 
-impl Drop for BackgroundWriter {
-    /// Writes what is left and waits for the thread. Errors are lost here: call `flush`
-    /// first to see them.
+impl Drop for EveProducer {
+    /// Hands over what is left. Errors are lost here: call `flush` first to see them.
     fn drop(&mut self) {
         let _ = self.send_current();
-        self.to_thread = None;
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+    }
+}
+
+/// An [`EveFile`] with its one producer: a `Write` whose bytes are written to `W` by a
+/// background thread, in chunks.
+#[derive(Debug)]
+pub struct BackgroundWriter {
+    // Field order matters: the producer hands over its last chunk before the file joins.
+    producer: EveProducer,
+    /// Held for its `Drop`, which waits for the thread once the producer has handed over.
+    _file: EveFile,
+}
+
+impl BackgroundWriter {
+    /// Starts the writer thread (named `tapwatch-eve`) for `out`.
+    pub fn new<W: Write + Send + 'static>(out: W) -> io::Result<Self> {
+        Self::with_chunk(out, CHUNK_BYTES)
+    }
+
+    /// Likewise with chunks of `chunk` bytes (at least 1).
+    pub fn with_chunk<W: Write + Send + 'static>(out: W, chunk: usize) -> io::Result<Self> {
+        let file = EveFile::with_chunk(out, 1, chunk)?;
+        Ok(Self {
+            producer: file.producer(),
+            _file: file,
+        })
+    }
+}
+
+impl Write for BackgroundWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.producer.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.producer.flush()
+    }
+}
+
+impl RecordSink for BackgroundWriter {
+    fn take_flow(&mut self, record: FlowRecord) -> Option<FlowRecord> {
+        self.producer.take_flow(record)
     }
 }
 
@@ -197,7 +293,7 @@ fn write_chunks<W: Write>(
     mut out: W,
     from_worker: &Receiver<Message>,
     give_back: &Sender<Chunk>,
-    report: &Sender<io::Error>,
+    report: &Failure,
 ) {
     let mut failure: Option<(io::ErrorKind, String)> = None;
     // A chunk with records is assembled here, then written with one call.
@@ -209,7 +305,7 @@ fn write_chunks<W: Write>(
                     let bytes = assemble(&mut chunk, &mut assembled);
                     if let Err(e) = out.write_all(bytes) {
                         failure = Some((e.kind(), e.to_string()));
-                        let _ = report.try_send(e);
+                        *report.lock().unwrap_or_else(PoisonError::into_inner) = failure.clone();
                     }
                 }
                 chunk.clear();
@@ -354,6 +450,55 @@ mod tests {
             written == *expected.get_ref(),
             "same bytes in the same order"
         );
+    }
+
+    #[test]
+    fn producers_keep_their_own_order_and_never_split_a_line() {
+        let sink = Shared::default();
+        let file = EveFile::with_chunk(sink.clone(), 3, 100).unwrap();
+        std::thread::scope(|scope| {
+            for p in 0..3 {
+                let mut producer = file.producer();
+                scope.spawn(move || {
+                    for i in 0..2_000 {
+                        producer
+                            .write_all(format!("{{\"p\":{p},\"i\":{i}}}\n").as_bytes())
+                            .unwrap();
+                    }
+                    producer.flush().unwrap();
+                });
+            }
+        });
+        file.finish().unwrap();
+        let written = String::from_utf8(sink.bytes.lock().unwrap().clone()).unwrap();
+        let mut next = [0u32; 3];
+        for line in written.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let p = v["p"].as_u64().unwrap() as usize;
+            assert_eq!(
+                v["i"].as_u64().unwrap(),
+                u64::from(next[p]),
+                "producer {p} in order"
+            );
+            next[p] += 1;
+        }
+        assert_eq!(next, [2_000; 3]);
+    }
+
+    #[test]
+    fn a_producer_dropped_without_flush_still_hands_over_its_chunk() {
+        let sink = Shared::default();
+        let file = EveFile::start(sink.clone(), 2).unwrap();
+        let mut a = file.producer();
+        let mut b = file.producer();
+        a.write_all(b"a\n").unwrap();
+        b.write_all(b"b\n").unwrap();
+        drop(a);
+        drop(b);
+        file.finish().unwrap();
+        let mut lines: Vec<u8> = sink.bytes.lock().unwrap().clone();
+        lines.sort_unstable();
+        assert_eq!(lines, b"\n\nab");
     }
 
     #[test]

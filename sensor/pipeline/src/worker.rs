@@ -97,6 +97,9 @@ pub struct Worker<W: RecordSink> {
     detection: Option<crate::detect_run::Detection>,
     /// Where alerts go besides EVE (the exporter), when set.
     alert_export: Option<crate::export_alert::AlertExport>,
+    /// Whether `finish` writes the `stats` record (off when a driver of several workers
+    /// writes one record for all of them).
+    writes_stats: bool,
 }
 
 impl<W: RecordSink> Worker<W> {
@@ -118,6 +121,7 @@ impl<W: RecordSink> Worker<W> {
             eve_error: None,
             detection: None,
             alert_export: None,
+            writes_stats: true,
             app_config,
             config,
         }
@@ -131,14 +135,41 @@ impl<W: RecordSink> Worker<W> {
         eve: Option<W>,
         engine: std::sync::Arc<tapwatch_detect::Engine>,
     ) -> Result<Self, tapwatch_detect::EngineError> {
+        let host = std::sync::Arc::new(tapwatch_detect::HostState::new());
+        Self::with_shared_engine(config, eve, engine, host)
+    }
+
+    /// Like [`Worker::with_engine`], keeping thresholds and xbits by host in `host`, shared
+    /// with the other workers of the sensor.
+    pub fn with_shared_engine(
+        config: Config,
+        eve: Option<W>,
+        engine: std::sync::Arc<tapwatch_detect::Engine>,
+        host: std::sync::Arc<tapwatch_detect::HostState>,
+    ) -> Result<Self, tapwatch_detect::EngineError> {
         let inspect_encrypted =
             config.app.tls.encryption_handling == crate::config::EncryptionHandling::Full;
         let mut worker = Self::new(config, eve);
         worker.detection = Some(crate::detect_run::Detection::new(
             engine,
+            host,
             inspect_encrypted,
         )?);
         Ok(worker)
+    }
+
+    /// Draws flow ids from `ids` (a share of the space all workers draw from), so that flow
+    /// ids stay unique across workers. Call before the first packet.
+    pub fn use_flow_ids(&mut self, ids: tapwatch_flow::FlowIdSpace) {
+        let mut flow = crate::config::flow_config(&self.config);
+        flow.ids = ids;
+        self.flows = FlowTable::new(flow);
+    }
+
+    /// Leaves the `stats` record to the driver: [`Worker::finish`] does not write it, and
+    /// [`Worker::stats_record`] gives the figures to merge.
+    pub fn leave_stats_to_driver(&mut self) {
+        self.writes_stats = false;
     }
 
     /// Also hands every alert to `sink`, as an encoded protobuf `Alert` built from the values
@@ -245,16 +276,8 @@ impl<W: RecordSink> Worker<W> {
             self.end_flow(flow);
         }
         self.ended = ended;
-        if self.config.eve.wants(EveType::Stats) {
-            let mut stats =
-                self.counters
-                    .stats_record(&self.flows, &self.reassembler, &self.defrag);
-            if let (Some(det), Some(obj)) = (self.detection.as_ref(), stats.as_object_mut()) {
-                obj.insert(
-                    "detect".into(),
-                    crate::detect_run::stats_json(&det.detector.stats()),
-                );
-            }
+        if self.writes_stats && self.config.eve.wants(EveType::Stats) {
+            let stats = stats_record(&self.counters, &self.table_stats(), self.detect_stats());
             let env = Envelope::new(self.now, EventType::Stats);
             self.write_eve(&env, &stats);
         }
@@ -265,6 +288,32 @@ impl<W: RecordSink> Worker<W> {
             Some(e) => Err(e),
             None => Ok(()),
         }
+    }
+
+    /// The figures of the worker's tables, for a `stats` record.
+    pub fn table_stats(&self) -> crate::counters::TableStats {
+        crate::counters::TableStats::of(&self.flows, &self.reassembler, &self.defrag)
+    }
+
+    /// The latest packet time the worker has seen or been told of.
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    /// Advances the worker's clock to `now` without a packet (a driver's tick, so that flows
+    /// of a worker that receives nothing for a while still time out). Times before the
+    /// worker's clock are ignored.
+    pub fn advance_clock(&mut self, now: Timestamp) {
+        if now > self.now {
+            self.now = now;
+            self.sweep_if_due(now);
+        }
+    }
+
+    /// Writes `stats` (a record merged over workers by the driver) to this worker's EVE.
+    pub fn write_stats_record(&mut self, at: Timestamp, stats: &serde_json::Value) {
+        let env = Envelope::new(at, EventType::Stats);
+        self.write_eve(&env, stats);
     }
 
     /// Flows being tracked now.
@@ -910,6 +959,19 @@ impl<W: RecordSink> Worker<W> {
             }
         }
     }
+}
+
+/// The EVE `stats` object for `counters`, `tables` and, with detection, `detect`.
+pub fn stats_record(
+    counters: &Counters,
+    tables: &crate::counters::TableStats,
+    detect: Option<tapwatch_detect::DetectStats>,
+) -> serde_json::Value {
+    let mut stats = counters.stats_record(tables);
+    if let (Some(det), Some(obj)) = (detect, stats.as_object_mut()) {
+        obj.insert("detect".into(), crate::detect_run::stats_json(&det));
+    }
+    stats
 }
 
 /// What a record needs to know of its flow, copied out so the flow table is free again.

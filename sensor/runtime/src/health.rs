@@ -1,16 +1,18 @@
 //! The sensor's figures for the exporter's `Health` messages.
 //!
-//! The worker's counters live on the capture thread and are not shared. The replay loop
-//! publishes a copy into [`HealthBoard`] about once a second (checked every few thousand
-//! packets), and the exporter's sender thread reads the copy when it sends `Health`: the
-//! packet path never takes a lock or touches an atomic per packet.
+//! A worker's counters live on its thread and are not shared. Each worker thread publishes a
+//! copy into [`HealthBoard`] about once a second (checked every few thousand packets), the
+//! board sums the workers' copies, and the exporter's sender thread reads the sums when it
+//! sends `Health`: the packet path never takes a lock or touches an atomic per packet.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use tapwatch::counters::Counters;
+use tapwatch_eve::RecordSink;
 use tapwatch_export::{HealthSource, SensorHealth};
+use tapwatch_pipeline::counters::Counters;
+use tapwatch_pipeline::worker::Worker;
 
 /// Packets between two looks at the clock.
 pub const PUBLISH_CHECK_PACKETS: u64 = 4096;
@@ -29,6 +31,8 @@ pub struct HealthBoard {
     flows: AtomicU64,
     /// Decoder events by name; written once a second, read once per `Health`.
     decode_events: Mutex<Vec<(String, u64)>>,
+    /// Each worker's last published figures, by worker index.
+    workers: Mutex<Vec<Option<(Counters, WorkerFigures)>>>,
 }
 
 /// What the worker knows besides its [`Counters`].
@@ -42,8 +46,52 @@ pub struct WorkerFigures {
     pub alerts: u64,
 }
 
+impl WorkerFigures {
+    /// The figures of `worker` now.
+    pub fn of<W: RecordSink>(worker: &Worker<W>) -> Self {
+        Self {
+            flows_active: worker.active_flows() as u64,
+            memory_bytes: (worker.stream_memory() + worker.defrag_memory()) as u64,
+            alerts: worker.detect_stats().map_or(0, |d| d.alerts),
+        }
+    }
+}
+
+impl std::ops::AddAssign<&WorkerFigures> for WorkerFigures {
+    fn add_assign(&mut self, other: &WorkerFigures) {
+        self.flows_active += other.flows_active;
+        self.memory_bytes += other.memory_bytes;
+        self.alerts += other.alerts;
+    }
+}
+
 impl HealthBoard {
-    /// Publishes the worker's figures now.
+    /// Publishes worker number `index`'s figures now; the board then holds the sums over
+    /// every worker that has published.
+    pub fn publish_worker<W: RecordSink>(&self, index: usize, worker: &Worker<W>) {
+        let sums = {
+            let mut workers = self
+                .workers
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if workers.len() <= index {
+                workers.resize_with(index + 1, || None);
+            }
+            if let Some(slot) = workers.get_mut(index) {
+                *slot = Some((worker.counters().clone(), WorkerFigures::of(worker)));
+            }
+            let mut counters = Counters::default();
+            let mut figures = WorkerFigures::default();
+            for (c, f) in workers.iter().flatten() {
+                counters += c;
+                figures += f;
+            }
+            (counters, figures)
+        };
+        self.publish(&sums.0, sums.1);
+    }
+
+    /// Publishes these figures as the sensor's now.
     pub fn publish(&self, c: &Counters, w: WorkerFigures) {
         self.packets.store(c.packets, Relaxed);
         self.bytes.store(c.bytes, Relaxed);

@@ -38,6 +38,37 @@ pub struct Config {
     pub detect: DetectSection,
     /// Export of alerts (and optionally flow records) to the national center.
     pub export: tapwatch_export::ExportConfig,
+    /// Worker threads and their CPUs.
+    pub runtime: RuntimeSection,
+}
+
+/// `[runtime]`
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RuntimeSection {
+    /// Packet-processing worker threads. Each flow (both directions, its fragments, the inner
+    /// flows of a tunnel) is always processed by one worker. Unset: one per capture queue for
+    /// live capture, 1 for replay. `--workers` overrides it.
+    pub workers: Option<NonZeroUsize>,
+    /// CPUs to pin the workers to, in order: worker `i` runs on `worker_cpus[i % len]`.
+    /// Empty: no pinning (the kernel's scheduler places the threads).
+    pub worker_cpus: Vec<usize>,
+}
+
+impl RuntimeSection {
+    /// Refuses CPUs this process cannot run on; `available` lists those it can.
+    pub fn check_cpus(&self, available: &[usize]) -> anyhow::Result<()> {
+        for cpu in &self.worker_cpus {
+            if !available.contains(cpu) {
+                anyhow::bail!(
+                    "[runtime] worker_cpus: CPU {cpu} is not available to tapwatch on this \
+                     machine (available: {available:?}); list CPUs from that set, or leave \
+                     worker_cpus empty for no pinning"
+                );
+            }
+        }
+        Ok(())
+    }
 }
 
 /// `[decode]`

@@ -1,0 +1,515 @@
+//! Flow-affine dispatch: which worker processes a packet, and the queues that take packets
+//! to the workers.
+//!
+//! Every piece of state a packet touches (its flow, its TCP streams, its fragments' tracker,
+//! its parsers) is owned by one worker, so every packet of a flow must reach the same worker:
+//! both directions, every IP fragment and the datagram they reassemble into, and the inner
+//! flows of a tunnel. [`Affinity`] picks the worker from a symmetric hash of the innermost IP
+//! address pair together with the flow's context (its VLAN ids and the tunnel it came out
+//! of: exactly the context the flow table keys flows on). Ports are left out on purpose: a
+//! non-first fragment has none, and hashing the address pair alone sends the fragments, the
+//! reassembled datagram and the datagram's flow to one worker without any hand-over between
+//! workers. The price is balance: all flows between the same two hosts share one worker.
+//! On an ISP or ministry link the host pairs number in the hundreds of thousands, so the
+//! load spreads evenly (`bench/RESULTS.md`).
+//!
+//! One known gap: a tunnel whose *outer* packets are fragmented. The fragments carry only the
+//! outer addresses, so they are hashed on those and reassembled on that worker, while the
+//! unfragmented packets of the inner flow go to the inner pair's worker. Outer fragmentation
+//! of a tunnel is rare on a monitored link (tunnels lower their inner MTU to avoid it).
+//!
+//! Packets without an IP layer (ARP, LLDP, undecodable frames) belong to no flow; they are
+//! spread by their number in the capture.
+
+use std::net::IpAddr;
+
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+use tapwatch_capture::{BatchLimits, PacketBatch, RawPacket};
+use tapwatch_common::Timestamp;
+use tapwatch_wire::Decoded;
+
+/// Chooses the worker of each packet.
+#[derive(Debug, Clone, Copy)]
+pub struct Affinity {
+    workers: u64,
+    seed: u64,
+}
+
+impl Affinity {
+    /// Spreads over `workers` workers (at least 1), with a random seed, so that the spread
+    /// cannot be aimed at by whoever sends the traffic.
+    pub fn new(workers: usize) -> Self {
+        use std::hash::BuildHasher;
+        let seed = std::collections::hash_map::RandomState::new().hash_one(0x6166_6669_u64);
+        Self::with_seed(workers, seed)
+    }
+
+    /// Likewise with a given seed (deterministic, for tests).
+    pub fn with_seed(workers: usize, seed: u64) -> Self {
+        Self {
+            workers: workers.max(1) as u64,
+            seed,
+        }
+    }
+
+    /// The number of workers spread over.
+    pub fn workers(&self) -> usize {
+        self.workers as usize
+    }
+
+    /// The worker (`0..workers`) of a packet already decoded into `decoded`; `number` (the
+    /// packet's number in the capture) spreads packets without an IP layer.
+    pub fn worker_of_decoded(&self, decoded: &Decoded<'_>, number: u64) -> usize {
+        if self.workers == 1 {
+            return 0;
+        }
+        let h = match decoded.ip.as_ref() {
+            Some(ip) => self.flow_hash(ip.src, ip.dst, decoded),
+            None => number,
+        };
+        (h % self.workers) as usize
+    }
+
+    /// The worker (`0..workers`) of `packet`, decoding it.
+    pub fn worker_of(&self, packet: &RawPacket<'_>, number: u64) -> usize {
+        if self.workers == 1 {
+            return 0;
+        }
+        let mut decoded = Decoded::default();
+        tapwatch_wire::decode_into(&mut decoded, packet.link, packet.data);
+        self.worker_of_decoded(&decoded, number)
+    }
+
+    /// A hash of the address pair (in either order) and the flow's context.
+    fn flow_hash(&self, src: IpAddr, dst: IpAddr, decoded: &Decoded<'_>) -> u64 {
+        let (a, b) = (addr_bits(src), addr_bits(dst));
+        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+        let mut h = self.seed;
+        for word in [lo as u64, (lo >> 64) as u64, hi as u64, (hi >> 64) as u64] {
+            h = mix(h ^ word);
+        }
+        h = mix(h ^ decoded.tunnel.id());
+        for vlan in decoded.vlan.ids() {
+            h = mix(h ^ u64::from(*vlan));
+        }
+        h
+    }
+}
+
+/// An address as 128 bits, IPv4 tagged so that it differs from the IPv6 address with the
+/// same low bits.
+fn addr_bits(addr: IpAddr) -> u128 {
+    match addr {
+        IpAddr::V4(a) => u128::from(u32::from(a)) | 1 << 64,
+        IpAddr::V6(a) => u128::from(a),
+    }
+}
+
+/// A 64-bit finaliser (every output bit depends on every input bit).
+fn mix(mut x: u64) -> u64 {
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    x ^ (x >> 33)
+}
+
+/// Packets on their way to one worker, with their numbers in the capture.
+#[derive(Debug, Default)]
+pub struct WorkBatch {
+    /// The packets, in capture order.
+    pub packets: PacketBatch,
+    /// Each packet's number in the capture (1-based: EVE's `pcap_cnt`).
+    pub numbers: Vec<u64>,
+    /// The latest packet time the dispatcher had seen when it sent the batch: the worker
+    /// advances its clock to it after the packets, so flows of a worker that receives few
+    /// packets still time out when the capture's time says so.
+    pub clock: Timestamp,
+}
+
+impl WorkBatch {
+    fn with_limits(limits: BatchLimits) -> Self {
+        Self {
+            packets: PacketBatch::with_limits(limits),
+            numbers: Vec::with_capacity(limits.max_packets),
+            clock: Timestamp::default(),
+        }
+    }
+
+    /// Removes every packet, keeping the allocations.
+    pub fn clear(&mut self) {
+        self.packets.clear();
+        self.numbers.clear();
+    }
+
+    /// The packets with their numbers.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, RawPacket<'_>)> + '_ {
+        self.numbers.iter().copied().zip(self.packets.iter())
+    }
+}
+
+/// What the dispatcher does when a worker's queue is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backpressure {
+    /// Wait for room: nothing is lost (offline replay; the reader slows down).
+    Wait,
+    /// Drop the batch and count its packets (live capture: the capture never waits on a
+    /// worker; the kernel's ring would overflow instead, out of sight).
+    Drop,
+}
+
+/// Every worker's queue is closed: the workers have stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the worker threads have stopped")]
+pub struct WorkersGone;
+
+/// The end of the queues that feeds the workers: packets are copied into one batch per
+/// worker, and a batch goes to its worker when it is full or at [`Dispatcher::flush`].
+#[derive(Debug)]
+pub struct Dispatcher {
+    affinity: Affinity,
+    limits: BatchLimits,
+    policy: Backpressure,
+    pending: Vec<WorkBatch>,
+    queues: Vec<Sender<WorkBatch>>,
+    recycled: Receiver<WorkBatch>,
+    clock: Timestamp,
+    /// Packets dropped per worker because its queue was full (policy `Drop` only).
+    dropped: Vec<u64>,
+    /// Packets dispatched per worker.
+    dispatched: Vec<u64>,
+}
+
+/// Batches that may wait in one worker's queue. With [`BatchLimits::default`] that is at
+/// most 4 MiB of packets per worker, plus the batch being processed.
+pub const QUEUE_BATCHES: usize = 4;
+
+/// A worker's end of its queue.
+#[derive(Debug)]
+pub struct WorkerQueue {
+    /// Batches to process, in order.
+    pub batches: Receiver<WorkBatch>,
+    /// Where processed batches go back for reuse (never waited on).
+    pub recycle: Sender<WorkBatch>,
+}
+
+impl Dispatcher {
+    /// A dispatcher over `affinity.workers()` queues, and the workers' ends of them.
+    pub fn new(affinity: Affinity, policy: Backpressure) -> (Self, Vec<WorkerQueue>) {
+        let n = affinity.workers();
+        let (recycle, recycled) = crossbeam_channel::bounded(n * (QUEUE_BATCHES + 1));
+        let mut queues = Vec::with_capacity(n);
+        let mut ends = Vec::with_capacity(n);
+        for _ in 0..n {
+            let (tx, rx) = crossbeam_channel::bounded(QUEUE_BATCHES);
+            queues.push(tx);
+            ends.push(WorkerQueue {
+                batches: rx,
+                recycle: recycle.clone(),
+            });
+        }
+        let limits = BatchLimits::default();
+        let dispatcher = Self {
+            affinity,
+            limits,
+            policy,
+            pending: (0..n).map(|_| WorkBatch::with_limits(limits)).collect(),
+            queues,
+            recycled,
+            clock: Timestamp::default(),
+            dropped: vec![0; n],
+            dispatched: vec![0; n],
+        };
+        (dispatcher, ends)
+    }
+
+    /// Routes packet number `number` to its worker. Fails only when the workers are gone.
+    pub fn push(&mut self, number: u64, packet: &RawPacket<'_>) -> Result<(), WorkersGone> {
+        let worker = self.affinity.worker_of(packet, number);
+        if packet.ts > self.clock {
+            self.clock = packet.ts;
+        }
+        let Some(batch) = self.pending.get_mut(worker) else {
+            return Ok(());
+        };
+        batch.packets.push(packet);
+        batch.numbers.push(number);
+        if let Some(n) = self.dispatched.get_mut(worker) {
+            *n += 1;
+        }
+        if batch.numbers.len() >= self.limits.max_packets
+            || batch.packets.data_len() >= self.limits.max_bytes
+        {
+            self.send(worker)?;
+        }
+        Ok(())
+    }
+
+    /// Routes a whole batch whose first packet is number `first`, then flushes. With one
+    /// worker the batch goes over as it is, without a copy. Returns a packet batch the source
+    /// may reuse, when one is free.
+    pub fn push_batch(
+        &mut self,
+        first: u64,
+        batch: PacketBatch,
+    ) -> Result<Option<PacketBatch>, WorkersGone> {
+        if self.affinity.workers() > 1 {
+            for (number, packet) in (first..).zip(batch.iter()) {
+                self.push(number, &packet)?;
+            }
+            self.flush()?;
+            return Ok(Some(batch));
+        }
+        let mut whole = self.recycled.try_recv().unwrap_or_else(|_| {
+            WorkBatch::with_limits(BatchLimits {
+                max_packets: 0,
+                max_bytes: 0,
+            })
+        });
+        let spare = std::mem::replace(&mut whole.packets, batch);
+        whole.numbers.clear();
+        whole
+            .numbers
+            .extend(first..first + whole.packets.len() as u64);
+        for packet in whole.packets.iter() {
+            if packet.ts > self.clock {
+                self.clock = packet.ts;
+            }
+        }
+        whole.clock = self.clock;
+        if let Some(n) = self.dispatched.get_mut(0) {
+            *n += whole.numbers.len() as u64;
+        }
+        let queue = self.queues.first().ok_or(WorkersGone)?;
+        match self.policy {
+            Backpressure::Wait => queue.send(whole).map_err(|_| WorkersGone)?,
+            Backpressure::Drop => match queue.try_send(whole) {
+                Ok(()) => {}
+                Err(TrySendError::Full(whole)) => {
+                    if let Some(d) = self.dropped.get_mut(0) {
+                        *d += whole.numbers.len() as u64;
+                    }
+                }
+                Err(TrySendError::Disconnected(_)) => return Err(WorkersGone),
+            },
+        }
+        Ok(Some(spare))
+    }
+
+    /// Sends every worker its pending packets, and the clock (an empty batch is a clock
+    /// tick). Called after each batch read from the source.
+    pub fn flush(&mut self) -> Result<(), WorkersGone> {
+        for worker in 0..self.pending.len() {
+            self.send(worker)?;
+        }
+        Ok(())
+    }
+
+    fn send(&mut self, worker: usize) -> Result<(), WorkersGone> {
+        let fresh = self
+            .recycled
+            .try_recv()
+            .unwrap_or_else(|_| WorkBatch::with_limits(self.limits));
+        let (Some(slot), Some(queue)) = (self.pending.get_mut(worker), self.queues.get(worker))
+        else {
+            return Ok(());
+        };
+        let mut batch = std::mem::replace(slot, fresh);
+        batch.clock = self.clock;
+        match self.policy {
+            Backpressure::Wait => queue.send(batch).map_err(|_| WorkersGone),
+            Backpressure::Drop => match queue.try_send(batch) {
+                Ok(()) => Ok(()),
+                Err(TrySendError::Full(batch)) => {
+                    if let Some(d) = self.dropped.get_mut(worker) {
+                        *d += batch.numbers.len() as u64;
+                    }
+                    Ok(())
+                }
+                Err(TrySendError::Disconnected(_)) => Err(WorkersGone),
+            },
+        }
+    }
+
+    /// Packets dropped per worker because its queue was full.
+    pub fn dropped(&self) -> &[u64] {
+        &self.dropped
+    }
+
+    /// Packets routed per worker so far.
+    pub fn dispatched(&self) -> &[u64] {
+        &self.dispatched
+    }
+
+    /// Sends what is pending and closes the queues: each worker finishes its queue and ends.
+    pub fn close(mut self) -> Result<(), WorkersGone> {
+        let sent = self.flush();
+        self.queues.clear();
+        sent
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tapwatch_common::LinkType;
+
+    /// An Ethernet frame with an optional VLAN tag, IPv4 and UDP (or a fragment of it).
+    fn frame(
+        src: [u8; 4],
+        dst: [u8; 4],
+        sport: u16,
+        dport: u16,
+        vlan: Option<u16>,
+        frag: Option<(u16, bool)>,
+    ) -> Vec<u8> {
+        let mut f = vec![0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2];
+        if let Some(id) = vlan {
+            f.extend_from_slice(&[0x81, 0x00]);
+            f.extend_from_slice(&id.to_be_bytes());
+        }
+        f.extend_from_slice(&[0x08, 0x00]);
+        let payload_len = 8 + 8;
+        let (offset_words, more) = frag.unwrap_or((0, false));
+        let flags_off = (u16::from(more) << 13) | offset_words;
+        let total = (20 + payload_len) as u16;
+        let mut ip = vec![0x45, 0];
+        ip.extend_from_slice(&total.to_be_bytes());
+        ip.extend_from_slice(&[0x12, 0x34]);
+        ip.extend_from_slice(&flags_off.to_be_bytes());
+        ip.extend_from_slice(&[64, 17, 0, 0]);
+        ip.extend_from_slice(&src);
+        ip.extend_from_slice(&dst);
+        f.extend_from_slice(&ip);
+        if offset_words == 0 {
+            f.extend_from_slice(&sport.to_be_bytes());
+            f.extend_from_slice(&dport.to_be_bytes());
+            f.extend_from_slice(&16u16.to_be_bytes());
+            f.extend_from_slice(&[0, 0]);
+        } else {
+            f.extend_from_slice(&[0xaa; 8]);
+        }
+        f.extend_from_slice(&[0x55; 8]);
+        f
+    }
+
+    fn packet(data: &[u8]) -> RawPacket<'_> {
+        RawPacket {
+            ts: Timestamp::new(1_700_000_000, 0),
+            link: LinkType::Ethernet,
+            data,
+            orig_len: data.len() as u32,
+            interface: 0,
+        }
+    }
+
+    #[test]
+    fn both_directions_and_all_fragments_go_to_one_worker() {
+        for seed in 0..50u64 {
+            let a = Affinity::with_seed(4, seed);
+            let a_ip = [10, 0, 0, seed as u8];
+            let b_ip = [192, 0, 2, 7];
+            let forward = frame(a_ip, b_ip, 40000, 53, None, None);
+            let reply = frame(b_ip, a_ip, 53, 40000, None, None);
+            let first = frame(a_ip, b_ip, 40000, 53, None, Some((0, true)));
+            let later = frame(a_ip, b_ip, 0, 0, None, Some((2, false)));
+            let w = a.worker_of(&packet(&forward), 1);
+            assert_eq!(a.worker_of(&packet(&reply), 2), w, "seed {seed}: reply");
+            assert_eq!(
+                a.worker_of(&packet(&first), 3),
+                w,
+                "seed {seed}: first fragment"
+            );
+            assert_eq!(
+                a.worker_of(&packet(&later), 4),
+                w,
+                "seed {seed}: later fragment"
+            );
+        }
+    }
+
+    #[test]
+    fn the_vlan_is_part_of_the_choice_and_flows_spread() {
+        let a = Affinity::with_seed(2, 7);
+        let mut by_vlan = [0usize; 2];
+        let mut by_pair = [0usize; 2];
+        for i in 0..2_000u16 {
+            let f = frame([10, 0, 0, 1], [192, 0, 2, 1], 1, 2, Some(i), None);
+            by_vlan[a.worker_of(&packet(&f), 1)] += 1;
+            let [hi, lo] = i.to_be_bytes();
+            let f = frame([10, 1, hi, lo], [192, 0, 2, 1], 1, 2, None, None);
+            by_pair[a.worker_of(&packet(&f), 1)] += 1;
+        }
+        for spread in [by_vlan, by_pair] {
+            assert!(spread.iter().all(|&n| n > 850), "even spread: {spread:?}");
+        }
+    }
+
+    #[test]
+    fn one_worker_takes_everything() {
+        let a = Affinity::with_seed(1, 99);
+        let f = frame([10, 0, 0, 1], [192, 0, 2, 1], 1, 2, None, None);
+        assert_eq!(a.worker_of(&packet(&f), 5), 0);
+        assert_eq!(a.worker_of(&packet(b"junk"), 6), 0);
+    }
+
+    #[test]
+    fn dispatch_keeps_order_and_numbers_and_ticks_idle_workers() {
+        let (mut d, ends) = Dispatcher::new(Affinity::with_seed(3, 1), Backpressure::Wait);
+        let frames: Vec<Vec<u8>> = (0..300u16)
+            .map(|i| {
+                let [hi, lo] = (i % 40).to_be_bytes();
+                frame([10, 2, hi, lo], [192, 0, 2, 1], 1000 + i, 80, None, None)
+            })
+            .collect();
+        let expected: Vec<usize> = frames
+            .iter()
+            .enumerate()
+            .map(|(i, f)| d.affinity.worker_of(&packet(f), i as u64 + 1))
+            .collect();
+        let consumers: Vec<_> = ends
+            .into_iter()
+            .map(|end| {
+                std::thread::spawn(move || {
+                    let mut seen = Vec::new();
+                    let mut ticks = 0;
+                    for batch in end.batches.iter() {
+                        ticks += 1;
+                        seen.extend(batch.numbers.iter().copied());
+                    }
+                    (seen, ticks)
+                })
+            })
+            .collect();
+        for (i, f) in frames.iter().enumerate() {
+            d.push(i as u64 + 1, &packet(f)).unwrap();
+        }
+        assert_eq!(d.dispatched().iter().sum::<u64>(), 300);
+        d.close().unwrap();
+        let mut all = Vec::new();
+        for (w, c) in consumers.into_iter().enumerate() {
+            let (seen, ticks) = c.join().unwrap();
+            assert!(ticks >= 1, "every worker hears the clock at close");
+            assert!(seen.windows(2).all(|p| p[0] < p[1]), "worker {w} in order");
+            for n in &seen {
+                assert_eq!(expected[(*n - 1) as usize], w, "packet {n} on its worker");
+            }
+            all.extend(seen);
+        }
+        all.sort_unstable();
+        assert_eq!(all, (1..=300).collect::<Vec<u64>>());
+    }
+
+    #[test]
+    fn drop_policy_counts_what_a_full_queue_refuses() {
+        let (mut d, ends) = Dispatcher::new(Affinity::with_seed(1, 1), Backpressure::Drop);
+        let f = frame([10, 0, 0, 1], [192, 0, 2, 1], 1, 2, None, None);
+        // Nobody consumes: the queue holds QUEUE_BATCHES batches, the rest are dropped.
+        for i in 0..(QUEUE_BATCHES as u64 + 3) {
+            d.push(i + 1, &packet(&f)).unwrap();
+            d.flush().unwrap();
+        }
+        assert_eq!(d.dropped(), &[3]);
+        drop(ends);
+    }
+}

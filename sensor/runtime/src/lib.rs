@@ -1,0 +1,15 @@
+//! The sensor's runtime: what drives the packet pipeline (`tapwatch_pipeline::worker::Worker`) over a
+//! source of packets, on one or several worker threads.
+//!
+//! - [`dispatch`]: flow-affine choice of a packet's worker and the bounded queues that take
+//!   packets to the workers (back-pressure: wait for replay, count and drop for live capture);
+//! - [`pool`]: the worker threads (CPU pinning, health publishing, finishing);
+//! - [`eve_file`]: the EVE file written by a thread of its own, fed by every worker;
+//! - [`health`]: the figures the exporter sends in `Health`, summed over workers.
+//!
+//! The `tapwatch` binary wires these with its command line and configuration.
+
+pub mod dispatch;
+pub mod eve_file;
+pub mod health;
+pub mod pool;

@@ -1,0 +1,101 @@
+//! The worker threads: each owns one [`Worker`], takes its batches from its queue, processes
+//! them in order, and hands the worker back when its queue closes.
+
+use std::sync::Arc;
+use std::thread::{Scope, ScopedJoinHandle};
+use std::time::{Duration, Instant};
+
+use tapwatch_eve::RecordSink;
+use tapwatch_pipeline::worker::Worker;
+
+use crate::dispatch::WorkerQueue;
+use crate::health::HealthBoard;
+
+/// How often a worker publishes its figures for `Health` at most.
+const PUBLISH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// What each worker thread is started with besides its worker and queue.
+#[derive(Debug, Clone, Default)]
+pub struct PoolOptions {
+    /// CPU of each worker (worker `i` on `cpus[i % len]`); empty: no pinning.
+    pub cpus: Vec<usize>,
+    /// Where the workers publish their figures about once a second, when set.
+    pub health: Option<Arc<HealthBoard>>,
+}
+
+/// A worker thread's end: the worker, and the outcome of its last EVE write.
+#[derive(Debug)]
+pub struct Finished<W: RecordSink> {
+    /// The worker, with its counters and tables as they ended.
+    pub worker: Worker<W>,
+    /// The worker's EVE output failed.
+    pub eve: std::io::Result<()>,
+    /// The CPU the thread was pinned to, if pinning was asked for and worked.
+    pub pinned: Option<usize>,
+}
+
+/// Starts one thread per worker in `scope`; each processes its queue until the dispatcher
+/// closes it, then ends every flow (`Worker::finish`) and returns the worker.
+pub fn spawn<'scope, W>(
+    scope: &'scope Scope<'scope, '_>,
+    workers: Vec<Worker<W>>,
+    queues: Vec<WorkerQueue>,
+    options: &PoolOptions,
+) -> std::io::Result<Vec<ScopedJoinHandle<'scope, Finished<W>>>>
+where
+    W: RecordSink + Send + 'scope,
+{
+    let mut handles = Vec::with_capacity(workers.len());
+    for (index, (worker, queue)) in workers.into_iter().zip(queues).enumerate() {
+        let cpu = (!options.cpus.is_empty())
+            .then(|| options.cpus.get(index % options.cpus.len()).copied())
+            .flatten();
+        let health = options.health.clone();
+        let handle = std::thread::Builder::new()
+            .name(format!("tapwatch-w{index}"))
+            .spawn_scoped(scope, move || run(index, worker, &queue, cpu, health))?;
+        handles.push(handle);
+    }
+    Ok(handles)
+}
+
+fn run<W: RecordSink>(
+    index: usize,
+    mut worker: Worker<W>,
+    queue: &WorkerQueue,
+    cpu: Option<usize>,
+    health: Option<Arc<HealthBoard>>,
+) -> Finished<W> {
+    let pinned = cpu.filter(|&id| core_affinity::set_for_current(core_affinity::CoreId { id }));
+    let mut last_publish = Instant::now();
+    for mut batch in queue.batches.iter() {
+        for (number, packet) in batch.iter() {
+            worker.process(number, &packet);
+        }
+        worker.advance_clock(batch.clock);
+        if let Some(board) = &health {
+            if last_publish.elapsed() >= PUBLISH_INTERVAL {
+                last_publish = Instant::now();
+                board.publish_worker(index, &worker);
+            }
+        }
+        batch.clear();
+        let _ = queue.recycle.try_send(batch);
+    }
+    let eve = worker.finish();
+    if let Some(board) = &health {
+        board.publish_worker(index, &worker);
+    }
+    Finished {
+        worker,
+        eve,
+        pinned,
+    }
+}
+
+/// The CPUs this process may run on, by id (for checking a configured pinning).
+pub fn available_cpus() -> Vec<usize> {
+    core_affinity::get_core_ids()
+        .map(|ids| ids.into_iter().map(|c| c.id).collect())
+        .unwrap_or_default()
+}
