@@ -8,7 +8,7 @@ mod common;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use common::{collect, frames, skip_unless_privileged, NetnsPair, IFACE_A};
+use common::{assert_frames_eq, collect, frames, skip_unless_privileged, NetnsPair, IFACE_A};
 use tapwatch_xdp::xsk::{BindMode, XskConfig, XskSocket};
 use tapwatch_xdp::{open_capture, LadderStep, XdpMode, XdpProgram};
 
@@ -78,9 +78,7 @@ fn receives_exactly_what_was_sent(test: &str, mode: XdpMode) {
         )
     });
     assert_eq!(got.len(), sent.len(), "frames received");
-    for (i, (g, s)) in got.iter().zip(&sent).enumerate() {
-        assert_eq!(g, s, "frame {i} differs");
-    }
+    assert_frames_eq(&got, &sent, "received frames");
     assert_eq!(counters.seen, 300);
     assert_eq!(counters.redirected, 300);
     assert_eq!(
@@ -132,7 +130,7 @@ fn ladder_reports_refused_zero_copy_and_receives() {
     assert_eq!(report.refusals.len(), 1, "{:?}", report.refusals);
     assert_eq!(report.refusals[0].step, LadderStep::DriverZeroCopyBind);
     assert_eq!(report.refusals[0].errno, Some(libc::EOPNOTSUPP));
-    assert_eq!(got, sent);
+    assert_frames_eq(&got, &sent, "frames through the ladder");
 }
 
 #[test]
@@ -177,9 +175,7 @@ fn jumbo_frames_arrive_joined_and_identical() {
         sent.len(),
         "frames received; kernel statistics {stats:?}"
     );
-    for (i, (g, s)) in got.iter().zip(&sent).enumerate() {
-        assert_eq!(g, s, "frame {i} differs");
-    }
+    assert_frames_eq(&got, &sent, "received frames");
     assert_eq!(counters.joined, 20);
     assert_eq!(counters.oversize, 0);
 }
@@ -210,7 +206,7 @@ fn oversize_packets_are_counted_and_dropped() {
         );
         (got, socket.counters())
     });
-    assert_eq!(got, vec![small.clone(), small]);
+    assert_frames_eq(&got, &[small.clone(), small], "only the small frames");
     assert_eq!(counters.oversize, 2);
 }
 
@@ -245,7 +241,7 @@ fn statistics_account_for_every_frame_the_rings_refused() {
     });
     assert_eq!(counters.redirected, 200);
     assert_eq!(got.len(), 16, "the rx ring's worth; statistics {stats:?}");
-    assert_eq!(got[..], sent[..16]);
+    assert_frames_eq(&got, &sent[..16], "the first ring-full");
     assert_eq!(
         got.len() as u64 + stats.rx_dropped + stats.rx_ring_full,
         200,

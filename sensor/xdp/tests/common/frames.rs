@@ -97,3 +97,32 @@ pub fn write_pcap(path: &Path, frames: &[Vec<u8>]) -> std::io::Result<()> {
     }
     std::fs::File::create(path)?.write_all(&out)
 }
+
+/// The IPv6 UDP frame of [`udp`] with a hop-by-hop options header (8 bytes of PadN) inserted
+/// before the UDP header.
+pub fn udp6_hop_by_hop(
+    src: IpAddr,
+    sport: u16,
+    dst: IpAddr,
+    dport: u16,
+    payload_len: usize,
+    seed: u32,
+) -> Vec<u8> {
+    let mut f = udp(src, sport, dst, dport, None, payload_len, seed);
+    assert_eq!(f[12..14], [0x86, 0xdd], "IPv6 frame");
+    let payload_len_field = u16::from_be_bytes([f[18], f[19]]) + 8;
+    f[18..20].copy_from_slice(&payload_len_field.to_be_bytes());
+    f[20] = 0; // next header: hop-by-hop options
+    let hbh = [17, 0, 1, 4, 0, 0, 0, 0]; // next UDP, length 8 bytes, PadN of 4
+    f.splice(54..54, hbh);
+    f
+}
+
+/// Marks the untagged IPv4 frame `f` as a fragment: `more` sets MF, `offset8` is the
+/// fragment offset in 8-byte units.
+pub fn ipv4_fragment(mut f: Vec<u8>, more: bool, offset8: u16) -> Vec<u8> {
+    assert_eq!(f[12..14], [0x08, 0x00], "untagged IPv4 frame");
+    let v = (offset8 & 0x1fff) | if more { 0x2000 } else { 0 };
+    f[20..22].copy_from_slice(&v.to_be_bytes());
+    f
+}

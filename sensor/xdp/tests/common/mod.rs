@@ -196,3 +196,19 @@ pub fn collect(
     }
     out
 }
+
+/// Asserts two frame lists are equal, reporting counts and the first difference (not the
+/// bytes of every frame).
+#[track_caller]
+pub fn assert_frames_eq(got: &[Vec<u8>], want: &[Vec<u8>], what: &str) {
+    if let Some(i) = got.iter().zip(want).position(|(g, w)| g != w) {
+        panic!(
+            "{what}: frame {i} differs (got {} bytes, want {} bytes; {} got, {} wanted)",
+            got[i].len(),
+            want[i].len(),
+            got.len(),
+            want.len()
+        );
+    }
+    assert_eq!(got.len(), want.len(), "{what}: frame count");
+}
