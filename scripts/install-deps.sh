@@ -5,12 +5,14 @@
 #   scripts/install-deps.sh --test     also the packages the test suite uses (tshark, mergecap)
 set -euo pipefail
 
-# libhyperscan-dev: the detection engine's prefilter; libpcre2-dev: `pcre` verification.
-packages=(pkg-config libhyperscan-dev libpcre2-dev)
+# libhyperscan-dev: the detection engine's prefilter; libpcre2-dev: `pcre` verification;
+# clang, llvm, libbpf-dev: tapwatch-xdp's build.rs compiles firmware/xdp.c to BPF.
+packages=(pkg-config libhyperscan-dev libpcre2-dev clang llvm libbpf-dev)
 if [[ "${1:-}" == "--test" ]]; then
     # tshark: the differential test's reference dissector; wireshark-common: mergecap for bench inputs;
-    # postgresql: the center's storage tests start a throwaway server of their own.
-    packages+=(tshark wireshark-common postgresql)
+    # postgresql: the center's storage tests start a throwaway server of their own;
+    # tcpreplay, iproute2, ethtool: tapwatch-xdp's privileged tests (namespaces, veth, sending).
+    packages+=(tshark wireshark-common postgresql tcpreplay iproute2 ethtool)
 fi
 
 missing=()
