@@ -249,3 +249,64 @@ fn statistics_account_for_every_frame_the_rings_refused() {
     );
     assert_eq!(stats.rx_invalid_descs, 0);
 }
+
+#[test]
+fn without_a_socket_frames_go_to_the_stack_counted_passed() {
+    if skip_unless_privileged("without_a_socket_frames_go_to_the_stack_counted_passed") {
+        return;
+    }
+    let pair = NetnsPair::new(1500).expect("namespaces");
+    let first = varied(20);
+    let second = varied(30);
+    let (got, before, after) = pair.in_a(|| {
+        let mut program = XdpProgram::load(IFACE_A, XdpMode::Driver).expect("attach");
+        let (mut socket, _) = XskSocket::bind(IFACE_A, 0, &XskConfig::default()).expect("bind");
+        program.register_socket(0, &socket).expect("register");
+        pair.send(&first).expect("send");
+        let got = collect(
+            &mut socket,
+            first.len(),
+            Duration::from_secs(5),
+            Duration::from_millis(100),
+        );
+        let before = program.counters().expect("counters");
+        // Closing the socket removes it from the socket map: its queue goes to the stack.
+        drop(socket);
+        pair.send(&second).expect("send");
+        std::thread::sleep(Duration::from_millis(200));
+        (got, before, program.counters().expect("counters"))
+    });
+    assert_frames_eq(&got, &first, "frames while the socket lived");
+    assert_eq!((before.redirected, before.passed), (20, 0));
+    assert_eq!((after.redirected, after.passed), (20, 30));
+}
+
+#[test]
+fn truncated_headers_are_counted_and_still_inspected() {
+    if skip_unless_privileged("truncated_headers_are_counted_and_still_inspected") {
+        return;
+    }
+    let pair = NetnsPair::new(1500).expect("namespaces");
+    let whole = frames::udp(ip("192.0.2.2"), 1234, ip("192.0.2.1"), 53, None, 32, 1);
+    let sent = vec![
+        whole[..14 + 12].to_vec(),     // IPv4 header cut: addresses unknown
+        whole[..14 + 20 + 2].to_vec(), // UDP header cut: ports unknown
+        whole.clone(),
+    ];
+    let (got, counters) = pair.in_a(|| {
+        let mut program = XdpProgram::load(IFACE_A, XdpMode::Driver).expect("attach");
+        let (mut socket, _) = XskSocket::bind(IFACE_A, 0, &XskConfig::default()).expect("bind");
+        program.register_socket(0, &socket).expect("register");
+        pair.send(&sent).expect("send");
+        let got = collect(
+            &mut socket,
+            sent.len(),
+            Duration::from_secs(5),
+            Duration::from_millis(100),
+        );
+        (got, program.counters().expect("counters"))
+    });
+    assert_frames_eq(&got, &sent, "malformed frames reach the sensor");
+    assert_eq!(counters.parse_errors, 2);
+    assert_eq!(counters.redirected, 3);
+}
