@@ -56,8 +56,11 @@ impl Refusal {
         let mut reason = error.to_string();
         let mut src = error.source();
         while let Some(e) = src {
-            reason.push_str(": ");
-            reason.push_str(&e.to_string());
+            let text = e.to_string();
+            if !reason.contains(&text) {
+                reason.push_str(": ");
+                reason.push_str(&text);
+            }
             src = e.source();
         }
         Self {

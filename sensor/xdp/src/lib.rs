@@ -19,6 +19,20 @@
 //!
 //! All `unsafe` code is in the private `sys` module, whose invariants are listed at its top.
 //!
+//! # Decisions (details in `firmware/xdp.c`)
+//! - **Non-IP frames** are inspected when the filter is off and passed to the stack when it is
+//!   on (they touch no monitored prefix, and the host may need its ARP).
+//! - **Malformed frames** (IP header cut short) are always inspected, counted `parse_errors`:
+//!   they cannot be filtered or bypassed, and they are what an IDS wants to see.
+//! - **Canonical flow key**: the endpoint whose 16-byte (IPv4-mapped) address compares lower,
+//!   then the lower port, is `lo`; both VLAN ids are part of the key; fragments have ports 0.
+//! - **The bypass map is a plain hash, not an LRU**: only userspace inserts, so a full map is an
+//!   error it sees (`E2BIG`), and an entry's per-direction counts (the evidence for the flow
+//!   record) are never evicted behind its back; [`XdpProgram::bypass_sweep_with`] hands each
+//!   removed entry's counts to the caller.
+//! - **Each bind attempt uses a fresh socket and UMEM**, so a refused zero-copy bind leaves no
+//!   state behind for the copy-mode attempt.
+//!
 //! # Licence
 //! The program and this crate are under the project's licence. The BPF object declares
 //! `"Dual MIT/GPL"`, the usual GPL-compatible string the kernel checks before allowing

@@ -8,7 +8,10 @@ mod common;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use common::{assert_frames_eq, collect, frames, skip_unless_privileged, NetnsPair, IFACE_A};
+use common::{
+    assert_frames_eq, collect, frames, in_netns, skip_unless_privileged, BridgeNetns, NetnsPair,
+    IFACE_A,
+};
 use tapwatch_xdp::xsk::{BindMode, XskConfig, XskSocket};
 use tapwatch_xdp::{open_capture, LadderStep, XdpMode, XdpProgram};
 
@@ -125,6 +128,7 @@ fn ladder_reports_refused_zero_copy_and_receives() {
         );
         (capture.report.clone(), got)
     });
+    println!("ladder on veth: {:?}", report.refusals);
     assert_eq!(report.xdp_mode, XdpMode::Driver);
     assert_eq!(report.bind_mode, BindMode::Copy);
     assert_eq!(report.refusals.len(), 1, "{:?}", report.refusals);
@@ -309,4 +313,30 @@ fn truncated_headers_are_counted_and_still_inspected() {
     assert_frames_eq(&got, &sent, "malformed frames reach the sensor");
     assert_eq!(counters.parse_errors, 2);
     assert_eq!(counters.redirected, 3);
+}
+
+#[test]
+fn ladder_falls_back_to_generic_mode_without_native_xdp() {
+    if skip_unless_privileged("ladder_falls_back_to_generic_mode_without_native_xdp") {
+        return;
+    }
+    // A bridge has no native XDP: driver attach is refused, SKB mode with a copy
+    // socket is what remains.
+    let ns = BridgeNetns::new("twxd").expect("namespace");
+    let report = in_netns(&ns.name, || {
+        let capture = open_capture("twxd", &[0], &XskConfig::default()).expect("ladder");
+        assert_eq!(capture.program.mode(), XdpMode::Skb);
+        capture.report
+    });
+    println!("ladder on a bridge: {:?}", report.refusals);
+    assert_eq!(report.xdp_mode, XdpMode::Skb);
+    assert_eq!(report.bind_mode, BindMode::Copy);
+    let steps: Vec<LadderStep> = report.refusals.iter().map(|r| r.step).collect();
+    assert_eq!(
+        steps,
+        vec![LadderStep::DriverAttach],
+        "{:?}",
+        report.refusals
+    );
+    assert!(report.refusals[0].errno.is_some(), "{:?}", report.refusals);
 }

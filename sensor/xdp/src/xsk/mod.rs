@@ -189,6 +189,9 @@ impl XskSocket {
     ///
     /// The frames are lent: they go back to the fill ring when the batch is dropped.
     pub fn rx_batch(&mut self, max: usize, timeout: Duration) -> Result<Batch<'_>, XskError> {
+        if !self.rx.is_empty() {
+            self.end_batch(); // a batch leaked with `mem::forget`: take its frames back
+        }
         let max = max.max(1);
         self.refill()?;
         self.receive(max);
@@ -226,6 +229,11 @@ impl XskSocket {
         }
     }
 }
+
+const _: () = {
+    const fn send<T: Send>() {}
+    send::<XskSocket>();
+};
 
 impl AsFd for XskSocket {
     fn as_fd(&self) -> BorrowedFd<'_> {

@@ -60,7 +60,8 @@ fn run(cmd: &mut Command) -> Result<(), String> {
     Ok(())
 }
 
-fn ip(args: &[&str]) -> Result<(), String> {
+/// Runs `ip` with `args`.
+pub fn ip(args: &[&str]) -> Result<(), String> {
     run(Command::new("ip").args(args))
 }
 
@@ -133,15 +134,7 @@ impl NetnsPair {
 
     /// Runs `body` in a thread whose network namespace is A; returns its result.
     pub fn in_a<R: Send>(&self, body: impl FnOnce() -> R + Send) -> R {
-        let path = format!("/var/run/netns/{}", self.a);
-        std::thread::scope(|s| {
-            s.spawn(|| {
-                netns::enter(&path).expect("enter namespace A");
-                body()
-            })
-            .join()
-            .expect("capture thread panicked")
-        })
+        in_netns(&self.a, body)
     }
 
     /// Sends `frames` from B's veth end with tcpreplay (about 20,000 frames per second).
@@ -168,6 +161,46 @@ impl Drop for NetnsPair {
         // Deleting a namespace destroys the veth end in it, and with it the pair.
         let _ = ip(&["netns", "del", &self.a]);
         let _ = ip(&["netns", "del", &self.b]);
+    }
+}
+
+/// Runs `body` in a thread whose network namespace is `name`; returns its result.
+pub fn in_netns<R: Send>(name: &str, body: impl FnOnce() -> R + Send) -> R {
+    let path = format!("/var/run/netns/{name}");
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            netns::enter(&path).expect("enter namespace");
+            body()
+        })
+        .join()
+        .expect("namespace thread panicked")
+    })
+}
+
+/// One namespace `twx-<pid>-<n>-d` holding a bridge interface (no native XDP; this kernel has no `dummy` module), deleted on
+/// drop.
+#[derive(Debug)]
+pub struct BridgeNetns {
+    pub name: String,
+}
+
+impl BridgeNetns {
+    /// Creates the namespace and an up bridge interface named `iface` in it.
+    pub fn new(iface: &str) -> Result<Self, String> {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let ns = Self {
+            name: format!("twx-{}-{n}-d", std::process::id()),
+        };
+        ip(&["netns", "add", &ns.name])?;
+        ip(&["-n", &ns.name, "link", "add", iface, "type", "bridge"])?;
+        ip(&["-n", &ns.name, "link", "set", iface, "up"])?;
+        Ok(ns)
+    }
+}
+
+impl Drop for BridgeNetns {
+    fn drop(&mut self) {
+        let _ = ip(&["netns", "del", &self.name]);
     }
 }
 
