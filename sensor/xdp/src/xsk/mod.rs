@@ -1,7 +1,8 @@
 //! An AF_XDP socket for receiving: UMEM, fill and rx rings, a bind ladder (zero-copy, then
 //! copy), batched receive of lent frames, multi-buffer joining, statistics.
 //!
-//! The system calls and shared memory live in [`crate::sys`]; this module is safe code on top.
+//! The system calls and shared memory live in the private `sys` module; this module is safe
+//! code on top.
 //!
 //! ```no_run
 //! use std::time::Duration;
