@@ -154,6 +154,14 @@ impl<T: Default> FlowTable<T> {
                 created = true;
                 self.create(key, pkt, ended)?
             }
+            // Timed out but not yet swept: the packet starts a new flow, as if the sweep had
+            // run just before it (Suricata, too, checks the timeout when a lookup finds a
+            // flow). So a flow's life does not depend on when sweeps happen to run.
+            Some(index) if self.timed_out_at(index, pkt.ts) => {
+                self.end_slot(index, EndReason::Timeout, ended);
+                created = true;
+                self.create(key, pkt, ended)?
+            }
             Some(index) => index,
             None => {
                 created = true;
@@ -303,6 +311,15 @@ impl<T: Default> FlowTable<T> {
             .get(index as usize)
             .and_then(|s| s.entry.as_ref())
             .map(|e| &*e.flow)
+    }
+
+    /// Whether the flow at `index` has been idle for its timeout at `now`. A timeout of 0
+    /// ends flows only at sweeps (a packet in the same instant still belongs to its flow).
+    fn timed_out_at(&self, index: u32, now: Timestamp) -> bool {
+        self.flow_at(index).is_some_and(|flow| {
+            let timeout = self.timeout_of(flow);
+            !timeout.is_zero() && now.saturating_since(flow.last) >= timeout
+        })
     }
 
     fn timeout_of(&self, flow: &Flow<T>) -> Duration {

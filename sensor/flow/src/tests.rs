@@ -743,6 +743,39 @@ fn timeouts_per_state() {
 }
 
 #[test]
+fn a_packet_past_its_flows_timeout_starts_a_new_flow_without_a_sweep() {
+    let mut t = FlowTable::<()>::with_seed(FlowConfig::default(), 1);
+    let mut ended = Vec::new();
+    // UDP new: 30 s. 29.9 s later the flow goes on; 30 s after its last packet it is over,
+    // whether or not a sweep ran in between.
+    let first = t
+        .track(&udp(CLIENT, 1, SERVER, 2, 100), &mut ended)
+        .unwrap();
+    let mut late = udp(CLIENT, 1, SERVER, 2, 129);
+    late.ts = Timestamp::new(129, 900_000_000);
+    let same = t.track(&late, &mut ended).unwrap();
+    assert!(!same.created);
+    assert_eq!(same.handle, first.handle);
+    let mut next = udp(SERVER, 2, CLIENT, 1, 159);
+    next.ts = Timestamp::new(159, 900_000_000);
+    let new = t.track(&next, &mut ended).unwrap();
+    assert!(new.created);
+    assert_eq!(
+        ended.iter().map(|e| e.reason).collect::<Vec<_>>(),
+        vec![EndReason::Timeout]
+    );
+    assert_eq!(
+        ended
+            .first()
+            .map(|e| e.flow.counters(Direction::ToServer).packets),
+        Some(2)
+    );
+    // The new flow's client is the sender of its first packet.
+    assert_eq!(t.get(new.handle).map(|f| f.client.1), Some(2));
+    assert_eq!(t.stats().created, 2);
+}
+
+#[test]
 fn activity_postpones_timeout() {
     let mut t = FlowTable::<()>::with_seed(FlowConfig::default(), 1);
     let mut ended = Vec::new();

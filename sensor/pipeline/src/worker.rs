@@ -97,6 +97,9 @@ pub struct Worker<W: RecordSink> {
     detection: Option<crate::detect_run::Detection>,
     /// Where alerts go besides EVE (the exporter), when set.
     alert_export: Option<crate::export_alert::AlertExport>,
+    /// Whether flow timeouts are swept at packets (the default), or only at
+    /// [`Worker::tick`]s from a driver, so that several workers sweep at the same points.
+    sweep_on_packets: bool,
     /// Whether `finish` writes the `stats` record (off when a driver of several workers
     /// writes one record for all of them).
     writes_stats: bool,
@@ -122,6 +125,7 @@ impl<W: RecordSink> Worker<W> {
             detection: None,
             alert_export: None,
             writes_stats: true,
+            sweep_on_packets: true,
             app_config,
             config,
         }
@@ -265,7 +269,9 @@ impl<W: RecordSink> Worker<W> {
             }
             None => self.track(&decoded, packet.data.len() as u32, origin),
         }
-        self.sweep_if_due(packet.ts);
+        if self.sweep_on_packets {
+            self.sweep_if_due(packet.ts);
+        }
     }
 
     /// End of input: every flow ends, and the final records are written.
@@ -300,14 +306,22 @@ impl<W: RecordSink> Worker<W> {
         self.now
     }
 
-    /// Advances the worker's clock to `now` without a packet (a driver's tick, so that flows
-    /// of a worker that receives nothing for a while still time out). Times before the
-    /// worker's clock are ignored.
-    pub fn advance_clock(&mut self, now: Timestamp) {
+    /// Sweeps flow timeouts only at [`Worker::tick`]s, not at packets. A driver of several
+    /// workers ticks them all at the same points of the packet stream, so each flow times out
+    /// at the same point whichever worker holds it and however many workers there are (a
+    /// packet of a flow past its timeout starts a new flow at lookup either way).
+    pub fn sweep_on_ticks_only(&mut self) {
+        self.sweep_on_packets = false;
+    }
+
+    /// The capture's time is `now` (the time of its latest packet, or the wall clock of a
+    /// live capture): flow timeouts are swept as a packet at `now` would sweep them, so the
+    /// flows of a worker that receives nothing for a while still time out.
+    pub fn tick(&mut self, now: Timestamp) {
         if now > self.now {
             self.now = now;
-            self.sweep_if_due(now);
         }
+        self.sweep_if_due(now);
     }
 
     /// Writes `stats` (a record merged over workers by the driver) to this worker's EVE.

@@ -121,10 +121,11 @@ pub struct WorkBatch {
     pub packets: PacketBatch,
     /// Each packet's number in the capture (1-based: EVE's `pcap_cnt`).
     pub numbers: Vec<u64>,
-    /// The latest packet time the dispatcher had seen when it sent the batch: the worker
-    /// advances its clock to it after the packets, so flows of a worker that receives few
-    /// packets still time out when the capture's time says so.
-    pub clock: Timestamp,
+    /// A clock tick after the packets: the capture's time (its latest packet's) when the
+    /// dispatcher flushed. Every worker gets the same ticks at the same points of the packet
+    /// stream, whatever their share of it, and sweeps its flow timeouts there only. Batches
+    /// sent early because they were full carry none.
+    pub tick: Option<Timestamp>,
 }
 
 impl WorkBatch {
@@ -132,7 +133,7 @@ impl WorkBatch {
         Self {
             packets: PacketBatch::with_limits(limits),
             numbers: Vec::with_capacity(limits.max_packets),
-            clock: Timestamp::default(),
+            tick: None,
         }
     }
 
@@ -226,9 +227,7 @@ impl Dispatcher {
     /// Routes packet number `number` to its worker. Fails only when the workers are gone.
     pub fn push(&mut self, number: u64, packet: &RawPacket<'_>) -> Result<(), WorkersGone> {
         let worker = self.affinity.worker_of(packet, number);
-        if packet.ts > self.clock {
-            self.clock = packet.ts;
-        }
+        self.clock = packet.ts;
         let Some(batch) = self.pending.get_mut(worker) else {
             return Ok(());
         };
@@ -240,7 +239,7 @@ impl Dispatcher {
         if batch.numbers.len() >= self.limits.max_packets
             || batch.packets.data_len() >= self.limits.max_bytes
         {
-            self.send(worker)?;
+            self.send(worker, None)?;
         }
         Ok(())
     }
@@ -271,12 +270,10 @@ impl Dispatcher {
         whole
             .numbers
             .extend(first..first + whole.packets.len() as u64);
-        for packet in whole.packets.iter() {
-            if packet.ts > self.clock {
-                self.clock = packet.ts;
-            }
+        if let Some(last) = whole.packets.iter().last() {
+            self.clock = last.ts;
         }
-        whole.clock = self.clock;
+        whole.tick = Some(self.clock);
         if let Some(n) = self.dispatched.get_mut(0) {
             *n += whole.numbers.len() as u64;
         }
@@ -296,16 +293,16 @@ impl Dispatcher {
         Ok(Some(spare))
     }
 
-    /// Sends every worker its pending packets, and the clock (an empty batch is a clock
-    /// tick). Called after each batch read from the source.
+    /// Sends every worker its pending packets and a clock tick (an empty batch is a tick
+    /// alone). Called after each batch read from the source.
     pub fn flush(&mut self) -> Result<(), WorkersGone> {
         for worker in 0..self.pending.len() {
-            self.send(worker)?;
+            self.send(worker, Some(self.clock))?;
         }
         Ok(())
     }
 
-    fn send(&mut self, worker: usize) -> Result<(), WorkersGone> {
+    fn send(&mut self, worker: usize, tick: Option<Timestamp>) -> Result<(), WorkersGone> {
         let fresh = self
             .recycled
             .try_recv()
@@ -315,7 +312,7 @@ impl Dispatcher {
             return Ok(());
         };
         let mut batch = std::mem::replace(slot, fresh);
-        batch.clock = self.clock;
+        batch.tick = tick;
         match self.policy {
             Backpressure::Wait => queue.send(batch).map_err(|_| WorkersGone),
             Backpressure::Drop => match queue.try_send(batch) {

@@ -66,13 +66,16 @@ fn run<W: RecordSink>(
     cpu: Option<usize>,
     health: Option<Arc<HealthBoard>>,
 ) -> Finished<W> {
+    worker.sweep_on_ticks_only();
     let pinned = cpu.filter(|&id| core_affinity::set_for_current(core_affinity::CoreId { id }));
     let mut last_publish = Instant::now();
     for mut batch in queue.batches.iter() {
         for (number, packet) in batch.iter() {
             worker.process(number, &packet);
         }
-        worker.advance_clock(batch.clock);
+        if let Some(now) = batch.tick {
+            worker.tick(now);
+        }
         if let Some(board) = &health {
             if last_publish.elapsed() >= PUBLISH_INTERVAL {
                 last_publish = Instant::now();
