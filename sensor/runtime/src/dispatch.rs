@@ -5,18 +5,16 @@
 //! its parsers) is owned by one worker, so every packet of a flow must reach the same worker:
 //! both directions, every IP fragment and the datagram they reassemble into, and the inner
 //! flows of a tunnel. [`Affinity`] picks the worker from a symmetric hash of the innermost IP
-//! address pair together with the flow's context (its VLAN ids and the tunnel it came out
-//! of: exactly the context the flow table keys flows on). Ports are left out on purpose: a
-//! non-first fragment has none, and hashing the address pair alone sends the fragments, the
-//! reassembled datagram and the datagram's flow to one worker without any hand-over between
-//! workers. The price is balance: all flows between the same two hosts share one worker.
-//! On an ISP or ministry link the host pairs number in the hundreds of thousands, so the
-//! load spreads evenly (`bench/RESULTS.md`).
+//! address pair; [`crate::route::Router`] sends the fragments of a tunnel's outer datagram to
+//! the worker of the inner flow they carry.
 //!
-//! One known gap: a tunnel whose *outer* packets are fragmented. The fragments carry only the
-//! outer addresses, so they are hashed on those and reassembled on that worker, while the
-//! unfragmented packets of the inner flow go to the inner pair's worker. Outer fragmentation
-//! of a tunnel is rare on a monitored link (tunnels lower their inner MTU to avoid it).
+//! Ports, VLAN ids and tunnel identifiers are left out of the hash on purpose: a non-first
+//! fragment has no ports, and the flow table keys the inner flows of tunnels without the
+//! outer addresses (as Suricata), so the same inner flow may arrive through two tunnel
+//! endpoints. With the pair alone, all of them meet on one worker with no hand-over between
+//! workers. The price is balance: all flows between two hosts share one worker. On an ISP or
+//! ministry link the host pairs number in the hundreds of thousands, so the load spreads
+//! (`bench/RESULTS.md`).
 //!
 //! Packets without an IP layer (ARP, LLDP, undecodable frames) belong to no flow; they are
 //! spread by their number in the capture.
@@ -27,6 +25,8 @@ use crossbeam_channel::{Receiver, Sender, TrySendError};
 use tapwatch_capture::{BatchLimits, PacketBatch, RawPacket};
 use tapwatch_common::Timestamp;
 use tapwatch_wire::Decoded;
+
+use crate::route::{FragmentLimits, HeldPacket, Routed, Router, RouterStats};
 
 /// Chooses the worker of each packet.
 #[derive(Debug, Clone, Copy)]
@@ -63,11 +63,15 @@ impl Affinity {
         if self.workers == 1 {
             return 0;
         }
-        let h = match decoded.ip.as_ref() {
-            Some(ip) => self.flow_hash(ip.src, ip.dst, decoded),
-            None => number,
-        };
-        (h % self.workers) as usize
+        match decoded.ip.as_ref() {
+            Some(ip) => self.worker_of_pair(ip.src, ip.dst),
+            None => (number % self.workers) as usize,
+        }
+    }
+
+    /// The worker of the flows between `src` and `dst` (either order).
+    pub fn worker_of_pair(&self, src: IpAddr, dst: IpAddr) -> usize {
+        (self.pair_hash(src, dst) % self.workers) as usize
     }
 
     /// The worker (`0..workers`) of `packet`, decoding it.
@@ -80,17 +84,13 @@ impl Affinity {
         self.worker_of_decoded(&decoded, number)
     }
 
-    /// A hash of the address pair (in either order) and the flow's context.
-    fn flow_hash(&self, src: IpAddr, dst: IpAddr, decoded: &Decoded<'_>) -> u64 {
+    /// A hash of the address pair, in either order.
+    fn pair_hash(&self, src: IpAddr, dst: IpAddr) -> u64 {
         let (a, b) = (addr_bits(src), addr_bits(dst));
         let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
         let mut h = self.seed;
         for word in [lo as u64, (lo >> 64) as u64, hi as u64, (hi >> 64) as u64] {
             h = mix(h ^ word);
-        }
-        h = mix(h ^ decoded.tunnel.id());
-        for vlan in decoded.vlan.ids() {
-            h = mix(h ^ u64::from(*vlan));
         }
         h
     }
@@ -168,7 +168,9 @@ pub struct WorkersGone;
 /// worker, and a batch goes to its worker when it is full or at [`Dispatcher::flush`].
 #[derive(Debug)]
 pub struct Dispatcher {
-    affinity: Affinity,
+    router: Router,
+    /// Held packets the router released, waiting to be queued (reused).
+    released: Vec<(usize, HeldPacket)>,
     limits: BatchLimits,
     policy: Backpressure,
     pending: Vec<WorkBatch>,
@@ -195,8 +197,13 @@ pub struct WorkerQueue {
 }
 
 impl Dispatcher {
-    /// A dispatcher over `affinity.workers()` queues, and the workers' ends of them.
-    pub fn new(affinity: Affinity, policy: Backpressure) -> (Self, Vec<WorkerQueue>) {
+    /// A dispatcher over `affinity.workers()` queues, and the workers' ends of them;
+    /// fragments of tunnels are routed within `fragments`' bounds.
+    pub fn new(
+        affinity: Affinity,
+        policy: Backpressure,
+        fragments: FragmentLimits,
+    ) -> (Self, Vec<WorkerQueue>) {
         let n = affinity.workers();
         let (recycle, recycled) = crossbeam_channel::bounded(n * (QUEUE_BATCHES + 1));
         let mut queues = Vec::with_capacity(n);
@@ -211,7 +218,8 @@ impl Dispatcher {
         }
         let limits = BatchLimits::default();
         let dispatcher = Self {
-            affinity,
+            router: Router::new(affinity, fragments),
+            released: Vec::new(),
             limits,
             policy,
             pending: (0..n).map(|_| WorkBatch::with_limits(limits)).collect(),
@@ -226,8 +234,40 @@ impl Dispatcher {
 
     /// Routes packet number `number` to its worker. Fails only when the workers are gone.
     pub fn push(&mut self, number: u64, packet: &RawPacket<'_>) -> Result<(), WorkersGone> {
-        let worker = self.affinity.worker_of(packet, number);
         self.clock = packet.ts;
+        let mut released = std::mem::take(&mut self.released);
+        let routed = self.router.route(number, packet, &mut released);
+        let queued = self.queue_released(&mut released);
+        self.released = released;
+        queued?;
+        match routed {
+            Routed::To(worker) => self.enqueue(worker, number, packet),
+            Routed::Held => Ok(()),
+        }
+    }
+
+    /// Queues packets the router released, in order.
+    fn queue_released(
+        &mut self,
+        released: &mut Vec<(usize, HeldPacket)>,
+    ) -> Result<(), WorkersGone> {
+        for (worker, held) in released.drain(..) {
+            self.enqueue(worker, held.number, &held.as_raw())?;
+        }
+        Ok(())
+    }
+
+    /// The router's counters (fragments held and placed).
+    pub fn router_stats(&self) -> RouterStats {
+        self.router.stats()
+    }
+
+    fn enqueue(
+        &mut self,
+        worker: usize,
+        number: u64,
+        packet: &RawPacket<'_>,
+    ) -> Result<(), WorkersGone> {
         let Some(batch) = self.pending.get_mut(worker) else {
             return Ok(());
         };
@@ -252,7 +292,7 @@ impl Dispatcher {
         first: u64,
         batch: PacketBatch,
     ) -> Result<Option<PacketBatch>, WorkersGone> {
-        if self.affinity.workers() > 1 {
+        if self.router.workers() > 1 {
             for (number, packet) in (first..).zip(batch.iter()) {
                 self.push(number, &packet)?;
             }
@@ -338,8 +378,12 @@ impl Dispatcher {
         &self.dispatched
     }
 
-    /// Sends what is pending and closes the queues: each worker finishes its queue and ends.
+    /// Sends what is pending (fragments still held included) and closes the queues: each
+    /// worker finishes its queue and ends.
     pub fn close(mut self) -> Result<(), WorkersGone> {
+        let mut released = std::mem::take(&mut self.released);
+        self.router.release_all(&mut released);
+        self.queue_released(&mut released)?;
         let sent = self.flush();
         self.queues.clear();
         sent
@@ -349,56 +393,7 @@ impl Dispatcher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tapwatch_common::LinkType;
-
-    /// An Ethernet frame with an optional VLAN tag, IPv4 and UDP (or a fragment of it).
-    fn frame(
-        src: [u8; 4],
-        dst: [u8; 4],
-        sport: u16,
-        dport: u16,
-        vlan: Option<u16>,
-        frag: Option<(u16, bool)>,
-    ) -> Vec<u8> {
-        let mut f = vec![0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2];
-        if let Some(id) = vlan {
-            f.extend_from_slice(&[0x81, 0x00]);
-            f.extend_from_slice(&id.to_be_bytes());
-        }
-        f.extend_from_slice(&[0x08, 0x00]);
-        let payload_len = 8 + 8;
-        let (offset_words, more) = frag.unwrap_or((0, false));
-        let flags_off = (u16::from(more) << 13) | offset_words;
-        let total = (20 + payload_len) as u16;
-        let mut ip = vec![0x45, 0];
-        ip.extend_from_slice(&total.to_be_bytes());
-        ip.extend_from_slice(&[0x12, 0x34]);
-        ip.extend_from_slice(&flags_off.to_be_bytes());
-        ip.extend_from_slice(&[64, 17, 0, 0]);
-        ip.extend_from_slice(&src);
-        ip.extend_from_slice(&dst);
-        f.extend_from_slice(&ip);
-        if offset_words == 0 {
-            f.extend_from_slice(&sport.to_be_bytes());
-            f.extend_from_slice(&dport.to_be_bytes());
-            f.extend_from_slice(&16u16.to_be_bytes());
-            f.extend_from_slice(&[0, 0]);
-        } else {
-            f.extend_from_slice(&[0xaa; 8]);
-        }
-        f.extend_from_slice(&[0x55; 8]);
-        f
-    }
-
-    fn packet(data: &[u8]) -> RawPacket<'_> {
-        RawPacket {
-            ts: Timestamp::new(1_700_000_000, 0),
-            link: LinkType::Ethernet,
-            data,
-            orig_len: data.len() as u32,
-            interface: 0,
-        }
-    }
+    use crate::fixtures::{frame, packet};
 
     #[test]
     fn both_directions_and_all_fragments_go_to_one_worker() {
@@ -426,20 +421,18 @@ mod tests {
     }
 
     #[test]
-    fn the_vlan_is_part_of_the_choice_and_flows_spread() {
+    fn host_pairs_spread_evenly_and_vlans_do_not_matter() {
         let a = Affinity::with_seed(2, 7);
-        let mut by_vlan = [0usize; 2];
         let mut by_pair = [0usize; 2];
         for i in 0..2_000u16 {
-            let f = frame([10, 0, 0, 1], [192, 0, 2, 1], 1, 2, Some(i), None);
-            by_vlan[a.worker_of(&packet(&f), 1)] += 1;
             let [hi, lo] = i.to_be_bytes();
-            let f = frame([10, 1, hi, lo], [192, 0, 2, 1], 1, 2, None, None);
-            by_pair[a.worker_of(&packet(&f), 1)] += 1;
+            let plain = frame([10, 1, hi, lo], [192, 0, 2, 1], 1, 2, None, None);
+            let w = a.worker_of(&packet(&plain), 1);
+            by_pair[w] += 1;
+            let tagged = frame([10, 1, hi, lo], [192, 0, 2, 1], 1, 2, Some(i), None);
+            assert_eq!(a.worker_of(&packet(&tagged), 1), w);
         }
-        for spread in [by_vlan, by_pair] {
-            assert!(spread.iter().all(|&n| n > 850), "even spread: {spread:?}");
-        }
+        assert!(by_pair.iter().all(|&n| n > 850), "even spread: {by_pair:?}");
     }
 
     #[test]
@@ -452,7 +445,11 @@ mod tests {
 
     #[test]
     fn dispatch_keeps_order_and_numbers_and_ticks_idle_workers() {
-        let (mut d, ends) = Dispatcher::new(Affinity::with_seed(3, 1), Backpressure::Wait);
+        let (mut d, ends) = Dispatcher::new(
+            Affinity::with_seed(3, 1),
+            Backpressure::Wait,
+            FragmentLimits::default(),
+        );
         let frames: Vec<Vec<u8>> = (0..300u16)
             .map(|i| {
                 let [hi, lo] = (i % 40).to_be_bytes();
@@ -462,7 +459,7 @@ mod tests {
         let expected: Vec<usize> = frames
             .iter()
             .enumerate()
-            .map(|(i, f)| d.affinity.worker_of(&packet(f), i as u64 + 1))
+            .map(|(i, f)| Affinity::with_seed(3, 1).worker_of(&packet(f), i as u64 + 1))
             .collect();
         let consumers: Vec<_> = ends
             .into_iter()
@@ -499,7 +496,11 @@ mod tests {
 
     #[test]
     fn drop_policy_counts_what_a_full_queue_refuses() {
-        let (mut d, ends) = Dispatcher::new(Affinity::with_seed(1, 1), Backpressure::Drop);
+        let (mut d, ends) = Dispatcher::new(
+            Affinity::with_seed(1, 1),
+            Backpressure::Drop,
+            FragmentLimits::default(),
+        );
         let f = frame([10, 0, 0, 1], [192, 0, 2, 1], 1, 2, None, None);
         // Nobody consumes: the queue holds QUEUE_BATCHES batches, the rest are dropped.
         for i in 0..(QUEUE_BATCHES as u64 + 3) {

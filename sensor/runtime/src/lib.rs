@@ -3,6 +3,7 @@
 //!
 //! - [`dispatch`]: flow-affine choice of a packet's worker and the bounded queues that take
 //!   packets to the workers (back-pressure: wait for replay, count and drop for live capture);
+//! - [`route`]: which worker a packet goes to, fragments of tunnel datagrams included;
 //! - [`pool`]: the worker threads (CPU pinning, health publishing, finishing);
 //! - [`eve_file`]: the EVE file written by a thread of its own, fed by every worker;
 //! - [`health`]: the figures the exporter sends in `Health`, summed over workers.
@@ -13,3 +14,7 @@ pub mod dispatch;
 pub mod eve_file;
 pub mod health;
 pub mod pool;
+pub mod route;
+
+#[cfg(test)]
+mod fixtures;

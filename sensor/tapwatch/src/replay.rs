@@ -25,6 +25,7 @@ use tapwatch_runtime::dispatch::{Affinity, Backpressure, Dispatcher, WorkersGone
 use tapwatch_runtime::eve_file::EveFile;
 use tapwatch_runtime::health::{HealthBoard, WorkerFigures};
 use tapwatch_runtime::pool::{self, Finished, PoolOptions};
+use tapwatch_runtime::route::FragmentLimits;
 
 mod feed;
 
@@ -130,7 +131,13 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         health: exporter.as_ref().map(|_| Arc::clone(&health)),
     };
     let finished = std::thread::scope(|scope| -> anyhow::Result<Vec<Finished<EveSink>>> {
-        let (dispatcher, queues) = Dispatcher::new(Affinity::new(workers), Backpressure::Wait);
+        let fragments = FragmentLimits {
+            timeout: Duration::from_secs(config.defrag.timeout_secs),
+            max_datagrams: config.defrag.max_trackers.get(),
+            max_held_bytes: config.defrag.memcap_bytes.get(),
+        };
+        let (dispatcher, queues) =
+            Dispatcher::new(Affinity::new(workers), Backpressure::Wait, fragments);
         let handles = pool::spawn(scope, pipeline, queues, &pool_options)
             .context("cannot start the worker threads")?;
         let (feed, batches) = crossbeam_channel::bounded(feed::QUEUE_BATCHES);
