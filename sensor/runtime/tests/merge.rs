@@ -115,7 +115,7 @@ fn ipv4(
     let mut ip = vec![0x45, 0];
     ip.extend_from_slice(&((20 + payload.len()) as u16).to_be_bytes());
     ip.extend_from_slice(&id.to_be_bytes());
-    ip.extend_from_slice(&((u16::from(frag.1) << 13) | frag.0 / 8).to_be_bytes());
+    ip.extend_from_slice(&((u16::from(frag.1) << 13) | (frag.0 / 8)).to_be_bytes());
     ip.extend_from_slice(&[64, proto, 0, 0]);
     ip.extend_from_slice(&src);
     ip.extend_from_slice(&dst);
