@@ -29,6 +29,7 @@ pub mod backoff;
 pub mod batch;
 pub mod config;
 pub mod dict;
+pub mod flow;
 mod sender;
 pub mod spool;
 mod stats;
@@ -145,8 +146,8 @@ enum Record {
         timestamp_us: i64,
         bytes: Box<[u8]>,
     },
-    /// An EVE `flow` line, converted on the batcher thread.
-    FlowEve(Box<[u8]>),
+    /// A flow record as the sensor's EVE output writes it, converted on the batcher thread.
+    FlowTyped(Box<tapwatch_eve::FlowRecord>),
 }
 
 /// What workers hold to hand records to the exporter. Cheap to clone; never blocks.
@@ -191,12 +192,12 @@ impl ExportHandle {
         self.counters.set_error(reason);
     }
 
-    /// Queues an EVE `flow` record (one JSON line, as the sensor wrote it); it is converted to
-    /// a [`FlowRecord`] on the batcher thread, so the caller only pays for a copy. A line that
-    /// does not convert is counted in `dropped_encode`. `false` (and counted in
-    /// `dropped_queue_full`) when the queue is full or the exporter stopped.
-    pub fn try_send_flow_eve(&self, line: &[u8]) -> bool {
-        self.try_send(Record::FlowEve(line.into()), 1)
+    /// Queues a flow record as the sensor's EVE output writes it; it is converted to a
+    /// [`FlowRecord`] on the batcher thread ([`flow::flow_record`]), so the caller only pays
+    /// for a move. `false` (and counted in `dropped_queue_full`) when the queue is full or the
+    /// exporter stopped.
+    pub fn try_send_flow_record(&self, record: tapwatch_eve::FlowRecord) -> bool {
+        self.try_send(Record::FlowTyped(Box::new(record)), 1)
     }
 
     fn try_send(&self, r: Record, kind: usize) -> bool {
@@ -486,14 +487,7 @@ fn run_batcher(
 fn add(batcher: &mut Batcher, r: Record, sealed: &mut Vec<SealedBatch>, shared: &Shared) {
     let now = Instant::now();
     let r = match r {
-        Record::FlowEve(line) => match flow_from_eve_line(&line) {
-            Ok(f) => Record::Flow(Box::new(f)),
-            Err(e) => {
-                shared.counters.dropped_encode[1].fetch_add(1, Relaxed);
-                shared.counters.set_error(e);
-                return;
-            }
-        },
+        Record::FlowTyped(record) => Record::Flow(Box::new(flow::flow_record(&record))),
         r => r,
     };
     let (kind, res) = match &r {
@@ -512,7 +506,7 @@ fn add(batcher: &mut Batcher, r: Record, sealed: &mut Vec<SealedBatch>, shared: 
             BatchKind::Alert,
             batcher.push_encoded(BatchKind::Alert, *timestamp_us, bytes, now),
         ),
-        Record::FlowEve(_) => return,
+        Record::FlowTyped(_) => return,
     };
     match res {
         Ok(Some(b)) => sealed.push(b),
@@ -522,13 +516,6 @@ fn add(batcher: &mut Batcher, r: Record, sealed: &mut Vec<SealedBatch>, shared: 
             shared.counters.set_error(e);
         }
     }
-}
-
-/// An EVE flow line as a [`FlowRecord`].
-fn flow_from_eve_line(line: &[u8]) -> Result<FlowRecord, String> {
-    let v: serde_json::Value =
-        serde_json::from_slice(line).map_err(|e| format!("EVE flow line: {e}"))?;
-    tapwatch_proto::eve::flow_record_from_eve(&v).map_err(|e| format!("EVE flow line: {e}"))
 }
 
 /// Appends sealed batches to the spool, syncs once (the group commit) and wakes the sender.

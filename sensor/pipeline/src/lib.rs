@@ -12,4 +12,5 @@ mod detect_buffers;
 mod detect_run;
 pub mod detect_setup;
 pub mod export_alert;
+pub mod export_flow;
 pub mod worker;

@@ -4,7 +4,6 @@
 //! configuration file and the packet pipeline's assembly.
 
 mod export_link;
-mod export_tee;
 mod replay;
 mod rules_cmd;
 

@@ -11,7 +11,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use crate::export_link;
-use crate::export_tee::EveTee;
 use crate::rules_cmd::{counts_line, REJECTIONS_SHOWN};
 use crate::{ProgressMode, ReplayArgs};
 use tapwatch_eve::RecordSink;
@@ -20,6 +19,7 @@ use tapwatch_flow::FlowIdSpace;
 use tapwatch_pipeline::config::{Config, EveType};
 use tapwatch_pipeline::counters::{Counters, TableStats};
 use tapwatch_pipeline::detect_setup::{self, Startup};
+use tapwatch_pipeline::export_flow::FlowExport;
 use tapwatch_pipeline::worker::{stats_record, Worker};
 use tapwatch_runtime::dispatch::{Affinity, Backpressure, Dispatcher, WorkersGone};
 use tapwatch_runtime::eve_file::EveFile;
@@ -78,10 +78,11 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let mut pipeline = Vec::with_capacity(workers);
     for index in 0..workers {
         let mut eve: Option<EveSink> = eve_file.as_ref().map(|f| Box::new(f.producer()) as EveSink);
-        // With flow export on, every EVE line passes the tee, which hands the flow records over.
+        // With flow export on, every flow record the worker hands its EVE output goes to the
+        // exporter too, as the same typed value.
         if let Some(x) = exporter.as_ref().filter(|_| config.export.flows) {
             let inner = eve.unwrap_or_else(|| Box::new(std::io::sink()));
-            eve = Some(Box::new(EveTee::new(inner, x.handle())));
+            eve = Some(Box::new(FlowExport::new(inner, Box::new(x.handle()))));
         }
         let mut worker = match &engine {
             Some(engine) => Worker::with_shared_engine(
