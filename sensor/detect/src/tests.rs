@@ -3,8 +3,8 @@
 
 use std::net::IpAddr;
 
-use tapwatch_common::Timestamp;
-use tapwatch_rules::{load_rules_text, Buffer, FlowDirection, LoadOptions, LoadReport, Signature};
+use tapwatch_common::{AppProto, Direction, Timestamp};
+use tapwatch_rules::{load_rules_text, Buffer, LoadOptions, LoadReport, Signature};
 
 use crate::input::{AppState, Buffers, FlowFacts, PacketInput, TxInput};
 use crate::verify::{PacketFacts, TcpFacts};
@@ -39,11 +39,11 @@ fn ip(s: &str) -> IpAddr {
 }
 
 /// A TCP packet of an established flow, client to server (or back).
-fn tcp<'a>(payload: &'a [u8], stream: &'a [u8], dir: FlowDirection, secs: i64) -> PacketInput<'a> {
+fn tcp<'a>(payload: &'a [u8], stream: &'a [u8], dir: Direction, secs: i64) -> PacketInput<'a> {
     let (c, s) = ((ip("10.0.0.1"), 40000), (ip("192.0.2.9"), 80));
     let (src, dst) = match dir {
-        FlowDirection::ToServer => (c, s),
-        FlowDirection::ToClient => (s, c),
+        Direction::ToServer => (c, s),
+        Direction::ToClient => (s, c),
     };
     PacketInput {
         ts: Timestamp::new(secs, 0),
@@ -65,7 +65,7 @@ fn tcp<'a>(payload: &'a [u8], stream: &'a [u8], dir: FlowDirection, secs: i64) -
         flow: Some(FlowFacts {
             direction: dir,
             established: true,
-            app: AppState::Detected("http"),
+            app: AppState::Detected(AppProto::Http),
             payload_off: false,
         }),
         ..PacketInput::undecoded(Timestamp::new(secs, 0), &[])
@@ -108,12 +108,12 @@ fn both(rules: &str, packets: &[PacketInput<'_>]) -> Vec<u32> {
 
 /// Inspects transaction 0 with `buffers`, to the server then to the client, through a fresh
 /// detector and flow; returns the sids that alerted with the side inspected.
-fn tx_sids(rules: &str, prefilter: Prefilter, buffers: &Buffers) -> Vec<(u32, FlowDirection)> {
+fn tx_sids(rules: &str, prefilter: Prefilter, buffers: &Buffers) -> Vec<(u32, Direction)> {
     let engine = engine(rules, prefilter);
     let mut det = Detector::new(&engine).unwrap();
     let mut flow = FlowDetect::default();
     let mut sids = Vec::new();
-    for side in [FlowDirection::ToServer, FlowDirection::ToClient] {
+    for side in [Direction::ToServer, Direction::ToClient] {
         let mut alerts = Vec::new();
         let tx = TxInput {
             tx_id: 0,
@@ -135,8 +135,8 @@ fn tx_sids(rules: &str, prefilter: Prefilter, buffers: &Buffers) -> Vec<(u32, Fl
     sids
 }
 
-const TS: FlowDirection = FlowDirection::ToServer;
-const TC: FlowDirection = FlowDirection::ToClient;
+const TS: Direction = Direction::ToServer;
+const TC: Direction = Direction::ToClient;
 
 #[test]
 fn content_rules_alert_on_matching_payload_only() {
