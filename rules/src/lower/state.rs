@@ -58,15 +58,27 @@ pub(super) fn apply(ctx: &mut Ctx<'_>, name: &str, v: Option<&str>) -> Result<bo
             let n = n.strip_prefix("stream.").unwrap_or(&n);
             let event = match StreamEvent::from_name(n) {
                 Some(e) => e,
-                None if SURICATA_ONLY_STREAM_EVENTS.contains(&n) => return Err(format!(
+                None if SURICATA_ONLY_STREAM_EVENTS.contains(&n) => {
+                    return Err(format!(
                     "stream event '{n}' is not raised by tapwatch, so the rule could never match"
-                )),
+                ))
+                }
                 None => return Err(format!("unknown stream event '{n}'")),
             };
             ctx.events.push(EventMatch::Stream(event));
         }
         "app-layer-event" => {
             let n = event_name(need(name, v)?)?;
+            // `proto.event`, or an engine event (`applayer_...`) without a protocol. The
+            // protocol must be one tapwatch detects; the event name itself is not checked
+            // yet (app-layer events are not typed values yet).
+            if let Some((proto, _)) = n.split_once('.') {
+                super::app_protocol(proto)?;
+            } else if !n.starts_with("applayer_") {
+                return Err(format!(
+                    "app-layer event '{n}' names no protocol ('proto.event' or 'applayer_...')"
+                ));
+            }
             ctx.events.push(EventMatch::AppLayer(n));
         }
         "app-layer-protocol" => {

@@ -757,6 +757,21 @@ fn unknown_event_and_protocol_names_are_rejected() {
         "app-layer-protocol",
         "'modbus' is not detected by tapwatch",
     );
+    rej_has(
+        "app-layer-event:gopher.bad_request;",
+        "app-layer-event",
+        "unknown protocol 'gopher'",
+    );
+    rej_has(
+        "app-layer-event:http2.invalid_header;",
+        "app-layer-event",
+        "'http2' is not detected by tapwatch",
+    );
+    rej_has(
+        "app-layer-event:request_header_invalid;",
+        "app-layer-event",
+        "names no protocol",
+    );
     let r = with_header("alert gopher any any -> any any", "").unwrap_err();
     assert!(r.reason.contains("unknown protocol 'gopher'"), "{r}");
     assert_eq!(r.sid, Some(7), "{r}");

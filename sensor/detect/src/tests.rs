@@ -708,3 +708,30 @@ fn sid_index(engine: &Engine, sid: u32) -> u32 {
         .find(|&i| engine.sig(i).is_some_and(|s| s.signature.id.sid == sid))
         .expect("sid loaded")
 }
+
+/// Event and protocol conditions compare the typed values the rule loader resolved: a decode
+/// event, a stream event from either session tracking or reassembly, and the flow's
+/// application protocol (`http1` is `http`).
+#[test]
+fn typed_events_and_protocols_match() {
+    use tapwatch_common::{DecodeEvent, StreamEvent};
+    let rules = "alert pkthdr any any -> any any (msg:\"d\"; decode-event:ipv4.trunc_pkt; sid:1;)\n\
+                 alert tcp any any -> any any (msg:\"s\"; stream-event:stream.pkt_retransmission; sid:2;)\n\
+                 alert tcp any any -> any any (msg:\"a\"; app-layer-protocol:http1; sid:3;)\n\
+                 alert tcp any any -> any any (msg:\"n\"; app-layer-protocol:!tls; sid:4;)\n\
+                 alert tcp any any -> any any (msg:\"t\"; app-layer-protocol:tls; sid:5;)\n";
+    let decode = [DecodeEvent::Ipv4TruncPkt];
+    let stream = [StreamEvent::PktRetransmission];
+    let mut p = tcp(b"", b"", Direction::ToServer, 1);
+    p.decode_events = &decode;
+    p.stream_events = &stream;
+    let mut sids = both(rules, &[p]);
+    sids.sort_unstable();
+    assert_eq!(sids, [1, 2, 3, 4]);
+    let other = [DecodeEvent::Ipv4TruncPkt, DecodeEvent::Ipv6TruncPkt];
+    let mut q = tcp(b"", b"", Direction::ToServer, 1);
+    q.decode_events = &other[1..];
+    let mut sids = both(rules, &[q]);
+    sids.sort_unstable();
+    assert_eq!(sids, [3, 4]);
+}

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use tapwatch_app::{AppOutput, AppProto, DetectOutcome};
+use tapwatch_app::{AppOutput, DetectOutcome};
 use tapwatch_common::{DecodeEvent, Direction, StreamEvent, Timestamp};
 use tapwatch_detect::verify::{IcmpFacts, PacketFacts, TcpFacts};
 use tapwatch_detect::{
@@ -209,10 +209,20 @@ impl Detection {
             .extend(stream_events.iter().map(|&(_, e)| e));
         self.app_events.clear();
         for out in outputs {
-            if let AppOutput::Anomaly { proto, event, .. } = out {
-                let p = proto.map_or("applayer", AppProto::name);
-                self.app_events
-                    .push(format!("{p}.{}", event.to_ascii_lowercase()));
+            if let AppOutput::Anomaly {
+                proto,
+                event,
+                detection,
+                ..
+            } = out
+            {
+                // Protocol detection's events are engine events (`applayer_...`), named
+                // without a protocol in rules; parser events are `proto.event`.
+                let name = match proto {
+                    Some(p) if !*detection => format!("{p}.{}", event.to_ascii_lowercase()),
+                    _ => event.to_ascii_lowercase(),
+                };
+                self.app_events.push(name);
             }
         }
         let stream = std::mem::take(&mut self.stream);
