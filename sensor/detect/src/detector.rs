@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use tapwatch_common::Direction;
+use tapwatch_common::{Direction, IpProto};
 use tapwatch_hyperscan::Scratch;
 use tapwatch_rules::{
     Absent, Action, AppProtoMatch, Buffer, EventMatch, Protocol, XbitOp, XbitTrack,
@@ -745,7 +745,7 @@ impl Detector {
             match sig.header.protocol {
                 Protocol::Ipv4 if !src.0.is_ipv4() => return false,
                 Protocol::Ipv6 if !src.0.is_ipv6() => return false,
-                Protocol::Sctp if pkt.ip_proto != Some(132) => return false,
+                Protocol::Sctp if pkt.ip_proto != Some(IpProto::SCTP.number()) => return false,
                 _ => {}
             }
         }
