@@ -9,6 +9,11 @@
 //!   the other rules load. Header protocols must be ones the sensor detects (`http`, `tls`,
 //!   `dns`, `mdns`, `ssh`, `smb`, `ftp`, `smtp`, `dcerpc`), since a rule for another could
 //!   never match.
+//! - **Typed vocabulary.** Application protocols, directions and engine events are
+//!   `tapwatch-common`'s types ([`tapwatch_common::AppProto`], [`tapwatch_common::Direction`],
+//!   [`tapwatch_common::DecodeEvent`], [`tapwatch_common::StreamEvent`]), resolved from their
+//!   names at load. A name Suricata knows but tapwatch never detects or raises is rejected as
+//!   such ("could never match"); a name nobody knows is rejected as unknown.
 //! - **Legacy names.** `http_uri`, `http_raw_uri`, `http_method`, `http_client_body`,
 //!   `http_server_body`, `http_header`, `http_raw_header`, `http_cookie`, `http_user_agent`,
 //!   `http_host`, `http_raw_host`, `http_stat_code`, `http_stat_msg` (and `uricontent`) are

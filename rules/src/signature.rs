@@ -8,6 +8,8 @@
 
 use std::fmt;
 
+use tapwatch_common::{AppProto, DecodeEvent, Direction, StreamEvent};
+
 /// Where a rule came from, for reports.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SourceLocation {
@@ -84,10 +86,10 @@ pub enum Protocol {
     Sctp,
     /// `pkthdr`: every packet, even ones that failed to decode (decoder-event rules).
     PktHdr,
-    /// An application-layer protocol (`http`, `dns`, `tls`, `ssh`, `smb`, `ftp`, ...), by
-    /// Suricata's name. The rule applies only to flows detected as that protocol. `http1` is
-    /// normalised to `http`.
-    App(String),
+    /// An application-layer protocol tapwatch detects (`http`, `dns`, `tls`, `ssh`, `smb`,
+    /// `ftp`, ...; `http1` is `http`). The rule applies only to flows detected as that
+    /// protocol. A protocol tapwatch does not detect is rejected at load.
+    App(AppProto),
 }
 
 /// A set of IPv4 and IPv6 addresses: sorted, non-overlapping, non-adjacent inclusive ranges.
@@ -415,7 +417,7 @@ impl Buffer {
     }
 
     /// The direction the buffer's data travels in, when it is fixed by the buffer itself.
-    pub fn direction(self) -> Option<FlowDirection> {
+    pub fn direction(self) -> Option<Direction> {
         match self {
             Self::HttpUri
             | Self::HttpUriRaw
@@ -435,7 +437,7 @@ impl Buffer {
             | Self::TlsSni
             | Self::Ja3Hash
             | Self::Ja3String
-            | Self::Ja4Hash => Some(FlowDirection::ToServer),
+            | Self::Ja4Hash => Some(Direction::ToServer),
             Self::HttpResponseLine
             | Self::HttpStatCode
             | Self::HttpStatMsg
@@ -450,7 +452,7 @@ impl Buffer {
             | Self::TlsCertFingerprint
             | Self::TlsCerts
             | Self::Ja3sHash
-            | Self::Ja3sString => Some(FlowDirection::ToClient),
+            | Self::Ja3sString => Some(Direction::ToClient),
             _ => None,
         }
     }
@@ -784,15 +786,6 @@ pub struct FastPattern {
     pub chop: Option<(u16, u16)>,
 }
 
-/// Direction within a flow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FlowDirection {
-    /// From the client (the side that opened the flow).
-    ToServer,
-    /// From the server.
-    ToClient,
-}
-
 /// `flow:` options.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct FlowMatch {
@@ -801,7 +794,7 @@ pub struct FlowMatch {
     /// `stateless`
     pub stateless: bool,
     /// `to_server`/`from_client` or `to_client`/`from_server`.
-    pub direction: Option<FlowDirection>,
+    pub direction: Option<Direction>,
     /// `only_stream` (Some(true)) or `no_stream` (Some(false)).
     pub stream: Option<bool>,
     /// `only_frag` (Some(true)) or `no_frag` (Some(false)).
@@ -1058,24 +1051,36 @@ pub struct DetectionFilter {
     pub seconds: u32,
 }
 
-/// An engine event the rule matches on.
+/// An engine event the rule matches on, resolved to its typed value at load (a name tapwatch
+/// does not know is a rejected rule).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum EventMatch {
-    /// `decode-event:ppp.pkt_too_small` (name as Suricata writes it, without the `decoder.`
-    /// prefix).
-    Decode(String),
-    /// `stream-event:...`
-    Stream(String),
+    /// `decode-event:ppp.pkt_too_small` (with or without the `decoder.` prefix).
+    Decode(DecodeEvent),
+    /// `stream-event:3whs_synack_with_wrong_ack` (with or without the `stream.` prefix).
+    Stream(StreamEvent),
     /// `app-layer-event:http.request_header_invalid` (`proto.EVENT` or, for engine events,
     /// `applayer_...`), lower case.
     AppLayer(String),
 }
 
+/// What `app-layer-protocol` compares the flow's application protocol with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AppProtoMatch {
+    /// A protocol. Without negation it is one tapwatch detects; a negated protocol tapwatch
+    /// never detects is kept (it always holds, which is still exact).
+    Proto(AppProto),
+    /// `failed`: no parser recognised the flow.
+    Failed,
+    /// `unknown`: not (yet) detected.
+    Unknown,
+}
+
 /// `app-layer-protocol`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct AppLayerProtocol {
-    /// Suricata's protocol name, or `failed` / `unknown`.
-    pub name: String,
+    /// The protocol, or `failed` / `unknown`.
+    pub proto: AppProtoMatch,
     /// `app-layer-protocol:!name`
     pub negated: bool,
 }

@@ -22,6 +22,7 @@ use crate::ast::{AddrExpr, PortExpr, Rule, RuleOption};
 use crate::load::{LoadOptions, Rejection};
 use crate::sets::{resolve_addr, resolve_ports};
 use crate::signature::*;
+use tapwatch_common::AppProto;
 
 /// One matcher while the rule is lowered, with its `fast_pattern` request.
 #[derive(Debug)]
@@ -339,57 +340,17 @@ fn lower_header(
     })
 }
 
-/// Application-layer protocols tapwatch's sensor detects (`tapwatch-app`), by Suricata's
-/// names. A rule for another protocol could never match, so it is rejected rather than
-/// loaded silently.
-pub(crate) const DETECTED_APP_PROTOCOLS: &[&str] = &[
-    "http", "tls", "dns", "mdns", "ssh", "smb", "ftp", "smtp", "dcerpc",
-];
-
-/// Suricata's other application-layer protocol names.
-const OTHER_APP_PROTOCOLS: &[&str] = &[
-    "http2",
-    "ftp-data",
-    "dhcp",
-    "krb5",
-    "nfs",
-    "ntp",
-    "tftp",
-    "ike",
-    "ikev2",
-    "snmp",
-    "sip",
-    "rfb",
-    "mqtt",
-    "pgsql",
-    "modbus",
-    "dnp3",
-    "enip",
-    "quic",
-    "rdp",
-    "telnet",
-    "imap",
-    "pop3",
-    "bittorrent-dht",
-    "websocket",
-    "ldap",
-    "doh2",
-    "template",
-    "smb2",
-    "nfs3",
-];
-
-/// Checks an application-layer protocol name (lower case; `http1` is `http`).
-pub(crate) fn app_protocol(p: &str) -> Result<String, String> {
-    let p = if p == "http1" { "http" } else { p };
-    if DETECTED_APP_PROTOCOLS.contains(&p) {
-        Ok(p.to_string())
-    } else if OTHER_APP_PROTOCOLS.contains(&p) {
-        Err(format!(
+/// Resolves an application-layer protocol name (lower case; Suricata's aliases such as
+/// `http1` accepted) to a protocol tapwatch detects. A protocol Suricata knows but tapwatch
+/// does not detect could never match, so it is refused with that reason; other names are
+/// unknown.
+pub(crate) fn app_protocol(p: &str) -> Result<AppProto, String> {
+    match AppProto::from_name(p) {
+        Some(proto) if proto.is_detected() => Ok(proto),
+        Some(_) => Err(format!(
             "application protocol '{p}' is not detected by tapwatch, so the rule could never match"
-        ))
-    } else {
-        Err(format!("unknown protocol '{p}'"))
+        )),
+        None => Err(format!("unknown protocol '{p}'")),
     }
 }
 

@@ -4,6 +4,8 @@
 use super::num::uint;
 use super::Ctx;
 use crate::signature::*;
+use tapwatch_common::event::SURICATA_ONLY_STREAM_EVENTS;
+use tapwatch_common::{AppProto, DecodeEvent, Direction, StreamEvent};
 
 fn need<'v>(name: &str, v: Option<&'v str>) -> Result<&'v str, String> {
     v.map(str::trim)
@@ -46,16 +48,37 @@ pub(super) fn apply(ctx: &mut Ctx<'_>, name: &str, v: Option<&str>) -> Result<bo
         }
         "decode-event" => {
             let n = event_name(need(name, v)?)?;
-            let n = n.strip_prefix("decoder.").unwrap_or(&n).to_string();
-            ctx.events.push(EventMatch::Decode(n));
+            let n = n.strip_prefix("decoder.").unwrap_or(&n);
+            let event =
+                DecodeEvent::from_name(n).ok_or_else(|| format!("unknown decoder event '{n}'"))?;
+            ctx.events.push(EventMatch::Decode(event));
         }
         "stream-event" => {
             let n = event_name(need(name, v)?)?;
-            let n = n.strip_prefix("stream.").unwrap_or(&n).to_string();
-            ctx.events.push(EventMatch::Stream(n));
+            let n = n.strip_prefix("stream.").unwrap_or(&n);
+            let event = match StreamEvent::from_name(n) {
+                Some(e) => e,
+                None if SURICATA_ONLY_STREAM_EVENTS.contains(&n) => {
+                    return Err(format!(
+                    "stream event '{n}' is not raised by tapwatch, so the rule could never match"
+                ))
+                }
+                None => return Err(format!("unknown stream event '{n}'")),
+            };
+            ctx.events.push(EventMatch::Stream(event));
         }
         "app-layer-event" => {
             let n = event_name(need(name, v)?)?;
+            // `proto.event`, or an engine event (`applayer_...`) without a protocol. The
+            // protocol must be one tapwatch detects; the event name itself is not checked
+            // yet (app-layer events are not typed values yet).
+            if let Some((proto, _)) = n.split_once('.') {
+                super::app_protocol(proto)?;
+            } else if !n.starts_with("applayer_") {
+                return Err(format!(
+                    "app-layer event '{n}' names no protocol ('proto.event' or 'applayer_...')"
+                ));
+            }
             ctx.events.push(EventMatch::AppLayer(n));
         }
         "app-layer-protocol" => {
@@ -73,16 +96,20 @@ pub(super) fn apply(ctx: &mut Ctx<'_>, name: &str, v: Option<&str>) -> Result<bo
                 None => (false, v),
             };
             let p = p.to_ascii_lowercase();
-            let name = match p.as_str() {
-                "failed" | "unknown" => p,
-                // A negated protocol tapwatch never detects is always true: still exact.
+            let proto = match p.as_str() {
+                "failed" => AppProtoMatch::Failed,
+                "unknown" => AppProtoMatch::Unknown,
                 _ => match super::app_protocol(&p) {
-                    Ok(n) => n,
-                    Err(_) if negated && !p.is_empty() => p,
+                    Ok(proto) => AppProtoMatch::Proto(proto),
+                    // A negated protocol tapwatch never detects always holds: still exact.
+                    Err(_) if negated => match AppProto::from_name(&p) {
+                        Some(proto) => AppProtoMatch::Proto(proto),
+                        None => return Err(format!("unknown protocol '{p}'")),
+                    },
                     Err(e) => return Err(e),
                 },
             };
-            ctx.app_layer_protocol = Some(AppLayerProtocol { name, negated });
+            ctx.app_layer_protocol = Some(AppLayerProtocol { proto, negated });
         }
         _ => return Ok(false),
     }
@@ -119,8 +146,8 @@ fn flow(v: &str) -> Result<FlowMatch, String> {
             "established" => set(&mut f.established, true, o)?,
             "not_established" => set(&mut f.established, false, o)?,
             "stateless" => f.stateless = true,
-            "to_server" | "from_client" => set(&mut f.direction, FlowDirection::ToServer, o)?,
-            "to_client" | "from_server" => set(&mut f.direction, FlowDirection::ToClient, o)?,
+            "to_server" | "from_client" => set(&mut f.direction, Direction::ToServer, o)?,
+            "to_client" | "from_server" => set(&mut f.direction, Direction::ToClient, o)?,
             "only_stream" => set(&mut f.stream, true, o)?,
             "no_stream" => set(&mut f.stream, false, o)?,
             "only_frag" => set(&mut f.frag, true, o)?,

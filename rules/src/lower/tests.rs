@@ -3,6 +3,7 @@
 use crate::load::{LoadOptions, Rejection};
 use crate::signature::*;
 use crate::{lower_rule, parse_rule};
+use tapwatch_common::{AppProto, DecodeEvent, Direction, StreamEvent};
 
 fn lower_text(text: &str) -> Result<Signature, Rejection> {
     let rule = parse_rule(text).unwrap_or_else(|e| panic!("{text}: {e}"));
@@ -598,7 +599,7 @@ fn flow_and_state_keywords() {
         s.flow,
         FlowMatch {
             established: Some(true),
-            direction: Some(FlowDirection::ToServer),
+            direction: Some(Direction::ToServer),
             stream: Some(true),
             ..FlowMatch::default()
         }
@@ -697,15 +698,15 @@ fn thresholds_and_events() {
     assert_eq!(
         s.events,
         vec![
-            EventMatch::Decode("ipv4.trunc_pkt".into()),
-            EventMatch::Stream("3whs_ack_in_wrong_dir".into()),
+            EventMatch::Decode(DecodeEvent::Ipv4TruncPkt),
+            EventMatch::Stream(StreamEvent::ThreeWhsAckInWrongDir),
             EventMatch::AppLayer("http.request_header_invalid".into())
         ]
     );
     assert_eq!(
         s.app_layer_protocol,
         Some(AppLayerProtocol {
-            name: "http".into(),
+            proto: AppProtoMatch::Proto(AppProto::Http),
             negated: true
         })
     );
@@ -713,6 +714,85 @@ fn thresholds_and_events() {
         "app-layer-protocol:http,final;",
         "app-layer-protocol",
         "modes",
+    );
+}
+
+/// A rule naming an event or protocol tapwatch does not know is rejected with its sid and a
+/// reason, never loaded as a rule that could never match; Suricata's names that tapwatch
+/// never detects or raises are told apart from unknown ones.
+#[test]
+fn unknown_event_and_protocol_names_are_rejected() {
+    rej_has(
+        "decode-event:ipv4.trunc_pkts;",
+        "decode-event",
+        "unknown decoder event 'ipv4.trunc_pkts'",
+    );
+    rej_has(
+        "decode-event:decoder.nope;",
+        "decode-event",
+        "unknown decoder event 'nope'",
+    );
+    rej_has(
+        "stream-event:3whs_ack_in_wrong_direction;",
+        "stream-event",
+        "unknown stream event '3whs_ack_in_wrong_direction'",
+    );
+    rej_has(
+        "stream-event:wrong_thread;",
+        "stream-event",
+        "'wrong_thread' is not raised by tapwatch",
+    );
+    rej_has(
+        "app-layer-protocol:gopher;",
+        "app-layer-protocol",
+        "unknown protocol 'gopher'",
+    );
+    rej_has(
+        "app-layer-protocol:!gopher;",
+        "app-layer-protocol",
+        "unknown protocol 'gopher'",
+    );
+    rej_has(
+        "app-layer-protocol:modbus;",
+        "app-layer-protocol",
+        "'modbus' is not detected by tapwatch",
+    );
+    rej_has(
+        "app-layer-event:gopher.bad_request;",
+        "app-layer-event",
+        "unknown protocol 'gopher'",
+    );
+    rej_has(
+        "app-layer-event:http2.invalid_header;",
+        "app-layer-event",
+        "'http2' is not detected by tapwatch",
+    );
+    rej_has(
+        "app-layer-event:request_header_invalid;",
+        "app-layer-event",
+        "names no protocol",
+    );
+    let r = with_header("alert gopher any any -> any any", "").unwrap_err();
+    assert!(r.reason.contains("unknown protocol 'gopher'"), "{r}");
+    assert_eq!(r.sid, Some(7), "{r}");
+    let r = with_header("alert http2 any any -> any any", "").unwrap_err();
+    assert!(
+        r.reason.contains("'http2' is not detected by tapwatch"),
+        "{r}"
+    );
+    assert_eq!(r.sid, Some(7), "{r}");
+    // Prefixed names, aliases and negated protocols Suricata knows still load.
+    let s = ok("decode-event:decoder.ipv6.frag_ignored; stream-event:stream.reassembly_seq_gap; app-layer-protocol:!ikev2;");
+    assert_eq!(
+        s.events,
+        [
+            EventMatch::Decode(DecodeEvent::Ipv6FragIgnored),
+            EventMatch::Stream(StreamEvent::ReassemblySeqGap)
+        ]
+    );
+    assert_eq!(
+        s.app_layer_protocol.map(|p| p.proto),
+        Some(AppProtoMatch::Proto(AppProto::Ike))
     );
 }
 
@@ -748,7 +828,7 @@ fn header_resolution() {
     assert_eq!(s.header.protocol, Protocol::Tcp);
     assert!(!s.header.bidirectional);
     let s = with_header("alert http1 any any <> any any", "").unwrap();
-    assert_eq!(s.header.protocol, Protocol::App("http".into()));
+    assert_eq!(s.header.protocol, Protocol::App(AppProto::Http));
     assert!(s.header.bidirectional);
     let r = with_header("alert tcp !any any -> any any", "").unwrap_err();
     assert!(r.reason.contains("!any"), "{r}");
@@ -761,7 +841,10 @@ fn header_resolution() {
     assert!(r.reason.contains("not detected by tapwatch"), "{r}");
     for p in ["smtp", "ftp", "smb", "ssh", "dcerpc", "tls", "dns", "mdns"] {
         let s = with_header(&format!("alert {p} any any -> any any"), "").unwrap();
-        assert_eq!(s.header.protocol, Protocol::App(p.into()));
+        assert_eq!(
+            s.header.protocol,
+            Protocol::App(AppProto::from_name(p).unwrap())
+        );
     }
     let mut opts = LoadOptions::suricata_defaults();
     opts.vars.set("HOME_NET", "[192.0.2.0/24]");

@@ -4,45 +4,7 @@ use tapwatch_common::{Direction, Probe};
 
 use crate::probes;
 
-/// An application protocol tapwatch parses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AppProto {
-    /// HTTP/1.x.
-    Http,
-    /// TLS (and SSL 3).
-    Tls,
-    /// DNS over TCP or UDP.
-    Dns,
-    /// Multicast DNS: DNS messages on a UDP flow with port 5353 on either side.
-    Mdns,
-    /// SSH (identification strings and the clear-text start of the session).
-    Ssh,
-    /// SMB1 and SMB2/3 over the NetBIOS session service.
-    Smb,
-    /// FTP control connections (detected only).
-    Ftp,
-    /// SMTP (detected only).
-    Smtp,
-    /// DCERPC over TCP (detected only).
-    Dcerpc,
-}
-
-impl AppProto {
-    /// The name EVE uses in `app_proto`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Http => "http",
-            Self::Tls => "tls",
-            Self::Dns => "dns",
-            Self::Mdns => "mdns",
-            Self::Ssh => "ssh",
-            Self::Smb => "smb",
-            Self::Ftp => "ftp",
-            Self::Smtp => "smtp",
-            Self::Dcerpc => "dcerpc",
-        }
-    }
-}
+pub use tapwatch_common::AppProto;
 
 /// What detection concluded for a flow so far.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,8 +60,8 @@ pub(crate) fn probe_tcp(proto: AppProto, server_port: u16, dir: Direction, data:
         AppProto::Dcerpc => probes::dcerpc(data),
         AppProto::Ftp => probes::ftp(server_port, dir, data),
         AppProto::Smtp => probes::smtp(server_port, dir, data),
-        // mDNS is UDP only.
-        AppProto::Mdns => Probe::NoMatch,
+        // mDNS is UDP only; the other protocols are not detected by tapwatch.
+        _ => Probe::NoMatch,
     }
 }
 

@@ -404,7 +404,8 @@ impl AppFlow {
                     AppProto::Dns | AppProto::Mdns => State::Dns(Box::new(DnsFlow::new(&cfg.dns))),
                     AppProto::Ssh => State::Ssh(Box::new(SshParser::new())),
                     AppProto::Smb => State::Smb(Box::new(SmbParser::new())),
-                    AppProto::Ftp | AppProto::Smtp | AppProto::Dcerpc => State::Detected(proto),
+                    // Detected only: FTP, SMTP, DCERPC (the probes report no other protocol).
+                    _ => State::Detected(proto),
                 };
                 out.push(AppOutput::Detected(proto));
                 self.cross = CrossCheck::Waiting {

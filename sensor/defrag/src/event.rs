@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use tapwatch_common::DecodeEvent;
+
 /// One defragmentation event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DefragEvent {
@@ -34,17 +36,22 @@ impl DefragEvent {
         Self::Ipv6FragInvalidLength,
     ];
 
-    /// Suricata's name for the event (its `decode-event` keyword and stats counter).
-    pub fn name(self) -> &'static str {
+    /// The decoder event this is, as counters, EVE and `decode-event` rules know it.
+    pub const fn decode_event(self) -> DecodeEvent {
         match self {
-            Self::Ipv4FragPktTooLarge => "ipv4.frag_pkt_too_large",
-            Self::Ipv4FragOverlap => "ipv4.frag_overlap",
-            Self::Ipv4FragIgnored => "ipv4.frag_ignored",
-            Self::Ipv6FragPktTooLarge => "ipv6.frag_pkt_too_large",
-            Self::Ipv6FragOverlap => "ipv6.frag_overlap",
-            Self::Ipv6FragIgnored => "ipv6.frag_ignored",
-            Self::Ipv6FragInvalidLength => "ipv6.frag_invalid_length",
+            Self::Ipv4FragPktTooLarge => DecodeEvent::Ipv4FragPktTooLarge,
+            Self::Ipv4FragOverlap => DecodeEvent::Ipv4FragOverlap,
+            Self::Ipv4FragIgnored => DecodeEvent::Ipv4FragIgnored,
+            Self::Ipv6FragPktTooLarge => DecodeEvent::Ipv6FragPktTooLarge,
+            Self::Ipv6FragOverlap => DecodeEvent::Ipv6FragOverlap,
+            Self::Ipv6FragIgnored => DecodeEvent::Ipv6FragIgnored,
+            Self::Ipv6FragInvalidLength => DecodeEvent::Ipv6FragInvalidLength,
         }
+    }
+
+    /// Suricata's name for the event (its `decode-event` keyword and stats counter).
+    pub const fn name(self) -> &'static str {
+        self.decode_event().name()
     }
 
     /// The too-large event of an IP version (4 or 6).

@@ -4,10 +4,9 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use sha2::{Digest, Sha256};
+use tapwatch_common::{AppProto, Direction};
 use tapwatch_hyperscan::{Literal, LiteralDatabase};
-use tapwatch_rules::{
-    Buffer, FlowDirection, FlowintOp, FlowintValue, Protocol, Signature, Threshold,
-};
+use tapwatch_rules::{Buffer, FlowintOp, FlowintValue, Protocol, Signature, Threshold};
 
 use crate::cache::DiskCache;
 use crate::config::{EngineConfig, Prefilter, SuppressTrack, ThresholdOverride};
@@ -181,11 +180,11 @@ impl Engine {
                         without += 1;
                     }
                     for proto in protos {
-                        let pos = match tx.iter().position(|t| &t.proto == proto) {
+                        let pos = match tx.iter().position(|t| t.proto == *proto) {
                             Some(p) => p,
                             None => {
                                 tx.push(TxGroups {
-                                    proto: proto.clone(),
+                                    proto: *proto,
                                     dirs: Default::default(),
                                 });
                                 tx.len() - 1
@@ -197,7 +196,7 @@ impl Engine {
                         for (d, on) in dirs.iter().enumerate() {
                             if *on {
                                 if let Some(group) = groups.dirs.get_mut(d) {
-                                    let alias = scanned_as(proto, d);
+                                    let alias = scanned_as(*proto, d);
                                     add_to_group(group, idx, cs, fp.as_ref(), alias);
                                 }
                             }
@@ -206,7 +205,8 @@ impl Engine {
                 }
             }
         }
-        tx.sort_by(|a, b| a.proto.cmp(&b.proto));
+        // By name, so that group names (and the database cache's keys) keep their order.
+        tx.sort_by(|a, b| a.proto.name().cmp(b.proto.name()));
         self.tx = tx;
         for (class, pending) in by_port.iter().enumerate() {
             if let Some(group) = self.packet.get_mut(class) {
@@ -517,10 +517,10 @@ fn add_always(group: &mut Group, idx: u32, cs: &CompiledSig) {
 /// both names to one copy, `detect_buffers.rs`); scanning it twice cost 5 % of the detection
 /// benchmark's prefilter time. Instances of the first that are not the second's are scanned
 /// too (`GroupDb::also`), so the prefilter never depends on the worker giving both names.
-fn scanned_as(proto: &str, dir: usize) -> Option<(Buffer, Buffer)> {
+fn scanned_as(proto: AppProto, dir: usize) -> Option<(Buffer, Buffer)> {
     let own = match (proto, dir) {
-        ("http", 0) => Buffer::HttpRequestBody,
-        ("http", 1) => Buffer::HttpResponseBody,
+        (AppProto::Http, 0) => Buffer::HttpRequestBody,
+        (AppProto::Http, 1) => Buffer::HttpResponseBody,
         _ => return None,
     };
     Some((Buffer::FileData, own))
@@ -673,9 +673,8 @@ fn compile_sig(
             Err(e) => return Err(reject(&sig, e.keyword, e.reason)),
         }
     }
-    let app = match &sig.header.protocol {
-        Protocol::App(name) if name == "http1" => Some("http".to_owned()),
-        Protocol::App(name) => Some(name.clone()),
+    let app = match sig.header.protocol {
+        Protocol::App(proto) => Some(proto),
         _ => None,
     };
     let tx_bufs: Vec<Buffer> = sig
@@ -687,29 +686,28 @@ fn compile_sig(
     let kind = if !sig.events.is_empty() || sig.header.protocol == Protocol::PktHdr {
         SigKind::Event
     } else if !tx_bufs.is_empty() {
-        let mut protos: Vec<String> = Vec::new();
-        if let Some(a) = &app {
-            protos.push(a.clone());
+        let mut protos: Vec<AppProto> = Vec::new();
+        if let Some(a) = app {
+            protos.push(a);
         } else {
             for b in &tx_bufs {
                 if let Some(p) = buffer_proto(*b) {
-                    if !protos.iter().any(|x| x == p) {
-                        protos.push(p.to_owned());
+                    if !protos.contains(&p) {
+                        protos.push(p);
                     }
                 }
             }
             if protos.is_empty() {
-                protos = vec!["http".to_owned(), "smb".to_owned()];
+                protos = vec![AppProto::Http, AppProto::Smb];
             }
         }
-        let fixed: Vec<FlowDirection> =
-            tx_bufs.iter().filter_map(|b| fixed_direction(*b)).collect();
-        let has = |d: FlowDirection| fixed.contains(&d);
+        let fixed: Vec<Direction> = tx_bufs.iter().filter_map(|b| fixed_direction(*b)).collect();
+        let has = |d: Direction| fixed.contains(&d);
         let dirs = match sig.flow.direction {
-            Some(FlowDirection::ToServer) => [!has(FlowDirection::ToClient), false],
-            Some(FlowDirection::ToClient) => [false, true],
-            None if has(FlowDirection::ToClient) => [false, true],
-            None if has(FlowDirection::ToServer) => [true, false],
+            Some(Direction::ToServer) => [!has(Direction::ToClient), false],
+            Some(Direction::ToClient) => [false, true],
+            None if has(Direction::ToClient) => [false, true],
+            None if has(Direction::ToServer) => [true, false],
             None => [true, true],
         };
         SigKind::Tx { protos, dirs }

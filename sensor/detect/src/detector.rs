@@ -4,9 +4,10 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use tapwatch_common::{Direction, IpProto};
 use tapwatch_hyperscan::Scratch;
 use tapwatch_rules::{
-    Absent, Action, Buffer, EventMatch, FlowDirection, Protocol, XbitOp, XbitTrack,
+    Absent, Action, AppProtoMatch, Buffer, EventMatch, Protocol, XbitOp, XbitTrack,
 };
 
 use crate::engine::{
@@ -40,7 +41,7 @@ pub struct Alert {
     /// What matched.
     pub source: AlertSource,
     /// The side of the transaction inspected (transaction alerts only).
-    pub tx_direction: Option<FlowDirection>,
+    pub tx_direction: Option<Direction>,
 }
 
 /// Detection counters (Suricata's names in `stats.detect`).
@@ -744,7 +745,7 @@ impl Detector {
             match sig.header.protocol {
                 Protocol::Ipv4 if !src.0.is_ipv4() => return false,
                 Protocol::Ipv6 if !src.0.is_ipv6() => return false,
-                Protocol::Sctp if pkt.ip_proto != Some(132) => return false,
+                Protocol::Sctp if pkt.ip_proto != Some(IpProto::SCTP.number()) => return false,
                 _ => {}
             }
         }
@@ -767,18 +768,17 @@ impl Detector {
                 return false;
             }
         }
-        if let Some(app) = &cs.app {
-            match facts.map(|f| f.app) {
-                Some(AppState::Detected(name)) if app_name_matches(app, name) => {}
-                _ => return false,
+        if let Some(app) = cs.app {
+            if facts.map(|f| f.app) != Some(AppState::Detected(app)) {
+                return false;
             }
         }
         if let Some(alp) = &sig.app_layer_protocol {
             let app = facts.map(|f| f.app).unwrap_or_default();
-            let is = match (alp.name.as_str(), app) {
-                ("failed", AppState::Failed) => true,
-                ("unknown", AppState::Unknown) => true,
-                (name, AppState::Detected(d)) => app_name_matches(name, d),
+            let is = match (alp.proto, app) {
+                (AppProtoMatch::Failed, AppState::Failed) => true,
+                (AppProtoMatch::Unknown, AppState::Unknown) => true,
+                (AppProtoMatch::Proto(p), AppState::Detected(d)) => p == d,
                 _ => false,
             };
             if is == alp.negated {
@@ -790,8 +790,8 @@ impl Detector {
         }
         for ev in &sig.events {
             let ok = match ev {
-                EventMatch::Decode(n) => pkt.decode_events.iter().any(|e| e == n),
-                EventMatch::Stream(n) => pkt.stream_events.iter().any(|e| e == n),
+                EventMatch::Decode(e) => pkt.decode_events.contains(e),
+                EventMatch::Stream(e) => pkt.stream_events.contains(e),
                 EventMatch::AppLayer(n) => pkt.app_events.iter().any(|e| e.eq_ignore_ascii_case(n)),
             };
             if !ok {
@@ -932,11 +932,6 @@ fn unspecified() -> IpAddr {
 
 fn has_payload_buffer(cs: &CompiledSig) -> bool {
     cs.sig.buffers.iter().any(|b| b.buffer == Buffer::Payload)
-}
-
-/// Whether a rule naming app protocol `rule` applies to a flow detected as `flow`.
-fn app_name_matches(rule: &str, flow: &str) -> bool {
-    rule == flow || (rule == "http" && flow == "http1") || (rule == "http1" && flow == "http")
 }
 
 fn header_matches(cs: &CompiledSig, src: (IpAddr, u16), dst: (IpAddr, u16)) -> bool {

@@ -1,8 +1,9 @@
 //! The built engine: compiled signatures in evaluation order, grouped, with their prefilter
 //! databases. Immutable once built; shared by workers behind an `Arc`.
 
+use tapwatch_common::{AppProto, Direction};
 use tapwatch_hyperscan::LiteralDatabase;
-use tapwatch_rules::{Action, Buffer, FlowDirection, Protocol, Signature, Threshold, Transform};
+use tapwatch_rules::{Action, Buffer, Protocol, Signature, Threshold, Transform};
 
 use crate::config::SuppressTrack;
 use crate::verify::CompiledBuffer;
@@ -42,8 +43,8 @@ pub(crate) enum SigKind {
     Packet,
     /// On application-layer transactions of these protocols, in these directions.
     Tx {
-        /// Suricata protocol names.
-        protos: Vec<String>,
+        /// The protocols.
+        protos: Vec<AppProto>,
         /// [to_server, to_client]
         dirs: [bool; 2],
     },
@@ -87,8 +88,8 @@ pub(crate) struct CompiledSig {
     pub buffers: Vec<CompiledBuffer>,
     pub kind: SigKind,
     pub stream: StreamMode,
-    /// App-layer protocol the rule's header names (normalised), if any.
-    pub app: Option<String>,
+    /// App-layer protocol the rule's header names, if any.
+    pub app: Option<AppProto>,
     pub state: Vec<StateOp>,
     /// The rule's threshold after `threshold.config`.
     pub threshold: Option<Threshold>,
@@ -165,9 +166,9 @@ impl Group {
 }
 
 /// The transaction rules of one app protocol.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct TxGroups {
-    pub proto: String,
+    pub proto: AppProto,
     /// [to_server, to_client]
     pub dirs: [Group; 2],
 }
@@ -233,7 +234,7 @@ impl Engine {
     }
 
     /// Whether any transaction rule exists for the app protocol `proto`.
-    pub fn has_tx_rules(&self, proto: &str) -> bool {
+    pub fn has_tx_rules(&self, proto: AppProto) -> bool {
         self.tx.iter().any(|t| t.proto == proto)
     }
 
@@ -242,42 +243,42 @@ impl Engine {
         self.has_stream_rules
     }
 
-    pub(crate) fn tx_group(&self, proto: &str, dir: FlowDirection) -> Option<&Group> {
+    pub(crate) fn tx_group(&self, proto: AppProto, dir: Direction) -> Option<&Group> {
         let t = self.tx.iter().find(|t| t.proto == proto)?;
         t.dirs.get(dir_index(dir))
     }
 }
 
 /// 0 for to-server, 1 for to-client.
-pub(crate) fn dir_index(dir: FlowDirection) -> usize {
+pub(crate) fn dir_index(dir: Direction) -> usize {
     match dir {
-        FlowDirection::ToServer => 0,
-        FlowDirection::ToClient => 1,
+        Direction::ToServer => 0,
+        Direction::ToClient => 1,
     }
 }
 
 /// The direction a buffer's data travels in, when fixed. Unlike [`Buffer::direction`],
 /// `dns.query` is request-only, as in Suricata 8.
-pub(crate) fn fixed_direction(buffer: Buffer) -> Option<FlowDirection> {
+pub(crate) fn fixed_direction(buffer: Buffer) -> Option<Direction> {
     match buffer {
-        Buffer::DnsQuery => Some(FlowDirection::ToServer),
+        Buffer::DnsQuery => Some(Direction::ToServer),
         b => b.direction(),
     }
 }
 
 /// The app protocol whose transactions carry `buffer`, if it belongs to one.
-pub(crate) fn buffer_proto(buffer: Buffer) -> Option<&'static str> {
+pub(crate) fn buffer_proto(buffer: Buffer) -> Option<AppProto> {
     let name = buffer.name();
     if name.starts_with("http.") {
-        Some("http")
+        Some(AppProto::Http)
     } else if name.starts_with("dns.") {
-        Some("dns")
+        Some(AppProto::Dns)
     } else if name.starts_with("tls.") || name.starts_with("ja3") || name.starts_with("ja4") {
-        Some("tls")
+        Some(AppProto::Tls)
     } else if name.starts_with("ssh.") {
-        Some("ssh")
+        Some(AppProto::Ssh)
     } else if name.starts_with("smb.") {
-        Some("smb")
+        Some(AppProto::Smb)
     } else {
         None
     }

@@ -2,8 +2,8 @@
 
 use std::net::IpAddr;
 
-use tapwatch_common::Timestamp;
-use tapwatch_rules::{Buffer, FlowDirection};
+use tapwatch_common::{AppProto, DecodeEvent, Direction, StreamEvent, Timestamp};
+use tapwatch_rules::Buffer;
 
 use crate::verify::PacketFacts;
 
@@ -13,8 +13,8 @@ pub enum AppState {
     /// Not (yet) known.
     #[default]
     Unknown,
-    /// Detected, by Suricata's name (`http`, `tls`, `dns`, `smb`, ...).
-    Detected(&'static str),
+    /// Detected.
+    Detected(AppProto),
     /// No parser recognised the flow (`app-layer-protocol:failed`).
     Failed,
 }
@@ -23,7 +23,7 @@ pub enum AppState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FlowFacts {
     /// Direction of the packet (or of the transaction side being inspected).
-    pub direction: FlowDirection,
+    pub direction: Direction,
     /// TCP: the three-way handshake completed; other protocols: packets were seen both ways.
     pub established: bool,
     /// The flow's application protocol.
@@ -74,10 +74,10 @@ pub struct PacketInput<'a> {
     pub headers: HeaderBytes<'a>,
     /// The flow, when the packet belongs to one.
     pub flow: Option<FlowFacts>,
-    /// Decoder events of the packet (Suricata's names without `decoder.`).
-    pub decode_events: &'a [&'static str],
-    /// Stream events raised by the packet (`stream.` names without the prefix).
-    pub stream_events: &'a [&'static str],
+    /// Decoder events of the packet.
+    pub decode_events: &'a [DecodeEvent],
+    /// Stream events (TCP session and reassembly) raised by the packet.
+    pub stream_events: &'a [StreamEvent],
     /// Application-layer events raised by the packet (`proto.event`, lower case).
     pub app_events: &'a [&'a str],
     /// The packet is a reassembled IP datagram.
@@ -86,7 +86,7 @@ pub struct PacketInput<'a> {
 
 impl<'a> PacketInput<'a> {
     /// A packet without IP: only decode-event (`pkthdr`) rules apply.
-    pub fn undecoded(ts: Timestamp, decode_events: &'a [&'static str]) -> Self {
+    pub fn undecoded(ts: Timestamp, decode_events: &'a [DecodeEvent]) -> Self {
         Self {
             ts,
             src: None,
@@ -116,7 +116,7 @@ pub struct Buffers {
 #[derive(Debug, Clone, Copy)]
 struct Span {
     buffer: Buffer,
-    dir: FlowDirection,
+    dir: Direction,
     start: usize,
     end: usize,
 }
@@ -135,7 +135,7 @@ impl Buffers {
 
     /// Adds one instance of `buffer` travelling in `dir` (multi-buffers get one call per
     /// instance).
-    pub fn push(&mut self, buffer: Buffer, dir: FlowDirection, bytes: &[u8]) {
+    pub fn push(&mut self, buffer: Buffer, dir: Direction, bytes: &[u8]) {
         let start = self.data.len();
         self.data.extend_from_slice(bytes);
         self.spans.push(Span {
@@ -148,7 +148,7 @@ impl Buffers {
 
     /// Adds `buffer` as a second name of the instance added last (the same bytes, not
     /// copied), travelling in `dir`. Nothing happens when no instance was added yet.
-    pub fn push_same(&mut self, buffer: Buffer, dir: FlowDirection) {
+    pub fn push_same(&mut self, buffer: Buffer, dir: Direction) {
         if let Some(&last) = self.spans.last() {
             self.spans.push(Span {
                 buffer,
@@ -159,12 +159,7 @@ impl Buffers {
     }
 
     /// Adds one instance built by `fill`, which appends its bytes to the vector it is given.
-    pub fn push_with(
-        &mut self,
-        buffer: Buffer,
-        dir: FlowDirection,
-        fill: impl FnOnce(&mut Vec<u8>),
-    ) {
+    pub fn push_with(&mut self, buffer: Buffer, dir: Direction, fill: impl FnOnce(&mut Vec<u8>)) {
         let start = self.data.len();
         fill(&mut self.data);
         self.spans.push(Span {
@@ -181,7 +176,7 @@ impl Buffers {
     }
 
     /// The instances of `buffer` in direction `dir`, in the order they were added.
-    pub fn get(&self, buffer: Buffer, dir: FlowDirection) -> impl Iterator<Item = &[u8]> + '_ {
+    pub fn get(&self, buffer: Buffer, dir: Direction) -> impl Iterator<Item = &[u8]> + '_ {
         self.spans
             .iter()
             .filter(move |s| s.buffer == buffer && s.dir == dir)
@@ -194,7 +189,7 @@ impl Buffers {
         &self,
         buffer: Buffer,
         other: Buffer,
-        dir: FlowDirection,
+        dir: Direction,
     ) -> impl Iterator<Item = &[u8]> + '_ {
         self.spans
             .iter()
@@ -208,7 +203,7 @@ impl Buffers {
     }
 
     /// Whether `buffer` has at least one instance in direction `dir`.
-    pub fn has(&self, buffer: Buffer, dir: FlowDirection) -> bool {
+    pub fn has(&self, buffer: Buffer, dir: Direction) -> bool {
         self.spans
             .iter()
             .any(|s| s.buffer == buffer && s.dir == dir)
@@ -222,7 +217,7 @@ pub struct TxInput<'a> {
     pub tx_id: u64,
     /// The side inspected now: rules inspecting this direction run, with buffers of both
     /// sides available (a response-side rule may look at the request too).
-    pub direction: FlowDirection,
+    pub direction: Direction,
     /// The buffers.
     pub buffers: &'a Buffers,
 }

@@ -3,8 +3,8 @@
 
 use std::net::IpAddr;
 
-use tapwatch_common::Timestamp;
-use tapwatch_rules::{load_rules_text, Buffer, FlowDirection, LoadOptions, LoadReport, Signature};
+use tapwatch_common::{AppProto, Direction, Timestamp};
+use tapwatch_rules::{load_rules_text, Buffer, LoadOptions, LoadReport, Signature};
 
 use crate::input::{AppState, Buffers, FlowFacts, PacketInput, TxInput};
 use crate::verify::{PacketFacts, TcpFacts};
@@ -39,11 +39,11 @@ fn ip(s: &str) -> IpAddr {
 }
 
 /// A TCP packet of an established flow, client to server (or back).
-fn tcp<'a>(payload: &'a [u8], stream: &'a [u8], dir: FlowDirection, secs: i64) -> PacketInput<'a> {
+fn tcp<'a>(payload: &'a [u8], stream: &'a [u8], dir: Direction, secs: i64) -> PacketInput<'a> {
     let (c, s) = ((ip("10.0.0.1"), 40000), (ip("192.0.2.9"), 80));
     let (src, dst) = match dir {
-        FlowDirection::ToServer => (c, s),
-        FlowDirection::ToClient => (s, c),
+        Direction::ToServer => (c, s),
+        Direction::ToClient => (s, c),
     };
     PacketInput {
         ts: Timestamp::new(secs, 0),
@@ -65,7 +65,7 @@ fn tcp<'a>(payload: &'a [u8], stream: &'a [u8], dir: FlowDirection, secs: i64) -
         flow: Some(FlowFacts {
             direction: dir,
             established: true,
-            app: AppState::Detected("http"),
+            app: AppState::Detected(AppProto::Http),
             payload_off: false,
         }),
         ..PacketInput::undecoded(Timestamp::new(secs, 0), &[])
@@ -108,12 +108,12 @@ fn both(rules: &str, packets: &[PacketInput<'_>]) -> Vec<u32> {
 
 /// Inspects transaction 0 with `buffers`, to the server then to the client, through a fresh
 /// detector and flow; returns the sids that alerted with the side inspected.
-fn tx_sids(rules: &str, prefilter: Prefilter, buffers: &Buffers) -> Vec<(u32, FlowDirection)> {
+fn tx_sids(rules: &str, prefilter: Prefilter, buffers: &Buffers) -> Vec<(u32, Direction)> {
     let engine = engine(rules, prefilter);
     let mut det = Detector::new(&engine).unwrap();
     let mut flow = FlowDetect::default();
     let mut sids = Vec::new();
-    for side in [FlowDirection::ToServer, FlowDirection::ToClient] {
+    for side in [Direction::ToServer, Direction::ToClient] {
         let mut alerts = Vec::new();
         let tx = TxInput {
             tx_id: 0,
@@ -135,8 +135,8 @@ fn tx_sids(rules: &str, prefilter: Prefilter, buffers: &Buffers) -> Vec<(u32, Fl
     sids
 }
 
-const TS: FlowDirection = FlowDirection::ToServer;
-const TC: FlowDirection = FlowDirection::ToClient;
+const TS: Direction = Direction::ToServer;
+const TC: Direction = Direction::ToClient;
 
 #[test]
 fn content_rules_alert_on_matching_payload_only() {
@@ -707,4 +707,31 @@ fn sid_index(engine: &Engine, sid: u32) -> u32 {
     (0..engine.len() as u32)
         .find(|&i| engine.sig(i).is_some_and(|s| s.signature.id.sid == sid))
         .expect("sid loaded")
+}
+
+/// Event and protocol conditions compare the typed values the rule loader resolved: a decode
+/// event, a stream event from either session tracking or reassembly, and the flow's
+/// application protocol (`http1` is `http`).
+#[test]
+fn typed_events_and_protocols_match() {
+    use tapwatch_common::{DecodeEvent, StreamEvent};
+    let rules = "alert pkthdr any any -> any any (msg:\"d\"; decode-event:ipv4.trunc_pkt; sid:1;)\n\
+                 alert tcp any any -> any any (msg:\"s\"; stream-event:stream.pkt_retransmission; sid:2;)\n\
+                 alert tcp any any -> any any (msg:\"a\"; app-layer-protocol:http1; sid:3;)\n\
+                 alert tcp any any -> any any (msg:\"n\"; app-layer-protocol:!tls; sid:4;)\n\
+                 alert tcp any any -> any any (msg:\"t\"; app-layer-protocol:tls; sid:5;)\n";
+    let decode = [DecodeEvent::Ipv4TruncPkt];
+    let stream = [StreamEvent::PktRetransmission];
+    let mut p = tcp(b"", b"", Direction::ToServer, 1);
+    p.decode_events = &decode;
+    p.stream_events = &stream;
+    let mut sids = both(rules, &[p]);
+    sids.sort_unstable();
+    assert_eq!(sids, [1, 2, 3, 4]);
+    let other = [DecodeEvent::Ipv4TruncPkt, DecodeEvent::Ipv6TruncPkt];
+    let mut q = tcp(b"", b"", Direction::ToServer, 1);
+    q.decode_events = &other[1..];
+    let mut sids = both(rules, &[q]);
+    sids.sort_unstable();
+    assert_eq!(sids, [3, 4]);
 }

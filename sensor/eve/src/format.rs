@@ -185,24 +185,10 @@ pub(crate) fn push_ip(out: &mut Vec<u8>, ip: IpAddr) {
 /// The protocol name EVE shows for an IP protocol number (`TCP`, `UDP`, `ICMP`, `IPv6-ICMP`,
 /// ...); unknown numbers as their decimal value.
 pub fn protocol_name(proto: u8) -> std::borrow::Cow<'static, str> {
-    let name = match proto {
-        1 => "ICMP",
-        2 => "IGMP",
-        4 => "IPIP",
-        6 => "TCP",
-        17 => "UDP",
-        41 => "IPV6",
-        47 => "GRE",
-        50 => "ESP",
-        51 => "AH",
-        58 => "IPv6-ICMP",
-        89 => "OSPF",
-        103 => "PIM",
-        112 => "VRRP",
-        132 => "SCTP",
-        other => return std::borrow::Cow::Owned(other.to_string()),
-    };
-    std::borrow::Cow::Borrowed(name)
+    match tapwatch_common::IpProto(proto).name() {
+        Some(name) => std::borrow::Cow::Borrowed(name),
+        None => std::borrow::Cow::Owned(proto.to_string()),
+    }
 }
 
 #[cfg(test)]

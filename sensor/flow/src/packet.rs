@@ -5,18 +5,18 @@
 
 use std::net::IpAddr;
 
-use tapwatch_common::Timestamp;
+use tapwatch_common::{IpProto, Timestamp};
 
-/// IP protocol number of ICMP.
-pub const IPPROTO_ICMP: u8 = 1;
-/// IP protocol number of TCP.
-pub const IPPROTO_TCP: u8 = 6;
-/// IP protocol number of UDP.
-pub const IPPROTO_UDP: u8 = 17;
-/// IP protocol number of ICMPv6.
-pub const IPPROTO_ICMPV6: u8 = 58;
-/// IP protocol number of SCTP.
-pub const IPPROTO_SCTP: u8 = 132;
+/// IP protocol number of ICMP ([`IpProto::ICMP`]).
+pub const IPPROTO_ICMP: u8 = IpProto::ICMP.number();
+/// IP protocol number of TCP ([`IpProto::TCP`]).
+pub const IPPROTO_TCP: u8 = IpProto::TCP.number();
+/// IP protocol number of UDP ([`IpProto::UDP`]).
+pub const IPPROTO_UDP: u8 = IpProto::UDP.number();
+/// IP protocol number of ICMPv6 ([`IpProto::ICMPV6`]).
+pub const IPPROTO_ICMPV6: u8 = IpProto::ICMPV6.number();
+/// IP protocol number of SCTP ([`IpProto::SCTP`]).
+pub const IPPROTO_SCTP: u8 = IpProto::SCTP.number();
 
 /// TCP header flag bits, as they appear in [`TcpMeta::flags`].
 pub mod tcp_flags {

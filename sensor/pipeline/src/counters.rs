@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
+use tapwatch_common::{DecodeEvent, StreamEvent};
 use tapwatch_defrag::Defragmenter;
 use tapwatch_flow::{EndReason, Flow, FlowTable};
 use tapwatch_stream::Reassembler;
@@ -46,20 +47,20 @@ pub struct Counters {
     pub not_ip: u64,
     /// Packets on which decoding raised at least one event.
     pub invalid: u64,
-    /// Decode events by name.
-    pub decode_events: BTreeMap<&'static str, u64>,
+    /// Decode events raised by the decoder.
+    pub decode_events: BTreeMap<DecodeEvent, u64>,
     /// IP fragments seen.
     pub fragments: u64,
-    /// Defragmentation events by name.
-    pub defrag_events: BTreeMap<&'static str, u64>,
+    /// Decode events raised by defragmentation.
+    pub defrag_events: BTreeMap<DecodeEvent, u64>,
     /// Packets dropped because the flow table was full and nothing could be evicted.
     pub flow_table_full: u64,
     /// Packets with a bad IPv4 header or transport checksum (only with checksum validation on).
     pub invalid_checksum: u64,
     /// TCP segments with a bad checksum (only with checksum validation on).
     pub tcp_invalid_checksum: u64,
-    /// TCP session and reassembly events by name.
-    pub stream_events: BTreeMap<&'static str, u64>,
+    /// TCP session and reassembly events.
+    pub stream_events: BTreeMap<StreamEvent, u64>,
     /// Flows whose application protocol was detected, by protocol.
     pub app_flows: BTreeMap<&'static str, u64>,
     /// Application-layer anomalies by name.
@@ -134,10 +135,22 @@ impl std::ops::AddAssign<&Counters> for Counters {
     }
 }
 
-fn add_map(into: &mut BTreeMap<&'static str, u64>, from: &BTreeMap<&'static str, u64>) {
+fn add_map<K: Ord + Copy>(into: &mut BTreeMap<K, u64>, from: &BTreeMap<K, u64>) {
     for (k, v) in from {
-        *into.entry(k).or_insert(0) += v;
+        *into.entry(*k).or_insert(0) += v;
     }
+}
+
+/// Typed counters by their names, for reports (never on the packet path).
+fn by_name<K: Copy>(
+    map: &BTreeMap<K, u64>,
+    name: impl Fn(K) -> &'static str,
+) -> BTreeMap<&'static str, u64> {
+    let mut out = BTreeMap::new();
+    for (k, v) in map {
+        *out.entry(name(*k)).or_insert(0) += v;
+    }
+    out
 }
 
 /// What the `stats` record reads from a worker's tables besides its [`Counters`], as plain
@@ -179,7 +192,7 @@ impl std::ops::AddAssign<&TableStats> for TableStats {
     }
 }
 
-fn bump(map: &mut BTreeMap<&'static str, u64>, key: &'static str) {
+fn bump<K: Ord>(map: &mut BTreeMap<K, u64>, key: K) {
     *map.entry(key).or_insert(0) += 1;
 }
 
@@ -217,21 +230,36 @@ impl Counters {
         if !d.events.is_empty() {
             self.invalid += 1;
             for e in d.events.iter() {
-                bump(&mut self.decode_events, e.name());
+                bump(&mut self.decode_events, e);
             }
         }
     }
 
     /// Counts defragmentation events.
-    pub fn count_defrag_events(&mut self, names: impl Iterator<Item = &'static str>) {
-        for n in names {
-            bump(&mut self.defrag_events, n);
+    pub fn count_defrag_events(&mut self, events: impl Iterator<Item = DecodeEvent>) {
+        for e in events {
+            bump(&mut self.defrag_events, e);
         }
     }
 
     /// Counts a TCP session or reassembly event.
-    pub fn count_stream_event(&mut self, name: &'static str) {
-        bump(&mut self.stream_events, name);
+    pub fn count_stream_event(&mut self, event: StreamEvent) {
+        bump(&mut self.stream_events, event);
+    }
+
+    /// Decoder events by Suricata's name (without `decoder.`), for reports.
+    pub fn decode_events_by_name(&self) -> BTreeMap<&'static str, u64> {
+        by_name(&self.decode_events, DecodeEvent::name)
+    }
+
+    /// Defragmentation events by Suricata's name (without `decoder.`), for reports.
+    pub fn defrag_events_by_name(&self) -> BTreeMap<&'static str, u64> {
+        by_name(&self.defrag_events, DecodeEvent::name)
+    }
+
+    /// Stream events by Suricata's name (without `stream.`), for reports.
+    pub fn stream_events_by_name(&self) -> BTreeMap<&'static str, u64> {
+        by_name(&self.stream_events, StreamEvent::name)
     }
 
     /// Counts a flow whose protocol was detected.
@@ -291,9 +319,10 @@ impl Counters {
         // decoder.event.<layer>.<name>, as Suricata nests its decoder event counters; events
         // without a layer (`too_many_layers`) are counters of the decoder itself.
         let mut events = Map::new();
-        for (name, n) in self.decode_events.iter().chain(self.defrag_events.iter()) {
+        for (e, n) in self.decode_events.iter().chain(self.defrag_events.iter()) {
+            let name = e.name();
             let Some((layer, event)) = name.split_once('.') else {
-                decoder.insert((*name).into(), json!(n));
+                decoder.insert(name.into(), json!(n));
                 continue;
             };
             let layer = events

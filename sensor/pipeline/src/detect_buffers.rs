@@ -1,12 +1,13 @@
 //! Inspection buffers of application-layer records, in Suricata's formats.
 
+use tapwatch_common::Direction;
 use tapwatch_detect::{Buffers, Engine};
 use tapwatch_http::{Header, HttpTransaction};
-use tapwatch_rules::{Buffer, FlowDirection};
+use tapwatch_rules::Buffer;
 use tapwatch_tls::TlsInfo;
 
-const TS: FlowDirection = FlowDirection::ToServer;
-const TC: FlowDirection = FlowDirection::ToClient;
+const TS: Direction = Direction::ToServer;
+const TC: Direction = Direction::ToClient;
 
 /// `Name: value\r\n` per header (`http.header`; also `http.header.raw` for a message whose
 /// raw header block was not kept).
@@ -158,7 +159,7 @@ fn named_headers(
     engine: &Engine,
     headers: &[Header],
     wanted: &[(Buffer, &str)],
-    dir: FlowDirection,
+    dir: Direction,
     b: &mut Buffers,
 ) {
     for &(buf, name) in wanted {
@@ -173,7 +174,7 @@ fn named_headers(
 /// A message body as its side's own buffer (`http.request_body` or `http.response_body`) and
 /// as `file.data`, when not empty: one copy with two names, which the engine's prefilter
 /// scans once for both (`tapwatch_detect`'s build, `scanned_as`).
-fn body(engine: &Engine, body: &[u8], own: Buffer, dir: FlowDirection, b: &mut Buffers) {
+fn body(engine: &Engine, body: &[u8], own: Buffer, dir: Direction, b: &mut Buffers) {
     let file_data = engine.uses_buffer(Buffer::FileData);
     if body.is_empty() || !(file_data || engine.uses_buffer(own)) {
         return;
@@ -187,7 +188,7 @@ fn body(engine: &Engine, body: &[u8], own: Buffer, dir: FlowDirection, b: &mut B
 /// Header-derived buffers present on both sides; `raw` is the header block as received
 /// (`http.header.raw`: the lines with their own whitespace and terminators, and the empty
 /// line that ends the block).
-fn headers(engine: &Engine, headers: &[Header], raw: &[u8], dir: FlowDirection, b: &mut Buffers) {
+fn headers(engine: &Engine, headers: &[Header], raw: &[u8], dir: Direction, b: &mut Buffers) {
     let uses = |x: Buffer| engine.uses_buffer(x);
     if headers.is_empty() {
         return;
@@ -209,8 +210,8 @@ fn headers(engine: &Engine, headers: &[Header], raw: &[u8], dir: FlowDirection, 
         b.push_with(Buffer::HttpHeaderNames, dir, |o| header_names(headers, o));
     }
     let multi = match dir {
-        FlowDirection::ToServer => Buffer::HttpRequestHeader,
-        FlowDirection::ToClient => Buffer::HttpResponseHeader,
+        Direction::ToServer => Buffer::HttpRequestHeader,
+        Direction::ToClient => Buffer::HttpResponseHeader,
     };
     if uses(multi) {
         for h in headers {

@@ -9,14 +9,14 @@
 
 use std::sync::Arc;
 
-use tapwatch_app::{AppOutput, AppProto, DetectOutcome};
-use tapwatch_common::{Direction, Timestamp};
+use tapwatch_app::{AppOutput, DetectOutcome};
+use tapwatch_common::{DecodeEvent, Direction, StreamEvent, Timestamp};
 use tapwatch_detect::verify::{IcmpFacts, PacketFacts, TcpFacts};
 use tapwatch_detect::{
     Alert, AppState, Buffers, Detector, Engine, EngineError, FlowFacts, PacketInput, TxInput,
 };
 use tapwatch_flow::{Flow, FlowState as FlowTcpState};
-use tapwatch_rules::{Buffer, FlowDirection};
+use tapwatch_rules::Buffer;
 use tapwatch_wire::{Decoded, Transport};
 
 use crate::worker::FlowState;
@@ -45,31 +45,17 @@ pub(crate) struct Detection {
     pub frame: Vec<u8>,
     /// Link type of `frame`.
     pub linktype: u32,
-    decode_events: Vec<&'static str>,
-    stream_events: Vec<&'static str>,
+    decode_events: Vec<DecodeEvent>,
+    stream_events: Vec<StreamEvent>,
     app_events: Vec<String>,
     /// `[app.tls] encryption_handling = "full"`: encrypted payload is inspected too.
     inspect_encrypted: bool,
 }
 
-pub(crate) fn to_flow_dir(d: Direction) -> FlowDirection {
-    match d {
-        Direction::ToServer => FlowDirection::ToServer,
-        Direction::ToClient => FlowDirection::ToClient,
-    }
-}
-
-fn from_flow_dir(d: FlowDirection) -> Direction {
-    match d {
-        FlowDirection::ToServer => Direction::ToServer,
-        FlowDirection::ToClient => Direction::ToClient,
-    }
-}
-
 /// The app state of a flow.
 pub(crate) fn app_state(flow: &Flow<FlowState>) -> AppState {
     match flow.user.app_outcome() {
-        DetectOutcome::Detected(p) => AppState::Detected(p.name()),
+        DetectOutcome::Detected(p) => AppState::Detected(p),
         DetectOutcome::Failed => AppState::Failed,
         DetectOutcome::Pending => AppState::Unknown,
     }
@@ -185,8 +171,7 @@ impl Detection {
         self.decode_events.clear();
         // Iterating a set visits every kind of event: skipped for the usual empty set.
         if !decoded.events.is_empty() {
-            self.decode_events
-                .extend(decoded.events.iter().map(|e| e.name()));
+            self.decode_events.extend(decoded.events.iter());
         }
         let mut pkt = packet_input(decoded, ts);
         pkt.decode_events = &self.decode_events;
@@ -211,27 +196,33 @@ impl Detection {
         dir: Direction,
         ts: Timestamp,
         outputs: &[AppOutput],
-        stream_events: &[(Direction, &'static str)],
+        stream_events: &[(Direction, StreamEvent)],
     ) {
         self.pending.clear();
         self.decode_events.clear();
         // Iterating a set visits every kind of event: skipped for the usual empty set.
         if !decoded.events.is_empty() {
-            self.decode_events
-                .extend(decoded.events.iter().map(|e| e.name()));
+            self.decode_events.extend(decoded.events.iter());
         }
         self.stream_events.clear();
-        self.stream_events.extend(
-            stream_events
-                .iter()
-                .map(|(_, e)| e.strip_prefix("stream.").unwrap_or(e)),
-        );
+        self.stream_events
+            .extend(stream_events.iter().map(|&(_, e)| e));
         self.app_events.clear();
         for out in outputs {
-            if let AppOutput::Anomaly { proto, event, .. } = out {
-                let p = proto.map_or("applayer", AppProto::name);
-                self.app_events
-                    .push(format!("{p}.{}", event.to_ascii_lowercase()));
+            if let AppOutput::Anomaly {
+                proto,
+                event,
+                detection,
+                ..
+            } = out
+            {
+                // Protocol detection's events are engine events (`applayer_...`), named
+                // without a protocol in rules; parser events are `proto.event`.
+                let name = match proto {
+                    Some(p) if !*detection => format!("{p}.{}", event.to_ascii_lowercase()),
+                    _ => event.to_ascii_lowercase(),
+                };
+                self.app_events.push(name);
             }
         }
         let stream = std::mem::take(&mut self.stream);
@@ -240,7 +231,7 @@ impl Detection {
         let app_event_names = std::mem::take(&mut self.app_events);
         let app_events: Vec<&str> = app_event_names.iter().map(String::as_str).collect();
         let facts = FlowFacts {
-            direction: to_flow_dir(dir),
+            direction: dir,
             established: flow.state != FlowTcpState::New,
             app: app_state(flow),
             payload_off: !self.inspect_encrypted && flow.user.encrypted(),
@@ -276,7 +267,7 @@ impl Detection {
     pub fn flow_end(&mut self, flow: &mut Flow<FlowState>, outputs: &[AppOutput]) {
         self.pending.clear();
         let facts = FlowFacts {
-            direction: FlowDirection::ToServer,
+            direction: Direction::ToServer,
             established: flow.state != FlowTcpState::New,
             app: app_state(flow),
             payload_off: !self.inspect_encrypted && flow.user.encrypted(),
@@ -307,52 +298,52 @@ impl Detection {
             return;
         }
         self.buffers.clear();
-        let (tx_id, sides): (u64, &[FlowDirection]) = match out {
+        let (tx_id, sides): (u64, &[Direction]) = match out {
             AppOutput::Http(tx) => {
                 crate::detect_buffers::http(&self.engine, tx, &mut self.buffers);
-                let sides: &[FlowDirection] = if tx.response.is_some() {
-                    &[FlowDirection::ToServer, FlowDirection::ToClient]
+                let sides: &[Direction] = if tx.response.is_some() {
+                    &[Direction::ToServer, Direction::ToClient]
                 } else {
-                    &[FlowDirection::ToServer]
+                    &[Direction::ToServer]
                 };
                 (tx.tx_id, sides)
             }
             AppOutput::Dns(rec) => {
                 let dir = if rec.message.response {
-                    FlowDirection::ToClient
+                    Direction::ToClient
                 } else {
-                    FlowDirection::ToServer
+                    Direction::ToServer
                 };
                 for q in &rec.message.queries {
                     self.buffers.push(Buffer::DnsQuery, dir, &q.name);
                 }
-                let sides: &[FlowDirection] = if rec.message.response {
-                    &[FlowDirection::ToClient]
+                let sides: &[Direction] = if rec.message.response {
+                    &[Direction::ToClient]
                 } else {
-                    &[FlowDirection::ToServer]
+                    &[Direction::ToServer]
                 };
                 (rec.tx_id, sides)
             }
             AppOutput::Tls(info) => {
                 crate::detect_buffers::tls(&self.engine, info, &mut self.buffers);
-                (0, &[FlowDirection::ToServer, FlowDirection::ToClient])
+                (0, &[Direction::ToServer, Direction::ToClient])
             }
             AppOutput::Smb(ev) => {
-                let dir = to_flow_dir(ev.dir);
+                let dir = ev.dir;
                 if let Some(p) = &ev.named_pipe {
                     self.buffers.push(Buffer::SmbNamedPipe, dir, p);
                 }
                 if let Some(s) = &ev.share {
                     self.buffers.push(Buffer::SmbShare, dir, s);
                 }
-                (0, &[FlowDirection::ToServer, FlowDirection::ToClient])
+                (0, &[Direction::ToServer, Direction::ToClient])
             }
             AppOutput::FileData { dir, data, .. } => {
-                let d = to_flow_dir(*dir);
+                let d = *dir;
                 self.buffers.push(Buffer::FileData, d, data);
-                let sides: &[FlowDirection] = match d {
-                    FlowDirection::ToServer => &[FlowDirection::ToServer],
-                    FlowDirection::ToClient => &[FlowDirection::ToClient],
+                let sides: &[Direction] = match d {
+                    Direction::ToServer => &[Direction::ToServer],
+                    Direction::ToClient => &[Direction::ToClient],
                 };
                 (0, sides)
             }
@@ -374,7 +365,7 @@ impl Detection {
                 self.pending.push(PendingAlert {
                     alert: a,
                     output: Some(index),
-                    direction: from_flow_dir(side),
+                    direction: side,
                 });
             }
         }

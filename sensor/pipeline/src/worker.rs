@@ -84,7 +84,7 @@ pub struct Worker<W: RecordSink> {
     /// Application-layer output of the current packet.
     app_out: Vec<AppOutput>,
     /// Stream (session and reassembly) event names of the current packet.
-    stream_events: Vec<(Direction, &'static str)>,
+    stream_events: Vec<(Direction, StreamEvent)>,
     /// Reused buffer holding a reassembled IP datagram while it is processed.
     datagram: Vec<u8>,
     /// Packet time of the next flow-timeout sweep.
@@ -247,12 +247,12 @@ impl<W: RecordSink> Worker<W> {
                     DefragOutcome::Complete { packet, events } => {
                         datagram.extend_from_slice(packet);
                         self.counters
-                            .count_defrag_events(events.iter().map(|e| e.name()));
+                            .count_defrag_events(events.iter().map(|e| e.decode_event()));
                         true
                     }
                     DefragOutcome::Pending { events } | DefragOutcome::Dropped { events, .. } => {
                         self.counters
-                            .count_defrag_events(events.iter().map(|e| e.name()));
+                            .count_defrag_events(events.iter().map(|e| e.decode_event()));
                         false
                     }
                 };
@@ -535,7 +535,7 @@ impl<W: RecordSink> Worker<W> {
             _ => {}
         }
         for event in tracked.tcp_events.iter() {
-            self.stream_events.push((tracked.direction, event.name()));
+            self.stream_events.push((tracked.direction, event));
         }
         if self.detection.is_some() {
             self.detect_flow_packet(tracked.handle, decoded, origin);
@@ -568,7 +568,7 @@ impl<W: RecordSink> Worker<W> {
                 );
                 let body = AnomalyBody {
                     kind: AnomalyType::Stream,
-                    event,
+                    event: event.name(),
                     app_proto: None,
                 };
                 self.write_eve(&env, &body);
@@ -1066,7 +1066,7 @@ struct AppSink<'a> {
     server_port: u16,
     ts: Timestamp,
     out: &'a mut Vec<AppOutput>,
-    events: &'a mut Vec<(Direction, &'static str)>,
+    events: &'a mut Vec<(Direction, StreamEvent)>,
     /// Where to copy the in-order data of one direction for stream inspection.
     stream: Option<(Direction, &'a mut Vec<u8>)>,
 }
@@ -1087,7 +1087,7 @@ impl StreamSink for AppSink<'_> {
     }
 
     fn event(&mut self, dir: Direction, event: StreamEvent) {
-        self.events.push((dir, event.name()));
+        self.events.push((dir, event));
     }
 }
 

@@ -100,9 +100,9 @@ impl HealthBoard {
         self.alerts.store(w.alerts, Relaxed);
         self.flows.store(c.flows_total(), Relaxed);
         let events: Vec<(String, u64)> = c
-            .decode_events
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), *v))
+            .decode_events_by_name()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
             .collect();
         if let Ok(mut g) = self.decode_events.lock() {
             *g = events;
@@ -172,7 +172,8 @@ mod tests {
             bytes: 1000,
             ..Counters::default()
         };
-        c.decode_events.insert("decoder.ipv4.trunc_pkt", 2);
+        c.decode_events
+            .insert(tapwatch_common::DecodeEvent::Ipv4TruncPkt, 2);
         board.publish(
             &c,
             WorkerFigures {
@@ -184,6 +185,6 @@ mod tests {
         let h = board.sensor_health();
         assert_eq!((h.packets, h.bytes, h.flows_active), (10, 1000, 3));
         assert_eq!((h.memory_bytes, h.alerts), (4, 5));
-        assert_eq!(h.decode_events, vec![("decoder.ipv4.trunc_pkt".into(), 2)]);
+        assert_eq!(h.decode_events, vec![("ipv4.trunc_pkt".into(), 2)]);
     }
 }

@@ -496,12 +496,12 @@ impl Summary<'_> {
         s.push_str(&format!(
             "  decode events: {}{}\n",
             c.decode_event_total(),
-            top(&c.decode_events)
+            top(&c.decode_events_by_name())
         ));
         s.push_str(&format!(
             "  stream events: {}{}\n",
             c.stream_events.values().sum::<u64>(),
-            top(&c.stream_events)
+            top(&c.stream_events_by_name())
         ));
         let d = self.defrag;
         let defrag_dropped =
@@ -567,9 +567,9 @@ impl Summary<'_> {
             "flows": c.flows_total(),
             "flows_by_proto": c.flows_by_proto,
             "app_flows": c.app_flows,
-            "decode_events": c.decode_events,
-            "defrag_events": c.defrag_events,
-            "stream_events": c.stream_events,
+            "decode_events": c.decode_events_by_name(),
+            "defrag_events": c.defrag_events_by_name(),
+            "stream_events": c.stream_events_by_name(),
             "app_events": c.app_events,
             "invalid_checksum": c.invalid_checksum,
             "defrag_dropped": {

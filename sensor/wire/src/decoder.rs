@@ -3,9 +3,9 @@
 
 use core::net::IpAddr;
 
-use crate::event::DecodeEvent;
 use crate::types::{Decoded, IpInfo, Transport, TunnelContext, TunnelKind, VlanStack};
 use crate::{hdlc, ip, ipv4, ipv6, link, llc, mpls, pseudo, wlan, LinkType};
+use tapwatch_common::DecodeEvent;
 
 /// Most tunnels one packet may be nested in; one more raises `too_many_layers`.
 pub const MAX_TUNNEL_DEPTH: u8 = 8;

@@ -5,10 +5,10 @@
 
 use crate::bytes::{be16, be32, rest, u8_at};
 use crate::decoder::{Decoder, EtherSource, Next};
-use crate::event::DecodeEvent;
 use crate::ip;
 use crate::link::ethertype;
 use crate::types::TunnelKind;
+use tapwatch_common::DecodeEvent;
 
 /// GRE base header length (flags/version, protocol).
 const BASE_LEN: usize = 4;

@@ -5,8 +5,8 @@
 
 use crate::bytes::{be16, rest, u8_at};
 use crate::decoder::{Decoder, EtherSource, Next};
-use crate::event::DecodeEvent;
 use crate::llc;
+use tapwatch_common::DecodeEvent;
 
 /// Cisco HDLC addresses: unicast and broadcast.
 const CHDLC_ADDRESSES: [u8; 2] = [0x0f, 0x8f];

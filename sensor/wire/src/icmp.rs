@@ -6,8 +6,8 @@
 
 use crate::bytes::{be16, head, rest, u8_at};
 use crate::decoder::{Decoder, Next};
-use crate::event::DecodeEvent;
 use crate::types::{IcmpInfo, Transport};
+use tapwatch_common::DecodeEvent;
 
 /// ICMP header length (type, code, checksum, rest of header).
 const HEADER_LEN: usize = 8;

@@ -3,9 +3,9 @@
 
 use crate::bytes::{be16, u8_at};
 use crate::decoder::{Decoder, Next};
-use crate::event::DecodeEvent;
 use crate::types::{Transport, TunnelKind};
 use crate::{gre, transport};
+use tapwatch_common::DecodeEvent;
 
 /// IP protocol numbers this crate follows.
 pub(crate) mod proto {

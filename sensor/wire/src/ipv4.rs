@@ -6,9 +6,9 @@ use etherparse::Ipv4HeaderSlice;
 
 use crate::bytes::{head, rest, u8_at};
 use crate::decoder::{Decoder, Next};
-use crate::event::DecodeEvent;
 use crate::ip::{self, proto};
 use crate::types::{FragmentInfo, IpInfo};
+use tapwatch_common::DecodeEvent;
 
 /// Length of the IPv4 header without options.
 const MIN_HEADER_LEN: usize = 20;

@@ -11,9 +11,9 @@ use etherparse::Ipv6HeaderSlice;
 
 use crate::bytes::{be16, be32, head, rest, u8_at};
 use crate::decoder::{Decoder, Next};
-use crate::event::DecodeEvent;
 use crate::ip::{self, proto};
 use crate::types::{FragmentInfo, IpInfo};
+use tapwatch_common::DecodeEvent;
 
 /// Length of the fixed IPv6 header.
 const HEADER_LEN: usize = 40;

@@ -44,7 +44,6 @@
 mod bytes;
 mod checksum;
 mod decoder;
-mod event;
 mod gre;
 mod hdlc;
 mod icmp;
@@ -65,8 +64,7 @@ mod tests;
 
 pub use checksum::{checksum_ok, Checksum, ChecksumStatus};
 pub use decoder::{decode, decode_into, decode_ip, MAX_LAYERS, MAX_TUNNEL_DEPTH};
-pub use event::{DecodeEvent, DecodeEvents};
-pub use tapwatch_common::{LinkType, Timestamp};
+pub use tapwatch_common::{DecodeEvent, DecodeEvents, LinkType, Timestamp};
 pub use transport::MAX_SCTP_CHUNKS;
 pub use types::{
     Decoded, FragmentInfo, IcmpInfo, IpInfo, SctpInfo, TcpFlags, TcpInfo, TcpOptions, Transport,

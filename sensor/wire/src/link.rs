@@ -7,8 +7,8 @@ use etherparse::{Ethernet2HeaderSlice, SingleVlanHeaderSlice};
 
 use crate::bytes::{be16, be32, head, le32, rest, u8_at};
 use crate::decoder::{Decoder, EtherSource, Next};
-use crate::event::DecodeEvent;
 use crate::hdlc;
+use tapwatch_common::DecodeEvent;
 
 /// Ethertypes this crate follows.
 pub(crate) mod ethertype {

@@ -5,9 +5,9 @@
 
 use crate::bytes::{be32, rest, u8_at};
 use crate::decoder::{Decoder, Next};
-use crate::event::DecodeEvent;
 use crate::ip;
 use crate::types::TunnelKind;
+use tapwatch_common::DecodeEvent;
 
 /// Label stack entry length.
 const ENTRY_LEN: usize = 4;

@@ -5,11 +5,11 @@ use etherparse::{TcpHeaderSlice, UdpHeaderSlice};
 
 use crate::bytes::{be16, be32, head, rest, u8_at};
 use crate::decoder::{Decoder, Next};
-use crate::event::DecodeEvent;
 use crate::icmp;
 use crate::ip::proto;
 use crate::types::{SctpInfo, TcpFlags, TcpInfo, TcpOptions, Transport, UdpInfo};
 use crate::udp_tunnel;
+use tapwatch_common::DecodeEvent;
 
 /// Decodes the transport header of `protocol`. `fragment` is true for a first fragment:
 /// UDP tunnels are then not followed.

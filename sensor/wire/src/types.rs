@@ -2,7 +2,7 @@
 
 use core::net::IpAddr;
 
-use crate::event::DecodeEvents;
+use tapwatch_common::DecodeEvents;
 
 /// Most VLAN tags kept per packet; a further tag raises `vlan.too_many_layers`.
 pub const MAX_VLAN_TAGS: usize = 3;

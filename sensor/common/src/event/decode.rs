@@ -1,4 +1,5 @@
-//! Decoder events: anomalies found while decoding, named as Suricata names them.
+//! Decoder events: anomalies found while decoding a packet or reassembling its fragments,
+//! named as Suricata names them.
 
 /// Declares [`DecodeEvent`] with its Suricata names, in one place so the list and the names
 /// can never disagree.
@@ -20,9 +21,17 @@ macro_rules! decode_events {
 
             /// Suricata's exact event name without the `decoder.` prefix, as written after
             /// `decode-event:` in rules (e.g. `"ipv4.trunc_pkt"`).
-            pub fn name(self) -> &'static str {
+            pub const fn name(self) -> &'static str {
                 match self {
                     $(DecodeEvent::$variant => $name,)*
+                }
+            }
+
+            /// The name with its `decoder.` prefix, as EVE `anomaly` records write it
+            /// (e.g. `"decoder.ipv4.trunc_pkt"`).
+            pub const fn qualified_name(self) -> &'static str {
+                match self {
+                    $(DecodeEvent::$variant => concat!("decoder.", $name),)*
                 }
             }
         }
@@ -124,8 +133,10 @@ decode_events! {
     IprawInvalidIpVersion => "ipraw.invalid_ip_version",
     Ipv4FragPktTooLarge => "ipv4.frag_pkt_too_large",
     Ipv4FragOverlap => "ipv4.frag_overlap",
+    Ipv4FragIgnored => "ipv4.frag_ignored",
     Ipv6FragPktTooLarge => "ipv6.frag_pkt_too_large",
     Ipv6FragOverlap => "ipv6.frag_overlap",
+    Ipv6FragIgnored => "ipv6.frag_ignored",
     Ipv6FragInvalidLength => "ipv6.frag_invalid_length",
     Ipv6Ipv4InIpv6TooSmall => "ipv6.ipv4_in_ipv6_too_small",
     Ipv6Ipv4InIpv6WrongVersion => "ipv6.ipv4_in_ipv6_wrong_version",
@@ -160,17 +171,28 @@ decode_events! {
     SctpTooManyDataChunks => "sctp.too_many_data_chunks",
 }
 
-// The bit set below has one bit per event.
-const _: () = assert!(DecodeEvent::ALL.len() <= 128);
+/// Words of [`DecodeEvents`]: one bit per event.
+const WORDS: usize = DecodeEvent::ALL.len().div_ceil(64);
+
+// Events are numbered by `as u8`.
+const _: () = assert!(DecodeEvent::ALL.len() <= 256);
 
 impl DecodeEvent {
+    /// Number of events.
+    pub const COUNT: usize = DecodeEvent::ALL.len();
+
     /// The event with this Suricata name (without the `decoder.` prefix), if there is one.
     pub fn from_name(name: &str) -> Option<DecodeEvent> {
         DecodeEvent::ALL.iter().copied().find(|e| e.name() == name)
     }
 
-    fn bit(self) -> u128 {
-        1u128 << (self as u8)
+    /// The event's index in [`DecodeEvent::ALL`] (`0..COUNT`), for per-event arrays.
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
+    fn word_bit(self) -> (usize, u64) {
+        (self.index() / 64, 1u64 << (self.index() % 64))
     }
 }
 
@@ -182,37 +204,43 @@ impl core::fmt::Display for DecodeEvent {
 
 /// A set of [`DecodeEvent`]s raised while decoding one packet (`Copy`, no allocation).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub struct DecodeEvents(u128);
+pub struct DecodeEvents([u64; WORDS]);
 
 impl DecodeEvents {
     /// The empty set.
     pub const fn new() -> Self {
-        DecodeEvents(0)
+        DecodeEvents([0; WORDS])
     }
 
     /// Adds `event` to the set.
     pub fn insert(&mut self, event: DecodeEvent) {
-        self.0 |= event.bit();
+        let (w, b) = event.word_bit();
+        if let Some(word) = self.0.get_mut(w) {
+            *word |= b;
+        }
     }
 
     /// Whether `event` is in the set.
     pub fn contains(self, event: DecodeEvent) -> bool {
-        self.0 & event.bit() != 0
+        let (w, b) = event.word_bit();
+        self.0.get(w).is_some_and(|word| word & b != 0)
     }
 
     /// Whether no event was raised.
     pub fn is_empty(self) -> bool {
-        self.0 == 0
+        self.0.iter().all(|&w| w == 0)
     }
 
     /// How many distinct events are in the set.
     pub fn len(self) -> usize {
-        self.0.count_ones() as usize
+        self.0.iter().map(|w| w.count_ones() as usize).sum()
     }
 
     /// Adds every event of `other` to the set.
     pub fn extend(&mut self, other: DecodeEvents) {
-        self.0 |= other.0;
+        for (a, b) in self.0.iter_mut().zip(other.0) {
+            *a |= b;
+        }
     }
 
     /// The events in the set, in [`DecodeEvent::ALL`] order.
@@ -242,7 +270,8 @@ mod tests {
     fn names_are_unique_and_prefixless() {
         for (i, a) in DecodeEvent::ALL.iter().enumerate() {
             assert!(!a.name().starts_with("decoder."));
-            assert_eq!(*a as usize, i);
+            assert_eq!(a.qualified_name(), format!("decoder.{}", a.name()));
+            assert_eq!(a.index(), i);
             assert_eq!(DecodeEvent::from_name(a.name()), Some(*a));
             for b in &DecodeEvent::ALL[i + 1..] {
                 assert_ne!(a.name(), b.name());
@@ -261,7 +290,8 @@ mod tests {
         assert_eq!(DecodeEvent::Ipv6ExthdrDuplFh.name(), "ipv6.exthdr_dupl_fh");
         assert_eq!(DecodeEvent::TooManyLayers.name(), "too_many_layers");
         assert_eq!(DecodeEvent::SctpPktTooSmall.name(), "sctp.pkt_too_small");
-        assert_eq!(DecodeEvent::ALL.len(), 128);
+        assert_eq!(DecodeEvent::ALL.len(), 130);
+        assert_eq!(DecodeEvent::Ipv6FragIgnored.name(), "ipv6.frag_ignored");
         assert_eq!(DecodeEvent::from_name("nope"), None);
     }
 
