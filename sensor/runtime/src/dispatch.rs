@@ -197,20 +197,69 @@ pub struct WorkerQueue {
 impl Dispatcher {
     /// A dispatcher over `affinity.workers()` queues, and the workers' ends of them.
     pub fn new(affinity: Affinity, policy: Backpressure) -> (Self, Vec<WorkerQueue>) {
-        let n = affinity.workers();
-        let (recycle, recycled) = crossbeam_channel::bounded(n * (QUEUE_BATCHES + 1));
-        let mut queues = Vec::with_capacity(n);
-        let mut ends = Vec::with_capacity(n);
-        for _ in 0..n {
-            let (tx, rx) = crossbeam_channel::bounded(QUEUE_BATCHES);
+        let (queues, recycled, ends) = Self::queues(affinity.workers(), QUEUE_BATCHES, 1);
+        (Self::producer(affinity, policy, queues, recycled), ends)
+    }
+
+    /// `producers` dispatchers (at least 1) feeding the same `affinity.workers()` queues of
+    /// `queue_batches` batches each (at least 1), and the workers' ends of them: for live
+    /// capture, one dispatcher per capture thread. Each dispatcher keeps its own pending
+    /// batches and counters; a worker's queue closes when every dispatcher is closed or
+    /// dropped. Packets from one producer reach a worker in order; packets of different
+    /// producers interleave by batch.
+    pub fn shared(
+        affinity: Affinity,
+        policy: Backpressure,
+        producers: usize,
+        queue_batches: usize,
+    ) -> (Vec<Self>, Vec<WorkerQueue>) {
+        let producers = producers.max(1);
+        let (queues, recycled, ends) =
+            Self::queues(affinity.workers(), queue_batches.max(1), producers);
+        let dispatchers = (0..producers)
+            .map(|_| Self::producer(affinity, policy, queues.clone(), recycled.clone()))
+            .collect();
+        (dispatchers, ends)
+    }
+
+    /// The worker queues, the recycling channel's receiving end, and the workers' ends.
+    #[allow(
+        clippy::type_complexity,
+        reason = "private helper of the two constructors"
+    )]
+    fn queues(
+        workers: usize,
+        queue_batches: usize,
+        producers: usize,
+    ) -> (
+        Vec<Sender<WorkBatch>>,
+        Receiver<WorkBatch>,
+        Vec<WorkerQueue>,
+    ) {
+        let (recycle, recycled) =
+            crossbeam_channel::bounded(workers * (queue_batches + 1) + producers * workers);
+        let mut queues = Vec::with_capacity(workers);
+        let mut ends = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            let (tx, rx) = crossbeam_channel::bounded(queue_batches);
             queues.push(tx);
             ends.push(WorkerQueue {
                 batches: rx,
                 recycle: recycle.clone(),
             });
         }
+        (queues, recycled, ends)
+    }
+
+    fn producer(
+        affinity: Affinity,
+        policy: Backpressure,
+        queues: Vec<Sender<WorkBatch>>,
+        recycled: Receiver<WorkBatch>,
+    ) -> Self {
+        let n = affinity.workers();
         let limits = BatchLimits::default();
-        let dispatcher = Self {
+        Self {
             affinity,
             limits,
             policy,
@@ -220,13 +269,51 @@ impl Dispatcher {
             clock: Timestamp::default(),
             dropped: vec![0; n],
             dispatched: vec![0; n],
-        };
-        (dispatcher, ends)
+        }
+    }
+
+    /// The affinity packets are routed by.
+    pub fn affinity(&self) -> &Affinity {
+        &self.affinity
+    }
+
+    /// Routes packet number `number`, already decoded into `decoded` by the caller (who
+    /// needed it anyway), to its worker, without decoding it again.
+    pub fn push_decoded(
+        &mut self,
+        number: u64,
+        packet: &RawPacket<'_>,
+        decoded: &Decoded<'_>,
+    ) -> Result<(), WorkersGone> {
+        let worker = self.affinity.worker_of_decoded(decoded, number);
+        self.push_to(worker, number, packet)
+    }
+
+    /// Sets the capture's clock to `now` when it is later (a live capture's wall clock while
+    /// no packet comes), for the next [`Dispatcher::flush`]'s tick.
+    pub fn advance_clock(&mut self, now: Timestamp) {
+        if now > self.clock {
+            self.clock = now;
+        }
+    }
+
+    /// Whether any packet waits in a pending batch.
+    pub fn has_pending(&self) -> bool {
+        self.pending.iter().any(|b| !b.numbers.is_empty())
     }
 
     /// Routes packet number `number` to its worker. Fails only when the workers are gone.
     pub fn push(&mut self, number: u64, packet: &RawPacket<'_>) -> Result<(), WorkersGone> {
         let worker = self.affinity.worker_of(packet, number);
+        self.push_to(worker, number, packet)
+    }
+
+    fn push_to(
+        &mut self,
+        worker: usize,
+        number: u64,
+        packet: &RawPacket<'_>,
+    ) -> Result<(), WorkersGone> {
         self.clock = packet.ts;
         let Some(batch) = self.pending.get_mut(worker) else {
             return Ok(());
@@ -291,6 +378,22 @@ impl Dispatcher {
             },
         }
         Ok(Some(spare))
+    }
+
+    /// Sends the workers that have pending packets their batch, with a clock tick; the
+    /// others get nothing (live capture: ticks alone go out at [`Dispatcher::flush`], a few
+    /// times a second, not after every small receive).
+    pub fn flush_pending(&mut self) -> Result<(), WorkersGone> {
+        for worker in 0..self.pending.len() {
+            if self
+                .pending
+                .get(worker)
+                .is_some_and(|b| !b.numbers.is_empty())
+            {
+                self.send(worker, Some(self.clock))?;
+            }
+        }
+        Ok(())
     }
 
     /// Sends every worker its pending packets and a clock tick (an empty batch is a tick
@@ -495,6 +598,80 @@ mod tests {
         }
         all.sort_unstable();
         assert_eq!(all, (1..=300).collect::<Vec<u64>>());
+    }
+
+    #[test]
+    fn several_producers_feed_the_same_workers_until_all_close() {
+        let (dispatchers, ends) =
+            Dispatcher::shared(Affinity::with_seed(2, 5), Backpressure::Wait, 3, 2);
+        assert_eq!(dispatchers.len(), 3);
+        let consumers: Vec<_> = ends
+            .into_iter()
+            .map(|end| {
+                std::thread::spawn(move || {
+                    let mut seen = Vec::new();
+                    let mut last_tick = None;
+                    for batch in end.batches.iter() {
+                        seen.extend(batch.numbers.iter().copied());
+                        last_tick = batch.tick.or(last_tick);
+                        let mut batch = batch;
+                        batch.clear();
+                        let _ = end.recycle.try_send(batch);
+                    }
+                    (seen, last_tick)
+                })
+            })
+            .collect();
+        let mut expected = [Vec::new(), Vec::new()];
+        let mut producers = Vec::new();
+        for (p, mut d) in dispatchers.into_iter().enumerate() {
+            let mut mine = [Vec::new(), Vec::new()];
+            for i in 0..100u64 {
+                let number = p as u64 * 1000 + i + 1;
+                let [hi, lo] = (i as u16).to_be_bytes();
+                let f = frame([10, p as u8, hi, lo], [192, 0, 2, 1], 1, 2, None, None);
+                mine[d.affinity().worker_of(&packet(&f), number)].push(number);
+            }
+            for (w, m) in mine.into_iter().enumerate() {
+                expected[w].extend(m);
+            }
+            producers.push(std::thread::spawn(move || {
+                for i in 0..100u64 {
+                    let number = p as u64 * 1000 + i + 1;
+                    let [hi, lo] = (i as u16).to_be_bytes();
+                    let f = frame([10, p as u8, hi, lo], [192, 0, 2, 1], 1, 2, None, None);
+                    d.push(number, &packet(&f)).unwrap();
+                    if i % 10 == 9 {
+                        d.flush().unwrap();
+                    }
+                }
+                d.advance_clock(Timestamp::new(1_800_000_000, 0));
+                // Closing one dispatcher leaves the queues open for the others.
+                d.close().unwrap();
+            }));
+        }
+        for p in producers {
+            p.join().unwrap();
+        }
+        for (w, c) in consumers.into_iter().enumerate() {
+            let (mut seen, tick) = c.join().unwrap();
+            // Each producer's packets arrive in its order; producers interleave.
+            for p in 0..3u64 {
+                let own: Vec<u64> = seen.iter().copied().filter(|n| n / 1000 == p).collect();
+                assert!(
+                    own.windows(2).all(|x| x[0] < x[1]),
+                    "worker {w} producer {p}"
+                );
+            }
+            seen.sort_unstable();
+            expected[w].sort_unstable();
+            assert_eq!(seen, expected[w], "worker {w} got exactly its packets");
+            assert_eq!(
+                tick,
+                Some(Timestamp::new(1_800_000_000, 0)),
+                "idle clock ticks"
+            );
+        }
     }
 
     #[test]

@@ -162,7 +162,9 @@ impl NetworkPrefix {
                 u32::from(a) & mask == u32::from(n)
             }
             (IpAddr::V6(n), IpAddr::V6(a)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.len)).unwrap_or(0);
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.len))
+                    .unwrap_or(0);
                 u128::from(a) & mask == u128::from(n)
             }
             _ => false,
