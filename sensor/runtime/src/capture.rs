@@ -32,8 +32,8 @@ impl QueueMode {
     /// Name for logs and summaries.
     pub fn name(self) -> &'static str {
         match self {
-            QueueMode::XdpDriverZeroCopy => "xdp-drv-zerocopy",
-            QueueMode::XdpDriverCopy => "xdp-drv-copy",
+            QueueMode::XdpDriverZeroCopy => "xdp-driver-zero-copy",
+            QueueMode::XdpDriverCopy => "xdp-driver-copy",
             QueueMode::XdpSkb => "xdp-skb",
             QueueMode::Socket => "socket",
         }

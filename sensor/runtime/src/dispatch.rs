@@ -380,16 +380,19 @@ impl Dispatcher {
         Ok(Some(spare))
     }
 
-    /// Sends the workers that have pending packets their batch, with a clock tick; the
-    /// others get nothing (live capture: ticks alone go out at [`Dispatcher::flush`], a few
-    /// times a second, not after every small receive).
+    /// Sends its pending packets, with a clock tick, to each worker whose queue is empty
+    /// (it has caught up: low latency); a worker that is behind gets nothing now, and its
+    /// pending batch grows until it is full or the next [`Dispatcher::flush`], so a slow
+    /// worker's queue holds a few big batches rather than many small ones (live capture
+    /// receives small batches; sending each would fill the queue's slots, not its bytes).
     pub fn flush_pending(&mut self) -> Result<(), WorkersGone> {
         for worker in 0..self.pending.len() {
-            if self
+            let waiting = self
                 .pending
                 .get(worker)
-                .is_some_and(|b| !b.numbers.is_empty())
-            {
+                .is_some_and(|b| !b.numbers.is_empty());
+            let idle = self.queues.get(worker).is_some_and(Sender::is_empty);
+            if waiting && idle {
                 self.send(worker, Some(self.clock))?;
             }
         }
@@ -672,6 +675,29 @@ mod tests {
                 "idle clock ticks"
             );
         }
+    }
+
+    #[test]
+    fn pending_packets_wait_while_their_worker_is_behind() {
+        let (mut d, ends) = Dispatcher::new(Affinity::with_seed(1, 1), Backpressure::Drop);
+        let f = frame([10, 0, 0, 1], [192, 0, 2, 1], 1, 2, None, None);
+        d.push(1, &packet(&f)).unwrap();
+        d.flush_pending().unwrap();
+        assert!(!d.has_pending(), "an idle worker gets its packets at once");
+        for n in 2..=5 {
+            d.push(n, &packet(&f)).unwrap();
+            d.flush_pending().unwrap();
+        }
+        assert!(
+            d.has_pending(),
+            "a worker behind gets nothing new meanwhile"
+        );
+        let first = ends[0].batches.try_recv().unwrap();
+        assert_eq!(first.numbers, [1]);
+        d.flush_pending().unwrap();
+        let second = ends[0].batches.try_recv().unwrap();
+        assert_eq!(second.numbers, [2, 3, 4, 5], "one batch of what waited");
+        assert_eq!(d.dropped(), &[0]);
     }
 
     #[test]
