@@ -6,12 +6,14 @@
 set -euo pipefail
 
 # libhyperscan-dev: the detection engine's prefilter; libpcre2-dev: `pcre` verification;
-# clang, llvm, libbpf-dev: tapwatch-xdp's build.rs compiles firmware/xdp.c to BPF.
-packages=(pkg-config libhyperscan-dev libpcre2-dev clang llvm libbpf-dev)
+# clang, llvm, libbpf-dev: tapwatch-xdp's build.rs compiles firmware/xdp.c to BPF;
+# libpcap-dev: the live capture's AF_PACKET fallback (the `pcap` crate links libpcap).
+packages=(pkg-config libhyperscan-dev libpcre2-dev clang llvm libbpf-dev libpcap-dev)
 if [[ "${1:-}" == "--test" ]]; then
     # tshark: the differential test's reference dissector; wireshark-common: mergecap for bench inputs;
     # postgresql: the center's storage tests start a throwaway server of their own;
-    # tcpreplay, iproute2, ethtool: tapwatch-xdp's privileged tests (namespaces, veth, sending).
+    # tcpreplay, iproute2, ethtool: the privileged XDP and live-capture tests (namespaces,
+    # veth, sending; `taskset` comes with util-linux).
     packages+=(tshark wireshark-common postgresql tcpreplay iproute2 ethtool)
 fi
 

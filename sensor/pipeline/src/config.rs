@@ -11,6 +11,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use serde::Deserialize;
 
+mod capture;
 mod detect;
 
 pub use detect::{
@@ -40,6 +41,8 @@ pub struct Config {
     pub export: tapwatch_export::ExportConfig,
     /// Worker threads and their CPUs.
     pub runtime: RuntimeSection,
+    /// Live capture (`tapwatch run`): interfaces, capture mode, rings, filter and bypass.
+    pub capture: CaptureSection,
 }
 
 /// `[runtime]`
@@ -70,6 +73,8 @@ impl RuntimeSection {
         Ok(())
     }
 }
+
+pub use capture::{CaptureMode, CaptureSection, NetworkPrefix, Queues};
 
 /// `[decode]`
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

@@ -26,6 +26,8 @@ pub struct FlowState {
     app: AppFlow,
     /// Detection state (flowbits, flowints, thresholds by flow, alerted).
     detect: tapwatch_detect::FlowDetect,
+    /// Already handed to the driver as bypassable.
+    bypass_reported: bool,
 }
 
 impl FlowState {
@@ -103,6 +105,24 @@ pub struct Worker<W: RecordSink> {
     /// Whether `finish` writes the `stats` record (off when a driver of several workers
     /// writes one record for all of them).
     writes_stats: bool,
+    /// Whether the driver asked for bypassable flows ([`Worker::report_bypassable`]).
+    reports_bypass: bool,
+    /// Flows that became bypassable, for the driver to drain.
+    bypassable: Vec<BypassFlow>,
+}
+
+/// A flow the sensor no longer needs to see (see [`Worker::report_bypassable`]): its
+/// endpoints as the flow table knows them and its VLAN ids (outer, inner; 0 when absent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BypassFlow {
+    /// The client's address and port.
+    pub client: (std::net::IpAddr, u16),
+    /// The server's address and port.
+    pub server: (std::net::IpAddr, u16),
+    /// IP protocol number.
+    pub protocol: u8,
+    /// Outer and inner VLAN ids.
+    pub vlan: [u16; 2],
 }
 
 impl<W: RecordSink> Worker<W> {
@@ -126,6 +146,8 @@ impl<W: RecordSink> Worker<W> {
             alert_export: None,
             writes_stats: true,
             sweep_on_packets: true,
+            reports_bypass: false,
+            bypassable: Vec::new(),
             app_config,
             config,
         }
@@ -174,6 +196,51 @@ impl<W: RecordSink> Worker<W> {
     /// [`Worker::stats_record`] gives the figures to merge.
     pub fn leave_stats_to_driver(&mut self) {
         self.writes_stats = false;
+    }
+
+    /// Records the flows that become bypassable, for [`Worker::drain_bypassable`]: TLS flows
+    /// once encrypted when encrypted payload is not inspected (`[app.tls]
+    /// encryption_handling = "default"`), and TCP flows past the reassembly depth in both
+    /// directions. Each flow is recorded once. Flows inside a tunnel or with more than two
+    /// VLAN tags are never recorded (a kernel bypass keyed on the outer headers cannot tell
+    /// them apart). What happens to them is the driver's business; the worker keeps the flow
+    /// and writes its flow record, with what it saw, when it ends.
+    pub fn report_bypassable(&mut self) {
+        self.reports_bypass = true;
+    }
+
+    /// The flows recorded as bypassable since the last call (empty unless
+    /// [`Worker::report_bypassable`] was called).
+    pub fn drain_bypassable(&mut self) -> std::vec::Drain<'_, BypassFlow> {
+        self.bypassable.drain(..)
+    }
+
+    fn note_bypassable(&mut self, handle: FlowHandle) {
+        if !self.reports_bypass {
+            return;
+        }
+        let Some(flow) = self.flows.get_mut(handle) else {
+            return;
+        };
+        if flow.user.bypass_reported || flow.tunnel_id != 0 || flow.vlan_len > 2 {
+            return;
+        }
+        let encrypted = self.config.app.tls.encryption_handling
+            != crate::config::EncryptionHandling::Full
+            && flow.user.encrypted();
+        let past_depth = flow.protocol == 6
+            && self.config.stream.depth_bytes > 0
+            && flow.user.streams.depth_reached(Direction::ToServer)
+            && flow.user.streams.depth_reached(Direction::ToClient);
+        if encrypted || past_depth {
+            flow.user.bypass_reported = true;
+            self.bypassable.push(BypassFlow {
+                client: flow.client,
+                server: flow.server,
+                protocol: flow.protocol,
+                vlan: [flow.vlan[0], flow.vlan[1]],
+            });
+        }
     }
 
     /// Also hands every alert to `sink`, as an encoded protobuf `Alert` built from the values
@@ -541,6 +608,7 @@ impl<W: RecordSink> Worker<W> {
             self.detect_flow_packet(tracked.handle, decoded, origin);
         }
         self.emit(tracked.handle, origin);
+        self.note_bypassable(tracked.handle);
     }
 
     /// Writes the records the current packet produced for flow `handle`.

@@ -204,20 +204,82 @@ impl Dispatcher {
         policy: Backpressure,
         fragments: FragmentLimits,
     ) -> (Self, Vec<WorkerQueue>) {
-        let n = affinity.workers();
-        let (recycle, recycled) = crossbeam_channel::bounded(n * (QUEUE_BATCHES + 1));
-        let mut queues = Vec::with_capacity(n);
-        let mut ends = Vec::with_capacity(n);
-        for _ in 0..n {
-            let (tx, rx) = crossbeam_channel::bounded(QUEUE_BATCHES);
+        let (queues, recycled, ends) = Self::queues(affinity.workers(), QUEUE_BATCHES, 1);
+        (
+            Self::producer(affinity, policy, fragments, queues, recycled),
+            ends,
+        )
+    }
+
+    /// `producers` dispatchers (at least 1) feeding the same `affinity.workers()` queues of
+    /// `queue_batches` batches each (at least 1), and the workers' ends of them: for live
+    /// capture, one dispatcher per capture thread. Each dispatcher keeps its own pending
+    /// batches and counters; a worker's queue closes when every dispatcher is closed or
+    /// dropped. Packets from one producer reach a worker in order; packets of different
+    /// producers interleave by batch.
+    pub fn shared(
+        affinity: Affinity,
+        policy: Backpressure,
+        fragments: FragmentLimits,
+        producers: usize,
+        queue_batches: usize,
+    ) -> (Vec<Self>, Vec<WorkerQueue>) {
+        let producers = producers.max(1);
+        let (queues, recycled, ends) =
+            Self::queues(affinity.workers(), queue_batches.max(1), producers);
+        let dispatchers = (0..producers)
+            .map(|_| {
+                Self::producer(
+                    affinity,
+                    policy,
+                    fragments,
+                    queues.clone(),
+                    recycled.clone(),
+                )
+            })
+            .collect();
+        (dispatchers, ends)
+    }
+
+    /// The worker queues, the recycling channel's receiving end, and the workers' ends.
+    #[allow(
+        clippy::type_complexity,
+        reason = "private helper of the two constructors"
+    )]
+    fn queues(
+        workers: usize,
+        queue_batches: usize,
+        producers: usize,
+    ) -> (
+        Vec<Sender<WorkBatch>>,
+        Receiver<WorkBatch>,
+        Vec<WorkerQueue>,
+    ) {
+        let (recycle, recycled) =
+            crossbeam_channel::bounded(workers * (queue_batches + 1) + producers * workers);
+        let mut queues = Vec::with_capacity(workers);
+        let mut ends = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            let (tx, rx) = crossbeam_channel::bounded(queue_batches);
             queues.push(tx);
             ends.push(WorkerQueue {
                 batches: rx,
                 recycle: recycle.clone(),
             });
         }
+        (queues, recycled, ends)
+    }
+
+    fn producer(
+        affinity: Affinity,
+        policy: Backpressure,
+        fragments: FragmentLimits,
+        queues: Vec<Sender<WorkBatch>>,
+        recycled: Receiver<WorkBatch>,
+    ) -> Self {
+        let n = affinity.workers();
         let limits = BatchLimits::default();
-        let dispatcher = Self {
+        Self {
             router: Router::new(affinity, fragments),
             released: Vec::new(),
             limits,
@@ -228,8 +290,46 @@ impl Dispatcher {
             clock: Timestamp::default(),
             dropped: vec![0; n],
             dispatched: vec![0; n],
-        };
-        (dispatcher, ends)
+        }
+    }
+
+    /// The affinity packets are routed by.
+    pub fn affinity(&self) -> &Affinity {
+        self.router.affinity()
+    }
+
+    /// The router's counters (fragments held and placed).
+    pub fn router_stats(&self) -> RouterStats {
+        self.router.stats()
+    }
+
+    /// Routes packet number `number`, already decoded into `decoded` by the caller (who
+    /// needed it anyway), to its worker, without decoding it again.
+    pub fn push_decoded(
+        &mut self,
+        number: u64,
+        packet: &RawPacket<'_>,
+        decoded: &Decoded<'_>,
+    ) -> Result<(), WorkersGone> {
+        self.clock = packet.ts;
+        let mut released = std::mem::take(&mut self.released);
+        let routed = self
+            .router
+            .route_decoded(number, packet, decoded, &mut released);
+        self.deliver(number, packet, routed, released)
+    }
+
+    /// Sets the capture's clock to `now` when it is later (a live capture's wall clock while
+    /// no packet comes), for the next [`Dispatcher::flush`]'s tick.
+    pub fn advance_clock(&mut self, now: Timestamp) {
+        if now > self.clock {
+            self.clock = now;
+        }
+    }
+
+    /// Whether any packet waits in a pending batch.
+    pub fn has_pending(&self) -> bool {
+        self.pending.iter().any(|b| !b.numbers.is_empty())
     }
 
     /// Routes packet number `number` to its worker. Fails only when the workers are gone.
@@ -237,6 +337,18 @@ impl Dispatcher {
         self.clock = packet.ts;
         let mut released = std::mem::take(&mut self.released);
         let routed = self.router.route(number, packet, &mut released);
+        self.deliver(number, packet, routed, released)
+    }
+
+    /// Queues the packets the router released (before this one), then this one where it
+    /// was routed.
+    fn deliver(
+        &mut self,
+        number: u64,
+        packet: &RawPacket<'_>,
+        routed: Routed,
+        mut released: Vec<(usize, HeldPacket)>,
+    ) -> Result<(), WorkersGone> {
         let queued = self.queue_released(&mut released);
         self.released = released;
         queued?;
@@ -255,11 +367,6 @@ impl Dispatcher {
             self.enqueue(worker, held.number, &held.as_raw())?;
         }
         Ok(())
-    }
-
-    /// The router's counters (fragments held and placed).
-    pub fn router_stats(&self) -> RouterStats {
-        self.router.stats()
     }
 
     fn enqueue(
@@ -333,6 +440,25 @@ impl Dispatcher {
         Ok(Some(spare))
     }
 
+    /// Sends its pending packets, with a clock tick, to each worker whose queue is empty
+    /// (it has caught up: low latency); a worker that is behind gets nothing now, and its
+    /// pending batch grows until it is full or the next [`Dispatcher::flush`], so a slow
+    /// worker's queue holds a few big batches rather than many small ones (live capture
+    /// receives small batches; sending each would fill the queue's slots, not its bytes).
+    pub fn flush_pending(&mut self) -> Result<(), WorkersGone> {
+        for worker in 0..self.pending.len() {
+            let waiting = self
+                .pending
+                .get(worker)
+                .is_some_and(|b| !b.numbers.is_empty());
+            let idle = self.queues.get(worker).is_some_and(Sender::is_empty);
+            if waiting && idle {
+                self.send(worker, Some(self.clock))?;
+            }
+        }
+        Ok(())
+    }
+
     /// Sends every worker its pending packets and a clock tick (an empty batch is a tick
     /// alone). Called after each batch read from the source.
     pub fn flush(&mut self) -> Result<(), WorkersGone> {
@@ -379,7 +505,7 @@ impl Dispatcher {
     }
 
     /// Sends what is pending (fragments still held included) and closes the queues: each
-    /// worker finishes its queue and ends.
+    /// worker finishes its queue and ends (once every dispatcher feeding it is closed).
     pub fn close(mut self) -> Result<(), WorkersGone> {
         let mut released = std::mem::take(&mut self.released);
         self.router.release_all(&mut released);
@@ -492,6 +618,112 @@ mod tests {
         }
         all.sort_unstable();
         assert_eq!(all, (1..=300).collect::<Vec<u64>>());
+    }
+
+    #[test]
+    fn several_producers_feed_the_same_workers_until_all_close() {
+        let (dispatchers, ends) = Dispatcher::shared(
+            Affinity::with_seed(2, 5),
+            Backpressure::Wait,
+            FragmentLimits::default(),
+            3,
+            2,
+        );
+        assert_eq!(dispatchers.len(), 3);
+        let consumers: Vec<_> = ends
+            .into_iter()
+            .map(|end| {
+                std::thread::spawn(move || {
+                    let mut seen = Vec::new();
+                    let mut last_tick = None;
+                    for batch in end.batches.iter() {
+                        seen.extend(batch.numbers.iter().copied());
+                        last_tick = batch.tick.or(last_tick);
+                        let mut batch = batch;
+                        batch.clear();
+                        let _ = end.recycle.try_send(batch);
+                    }
+                    (seen, last_tick)
+                })
+            })
+            .collect();
+        let mut expected = [Vec::new(), Vec::new()];
+        let mut producers = Vec::new();
+        for (p, mut d) in dispatchers.into_iter().enumerate() {
+            let mut mine = [Vec::new(), Vec::new()];
+            for i in 0..100u64 {
+                let number = p as u64 * 1000 + i + 1;
+                let [hi, lo] = (i as u16).to_be_bytes();
+                let f = frame([10, p as u8, hi, lo], [192, 0, 2, 1], 1, 2, None, None);
+                mine[d.affinity().worker_of(&packet(&f), number)].push(number);
+            }
+            for (w, m) in mine.into_iter().enumerate() {
+                expected[w].extend(m);
+            }
+            producers.push(std::thread::spawn(move || {
+                for i in 0..100u64 {
+                    let number = p as u64 * 1000 + i + 1;
+                    let [hi, lo] = (i as u16).to_be_bytes();
+                    let f = frame([10, p as u8, hi, lo], [192, 0, 2, 1], 1, 2, None, None);
+                    d.push(number, &packet(&f)).unwrap();
+                    if i % 10 == 9 {
+                        d.flush().unwrap();
+                    }
+                }
+                d.advance_clock(Timestamp::new(1_800_000_000, 0));
+                // Closing one dispatcher leaves the queues open for the others.
+                d.close().unwrap();
+            }));
+        }
+        for p in producers {
+            p.join().unwrap();
+        }
+        for (w, c) in consumers.into_iter().enumerate() {
+            let (mut seen, tick) = c.join().unwrap();
+            // Each producer's packets arrive in its order; producers interleave.
+            for p in 0..3u64 {
+                let own: Vec<u64> = seen.iter().copied().filter(|n| n / 1000 == p).collect();
+                assert!(
+                    own.windows(2).all(|x| x[0] < x[1]),
+                    "worker {w} producer {p}"
+                );
+            }
+            seen.sort_unstable();
+            expected[w].sort_unstable();
+            assert_eq!(seen, expected[w], "worker {w} got exactly its packets");
+            assert_eq!(
+                tick,
+                Some(Timestamp::new(1_800_000_000, 0)),
+                "idle clock ticks"
+            );
+        }
+    }
+
+    #[test]
+    fn pending_packets_wait_while_their_worker_is_behind() {
+        let (mut d, ends) = Dispatcher::new(
+            Affinity::with_seed(1, 1),
+            Backpressure::Drop,
+            FragmentLimits::default(),
+        );
+        let f = frame([10, 0, 0, 1], [192, 0, 2, 1], 1, 2, None, None);
+        d.push(1, &packet(&f)).unwrap();
+        d.flush_pending().unwrap();
+        assert!(!d.has_pending(), "an idle worker gets its packets at once");
+        for n in 2..=5 {
+            d.push(n, &packet(&f)).unwrap();
+            d.flush_pending().unwrap();
+        }
+        assert!(
+            d.has_pending(),
+            "a worker behind gets nothing new meanwhile"
+        );
+        let first = ends[0].batches.try_recv().unwrap();
+        assert_eq!(first.numbers, [1]);
+        d.flush_pending().unwrap();
+        let second = ends[0].batches.try_recv().unwrap();
+        assert_eq!(second.numbers, [2, 3, 4, 5], "one batch of what waited");
+        assert_eq!(d.dropped(), &[0]);
     }
 
     #[test]

@@ -6,13 +6,18 @@
 //! - [`route`]: which worker a packet goes to, fragments of tunnel datagrams included;
 //! - [`pool`]: the worker threads (CPU pinning, health publishing, finishing);
 //! - [`eve_file`]: the EVE file written by a thread of its own, fed by every worker;
-//! - [`health`]: the figures the exporter sends in `Health`, summed over workers.
+//! - [`health`]: the figures the exporter sends in `Health`, summed over workers;
+//! - [`capture`]: live packet sources (AF_XDP behind tapwatch's XDP program, or an
+//!   AF_PACKET socket) and the mode ladder that opens them;
+//! - [`live`]: the live capture threads, their ticks and counters, and the bypass policy.
 //!
 //! The `tapwatch` binary wires these with its command line and configuration.
 
+pub mod capture;
 pub mod dispatch;
 pub mod eve_file;
 pub mod health;
+pub mod live;
 pub mod pool;
 pub mod route;
 

@@ -21,6 +21,10 @@ pub struct PoolOptions {
     pub cpus: Vec<usize>,
     /// Where the workers publish their figures about once a second, when set.
     pub health: Option<Arc<HealthBoard>>,
+    /// Where the workers hand the flows they report bypassable (after each batch; never
+    /// waited on: a full channel drops the report, counted in [`Finished::bypass_dropped`]).
+    /// Set only for workers told to [`Worker::report_bypassable`].
+    pub bypass: Option<crossbeam_channel::Sender<tapwatch_pipeline::worker::BypassFlow>>,
 }
 
 /// A worker thread's end: the worker, and the outcome of its last EVE write.
@@ -32,6 +36,8 @@ pub struct Finished<W: RecordSink> {
     pub eve: std::io::Result<()>,
     /// The CPU the thread was pinned to, if pinning was asked for and worked.
     pub pinned: Option<usize>,
+    /// Bypass reports dropped because the channel was full.
+    pub bypass_dropped: u64,
 }
 
 /// Starts one thread per worker in `scope`; each processes its queue until the dispatcher
@@ -51,9 +57,12 @@ where
             .then(|| options.cpus.get(index % options.cpus.len()).copied())
             .flatten();
         let health = options.health.clone();
+        let bypass = options.bypass.clone();
         let handle = std::thread::Builder::new()
             .name(format!("tapwatch-w{index}"))
-            .spawn_scoped(scope, move || run(index, worker, &queue, cpu, health))?;
+            .spawn_scoped(scope, move || {
+                run(index, worker, &queue, cpu, health, bypass)
+            })?;
         handles.push(handle);
     }
     Ok(handles)
@@ -65,7 +74,9 @@ fn run<W: RecordSink>(
     queue: &WorkerQueue,
     cpu: Option<usize>,
     health: Option<Arc<HealthBoard>>,
+    bypass: Option<crossbeam_channel::Sender<tapwatch_pipeline::worker::BypassFlow>>,
 ) -> Finished<W> {
+    let mut bypass_dropped = 0u64;
     worker.sweep_on_ticks_only();
     let pinned = cpu.filter(|&id| core_affinity::set_for_current(core_affinity::CoreId { id }));
     let mut last_publish = Instant::now();
@@ -75,6 +86,13 @@ fn run<W: RecordSink>(
         }
         if let Some(now) = batch.tick {
             worker.tick(now);
+        }
+        if let Some(tx) = &bypass {
+            for flow in worker.drain_bypassable() {
+                if tx.try_send(flow).is_err() {
+                    bypass_dropped += 1;
+                }
+            }
         }
         if let Some(board) = &health {
             if last_publish.elapsed() >= PUBLISH_INTERVAL {
@@ -93,6 +111,7 @@ fn run<W: RecordSink>(
         worker,
         eve,
         pinned,
+        bypass_dropped,
     }
 }
 

@@ -177,6 +177,11 @@ impl Router {
         self.affinity.workers()
     }
 
+    /// The affinity packets are routed by.
+    pub fn affinity(&self) -> &Affinity {
+        &self.affinity
+    }
+
     /// Counters so far.
     pub fn stats(&self) -> RouterStats {
         self.stats
@@ -193,11 +198,25 @@ impl Router {
         if self.affinity.workers() == 1 {
             return Routed::To(0);
         }
-        self.expire(packet.ts, released);
         let mut decoded = Decoded::default();
         tapwatch_wire::decode_into(&mut decoded, packet.link, packet.data);
+        self.route_decoded(number, packet, &decoded, released)
+    }
+
+    /// Like [`Router::route`], for a packet the caller has decoded into `decoded` already.
+    pub fn route_decoded(
+        &mut self,
+        number: u64,
+        packet: &RawPacket<'_>,
+        decoded: &Decoded<'_>,
+        released: &mut Vec<(usize, HeldPacket)>,
+    ) -> Routed {
+        if self.affinity.workers() == 1 {
+            return Routed::To(0);
+        }
+        self.expire(packet.ts, released);
         let Some(ip) = decoded.ip.as_ref() else {
-            return Routed::To(self.affinity.worker_of_decoded(&decoded, number));
+            return Routed::To(self.affinity.worker_of_decoded(decoded, number));
         };
         let pair_worker = self.affinity.worker_of_pair(ip.src, ip.dst);
         let Some(frag) = ip.fragment else {
@@ -211,10 +230,10 @@ impl Router {
             dst: ip.dst,
             id: frag.id,
             protocol: ip.protocol,
-            context: context_of(&decoded),
+            context: context_of(decoded),
         };
         if frag.offset == 0 {
-            let worker = match self.inner_pair(&decoded) {
+            let worker = match self.inner_pair(decoded) {
                 Some((src, dst)) => {
                     self.stats.tunnel_datagrams += 1;
                     self.affinity.worker_of_pair(src, dst)

@@ -67,13 +67,22 @@ pub fn ruleset_name(files: &[PathBuf]) -> String {
     s
 }
 
-/// Starts the exporter for a replay with `export`, filling in the ruleset of `rule_files`
-/// unless the configuration names one. Its handles wait for room in a full queue (a replay
-/// loses nothing by waiting).
+/// What the exporter's handles do when its queue is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhenFull {
+    /// Wait for room (a replay of files loses nothing by waiting).
+    Wait,
+    /// Drop the record, counted (live capture never waits on export).
+    Drop,
+}
+
+/// Starts the exporter with `export`, filling in the ruleset of `rule_files` unless the
+/// configuration names one.
 pub fn start(
     mut export: ExportConfig,
     rule_files: &[PathBuf],
     health: Arc<dyn HealthSource>,
+    when_full: WhenFull,
 ) -> anyhow::Result<Exporter> {
     if export.ruleset_sha256.is_empty() && !rule_files.is_empty() {
         export.ruleset_sha256 = ruleset_sha256(rule_files)?;
@@ -84,8 +93,10 @@ pub fn start(
     let mut exporter =
         Exporter::start(&export, SensorInfo::default(), health).context("cannot start export")?;
     // A replay reads a file: when the exporter falls behind, the replay waits for it rather
-    // than dropping alerts at the (still bounded) queue.
-    exporter.wait_when_full();
+    // than dropping alerts at the (still bounded) queue. Live capture cannot wait.
+    if when_full == WhenFull::Wait {
+        exporter.wait_when_full();
+    }
     let r = exporter.open_report();
     eprintln!(
         "tapwatch: export to {} as {:?}; spool {}: {} unacknowledged batch(es) recovered{}",
@@ -158,7 +169,7 @@ pub fn drain(config_path: &Path, wait: Duration, summary_json: bool) -> anyhow::
     let dir = tapwatch_pipeline::detect_setup::config_dir(Some(config_path));
     let mut export = resolved(&config, dir.as_deref());
     export.enabled = true;
-    let exporter = start(export, &[], Arc::new(NoHealth))?;
+    let exporter = start(export, &[], Arc::new(NoHealth), WhenFull::Wait)?;
     let stats = exporter.shutdown(wait);
     if summary_json {
         eprintln!("{}", serde_json::json!({ "export": stats }));

@@ -6,6 +6,8 @@
 mod export_link;
 mod replay;
 mod rules_cmd;
+mod run;
+mod session;
 
 use tapwatch_pipeline::config;
 
@@ -30,6 +32,7 @@ use clap::{Parser, Subcommand, ValueEnum};
         tapwatch replay --config sensor.toml --eve - capture.pcap | jq .\n  \
         tapwatch replay --config sensor.toml --export --rules local.rules --eve eve.json capture.pcap\n  \
         tapwatch replay --rules emerging-all.rules --var HOME_NET=[10.0.0.0/8] --eve eve.json capture.pcap\n  \
+        tapwatch run --interface eth1 --rules emerging-all.rules --eve /var/log/tapwatch/eve.json\n  \
         tapwatch rules check /etc/tapwatch/rules/\n  \
         tapwatch config default > sensor.toml\n  \
         tapwatch config check sensor.toml"
@@ -57,6 +60,30 @@ enum Command {
         tapwatch replay -S /etc/tapwatch/rules/ --var HOME_NET=[10.0.0.0/8] --var HTTP_PORTS=[80,8080] --eve - capture.pcap\n  \
         tapwatch replay --config sensor.toml --no-cache --summary-json --progress never --eve /dev/null capture.pcap")]
     Replay(ReplayArgs),
+    /// Capture live from network interfaces (like `suricata --af-xdp` / `--af-packet`) until
+    /// SIGINT or SIGTERM.
+    ///
+    /// Each receive queue of each interface gets an AF_XDP socket behind tapwatch's XDP
+    /// program (which can drop bypassed flows and unmonitored prefixes in the kernel) and a
+    /// capture thread; packets go to the flow-affine workers (one per queue unless --workers
+    /// says otherwise). With `--capture auto` the best mode the interface accepts is used:
+    /// AF_XDP zero-copy in driver mode, then copy in driver mode, then generic (SKB) mode,
+    /// then an AF_PACKET socket; each refusal is reported. Capture never waits on a worker or
+    /// the exporter: what cannot be taken is dropped and counted.
+    ///
+    /// On SIGINT or SIGTERM capture stops, every flow is finished, outputs are flushed and
+    /// the summary (as for `replay`, plus per-queue capture counters: mode, packets received,
+    /// kernel drops by cause, dispatch drops) goes to stderr. A second signal exits at once.
+    ///
+    /// Needs CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN, CAP_NET_RAW and CAP_IPC_LOCK (or root);
+    /// the socket fallback needs only CAP_NET_RAW. Never attach to the interface the
+    /// machine is managed through: XDP takes its traffic away from the host.
+    #[command(after_help = "Examples:\n  \
+        tapwatch run --interface eth1 --eve /var/log/tapwatch/eve.json\n  \
+        tapwatch run -i eth1 -i eth2 --workers 4 --rules emerging-all.rules --eve eve.json\n  \
+        tapwatch run -i eth1 --capture socket --config sensor.toml --summary-json\n  \
+        tapwatch run -i ens1f0 --capture xdp-drv --config sensor.toml --export")]
+    Run(RunArgs),
     /// Check rule files and show how they compile (like `suricata -T`).
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -143,7 +170,73 @@ struct ReplayArgs {
     pcaps: Vec<PathBuf>,
 }
 
-/// Rule options shared by `replay` and `rules`.
+/// `--capture`: how packets are captured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CaptureArg {
+    /// The best that works: xdp-zc, then xdp-drv in copy mode, then xdp-skb, then socket.
+    Auto,
+    /// AF_XDP zero-copy with the program in driver mode, or fail.
+    XdpZc,
+    /// AF_XDP with the program in driver mode (zero-copy if offered, else copy), or fail.
+    XdpDrv,
+    /// AF_XDP copy mode with the program in generic (SKB) mode, or fail.
+    XdpSkb,
+    /// AF_PACKET (TPACKET_V3 through libpcap), no XDP program; filter and bypass in
+    /// userspace.
+    Socket,
+}
+
+impl From<CaptureArg> for config::CaptureMode {
+    fn from(c: CaptureArg) -> Self {
+        match c {
+            CaptureArg::Auto => config::CaptureMode::Auto,
+            CaptureArg::XdpZc => config::CaptureMode::XdpZc,
+            CaptureArg::XdpDrv => config::CaptureMode::XdpDrv,
+            CaptureArg::XdpSkb => config::CaptureMode::XdpSkb,
+            CaptureArg::Socket => config::CaptureMode::Socket,
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// Capture from this interface: `--interface eth1`. Repeat for more. Replaces
+    /// `[capture] interfaces` of --config.
+    #[arg(long = "interface", short = 'i', value_name = "IFACE")]
+    interfaces: Vec<String>,
+    /// Capture mode (overrides `[capture] mode`): `--capture socket`.
+    #[arg(long, value_enum, value_name = "MODE")]
+    capture: Option<CaptureArg>,
+    /// Packet-processing worker threads (overrides `[runtime] workers`; default: one per
+    /// capture queue): `--workers 4`. Every packet of a flow goes to one worker.
+    #[arg(long, value_name = "N")]
+    workers: Option<std::num::NonZeroUsize>,
+    /// Write EVE JSON records to FILE ("-" for stdout): `--eve /var/log/tapwatch/eve.json`.
+    #[arg(long, value_name = "FILE")]
+    eve: Option<PathBuf>,
+    /// Read settings from this TOML file (`[capture]` and the rest; see `tapwatch config
+    /// default`): `--config /etc/tapwatch/sensor.toml`.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    detect: DetectOpts,
+    /// Print the summary as one JSON object instead of text (capture counters under
+    /// "capture").
+    #[arg(long)]
+    summary_json: bool,
+    /// List every rejected rule on stderr (otherwise the count and the first few).
+    #[arg(long, short)]
+    verbose: bool,
+    /// Send alerts to the center as configured in `[export]` of --config, even when
+    /// `export.enabled` is false there. A full export queue drops (counted), never waits.
+    #[arg(long)]
+    export: bool,
+    /// At the end, wait this many seconds for the center to acknowledge what was sent.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    export_wait: u64,
+}
+
+/// Rule options shared by `replay`, `run` and `rules`.
 #[derive(Debug, Clone, clap::Args)]
 struct DetectOpts {
     /// Load Suricata rules from PATH, after the configuration's `rule_files`: a rules file, a
@@ -268,6 +361,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Replay(args) => replay::run(&args),
+        Command::Run(args) => run::run(&args),
         Command::Rules(RulesCommand::Check(args)) => rules_cmd::check(&args),
         Command::Rules(RulesCommand::Stats(args)) => rules_cmd::stats(&args),
         Command::Export(ExportCommand::TrainDict { eve, out, size }) => {

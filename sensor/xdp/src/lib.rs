@@ -57,3 +57,21 @@ pub use ladder::{open_capture, Capture, CaptureError, LadderReport, LadderStep, 
 pub use layout::{Endpoint, FlowKey, FlowValue, KeyDirection};
 pub use prefix::{Prefix, PrefixError};
 pub use program::{XdpCounters, XdpMode, XdpProgram};
+
+/// Sleeps until `fd` (any pollable descriptor: the live capture's AF_PACKET socket, say) is
+/// readable or `timeout` passes (rounded up to a millisecond); true when readable. The
+/// workspace denies `unsafe`, so the one `poll(2)` wrapper lives here, beside the AF_XDP
+/// socket's.
+pub fn wait_readable(
+    fd: std::os::fd::RawFd,
+    timeout: std::time::Duration,
+) -> Result<bool, SysError> {
+    let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
+    let ms = if timeout.is_zero() { 0 } else { ms.max(1) };
+    sys::poll_readable(fd, ms, "poll")
+}
+
+/// The index of interface `name` in this thread's network namespace.
+pub fn ifindex(name: &str) -> Result<u32, SysError> {
+    sys::ifindex(name)
+}

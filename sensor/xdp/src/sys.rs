@@ -668,23 +668,35 @@ impl RawXsk {
 
     /// Sleeps until the rx ring has descriptors or `timeout_ms` passes; true when readable.
     pub(crate) fn poll(&self, timeout_ms: c_int) -> Result<bool, SysError> {
-        let mut p = libc::pollfd {
-            fd: self.fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: invariant 8: one live pollfd, count 1.
-        let rc = unsafe { libc::poll(&mut p, 1, timeout_ms) };
-        if rc < 0 {
-            let e = SysError::last("poll(AF_XDP)");
-            return if e.errno() == Some(libc::EINTR) {
-                Ok(false)
-            } else {
-                Err(e)
-            };
-        }
-        Ok(rc > 0 && p.revents & libc::POLLIN != 0)
+        poll_readable(self.fd.as_raw_fd(), timeout_ms, "poll(AF_XDP)")
     }
+}
+
+/// Sleeps until `fd` is readable or `timeout_ms` passes; true when readable. An interrupted
+/// wait (`EINTR`) counts as a timeout. Any descriptor number is safe to pass: `poll` only
+/// reads the `pollfd` and reports `POLLNVAL` for a closed one.
+pub(crate) fn poll_readable(
+    fd: std::os::fd::RawFd,
+    timeout_ms: c_int,
+    what: &'static str,
+) -> Result<bool, SysError> {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: invariant 8: one live pollfd, count 1; the kernel only reads the descriptor
+    // number (an invalid one yields POLLNVAL, not undefined behaviour).
+    let rc = unsafe { libc::poll(&mut p, 1, timeout_ms) };
+    if rc < 0 {
+        let e = SysError::last(what);
+        return if e.errno() == Some(libc::EINTR) {
+            Ok(false)
+        } else {
+            Err(e)
+        };
+    }
+    Ok(rc > 0 && p.revents & libc::POLLIN != 0)
 }
 
 impl AsFd for RawXsk {

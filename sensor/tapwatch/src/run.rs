@@ -1,0 +1,190 @@
+//! `tapwatch run`: live capture from network interfaces until SIGINT or SIGTERM.
+
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+
+use crate::export_link;
+use crate::session::{self, CpuTimes, Origin, Summary};
+use crate::RunArgs;
+use tapwatch_pipeline::config::Config;
+use tapwatch_pipeline::detect_setup;
+use tapwatch_runtime::capture::{self, OpenInterface};
+use tapwatch_runtime::dispatch::{Affinity, Backpressure, Dispatcher};
+use tapwatch_runtime::health::HealthBoard;
+use tapwatch_runtime::live::{self, LiveSettings};
+use tapwatch_runtime::pool::{self, PoolOptions};
+
+/// Bypass reports waiting between the workers and the control loop at most.
+const BYPASS_CHANNEL: usize = 4096;
+
+/// Runs live capture. Exit status 0 after a clean stop (SIGINT or SIGTERM); a second signal
+/// while stopping ends the process at once with status 1.
+pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let cpu_at_launch = session::process_cpu_secs();
+    // First, so that a signal during the rules' compilation also stops cleanly.
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // The second signal, with the flag already set, exits at once.
+        signal_hook::flag::register_conditional_shutdown(signal, 1, Arc::clone(&stop))
+            .context("cannot install the signal handlers")?;
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .context("cannot install the signal handlers")?;
+    }
+    let mut config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    if !args.interfaces.is_empty() {
+        config.capture.interfaces.clone_from(&args.interfaces);
+    }
+    if let Some(mode) = args.capture {
+        config.capture.mode = mode.into();
+    }
+    if config.capture.interfaces.is_empty() {
+        anyhow::bail!("{}", capture::CaptureError::NoInterface);
+    }
+    config.runtime.check_cpus(&pool::available_cpus())?;
+    let mut startup =
+        detect_setup::start(&config, args.config.as_deref(), &args.detect.to_args(false))?;
+    session::report_startup(&startup, args.verbose);
+
+    let mut interfaces: Vec<OpenInterface> = Vec::new();
+    for iface in &config.capture.interfaces {
+        let open = capture::open_interface(iface, config.capture.mode, &config.capture)?;
+        eprintln!(
+            "tapwatch: {iface}: capturing in mode {} on {} queue(s){}",
+            open.mode.name(),
+            open.sources.len(),
+            if open.refusals.is_empty() {
+                String::new()
+            } else {
+                format!("; better modes refused: {}", open.refusals.join("; "))
+            }
+        );
+        interfaces.push(open);
+    }
+    let sources = live::source_count(&interfaces);
+    let workers = args
+        .workers
+        .or(config.runtime.workers)
+        .map_or(sources.max(1), std::num::NonZeroUsize::get);
+
+    let health = Arc::new(HealthBoard::default());
+    let exporter = if args.export || config.export.enabled {
+        let dir = detect_setup::config_dir(args.config.as_deref());
+        let mut export = export_link::resolved(&config, dir.as_deref());
+        export.enabled = true;
+        Some(export_link::start(
+            export,
+            &startup.files,
+            health.clone(),
+            export_link::WhenFull::Drop,
+        )?)
+    } else {
+        None
+    };
+    let eve_file = session::open_eve(args.eve.as_deref(), workers)?;
+    // Kept to the end: see `release_at_exit`.
+    let engine = startup.engine.take().map(Arc::new);
+    let mut pipeline = session::build_workers(
+        &config,
+        workers,
+        engine.as_ref(),
+        eve_file.as_ref(),
+        exporter.as_ref(),
+    )?;
+    let (bypass_tx, bypass_rx) = crossbeam_channel::bounded(BYPASS_CHANNEL);
+    if config.capture.bypass {
+        for w in &mut pipeline {
+            w.report_bypassable();
+        }
+    }
+    let pool_options = PoolOptions {
+        cpus: config.runtime.worker_cpus.clone(),
+        health: exporter.as_ref().map(|_| Arc::clone(&health)),
+        bypass: config.capture.bypass.then_some(bypass_tx),
+    };
+    let settings = LiveSettings {
+        rx_batch: config.capture.rx_batch_packets.get() as usize,
+        prefixes: config.capture.monitored_prefixes.clone(),
+        bypass_idle: config
+            .capture
+            .bypass
+            .then(|| Duration::from_secs(config.capture.bypass_idle_timeout_secs)),
+    };
+    let cpu_at_start = session::process_cpu_secs();
+    let started = Instant::now();
+    let (mut report, finished) = std::thread::scope(|scope| -> anyhow::Result<_> {
+        let (dispatchers, queues): (Vec<Dispatcher>, _) = Dispatcher::shared(
+            Affinity::new(workers),
+            Backpressure::Drop,
+            session::fragment_limits(&config),
+            sources,
+            config.capture.worker_queue_batches.get() as usize,
+        );
+        let handles = pool::spawn(scope, pipeline, queues, &pool_options)
+            .context("cannot start the worker threads")?;
+        let report = live::run(
+            interfaces,
+            dispatchers,
+            &settings,
+            Some(bypass_rx),
+            &stop,
+            |_| {
+                eprintln!(
+                    "tapwatch: capture started with {workers} worker(s); stop with Ctrl-C or SIGTERM"
+                )
+            },
+        )
+        .context("live capture failed")?;
+        let mut finished = Vec::with_capacity(handles.len());
+        for (index, handle) in handles.into_iter().enumerate() {
+            finished.push(
+                handle
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("worker thread {index} failed"))?,
+            );
+        }
+        Ok((report, finished))
+    })?;
+    if !stop.load(Ordering::Acquire) {
+        eprintln!("tapwatch: every capture thread ended; stopping");
+    }
+    let elapsed = started.elapsed();
+    report.bypass_reports_dropped = finished.iter().map(|f| f.bypass_dropped).sum();
+    let (totals, workers_report) = session::finish_workers(finished, &config)?;
+    if let Some(file) = eve_file {
+        file.finish().context("cannot write EVE output")?;
+    }
+    let export = exporter.map(|x| {
+        health.publish(&totals.counters, totals.figures);
+        x.shutdown(Duration::from_secs(args.export_wait))
+    });
+    let cpu_at_end = session::process_cpu_secs();
+    let summary = Summary {
+        origin: Origin::Live(&report),
+        elapsed,
+        counters: &totals.counters,
+        defrag: &totals.tables.defrag,
+        eve_records: totals.eve_records,
+        startup: &startup,
+        detect: totals.detect,
+        export,
+        workers: workers_report,
+        cpu: CpuTimes {
+            startup: cpu_at_start.zip(cpu_at_launch).map(|(b, a)| b - a),
+            processing: cpu_at_end.zip(cpu_at_start).map(|(b, a)| b - a),
+        },
+    };
+    if args.summary_json {
+        eprintln!("{}", summary.json());
+    } else {
+        eprint!("{}", summary.text());
+    }
+    session::release_at_exit(engine);
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,358 @@
+//! Support for the live-capture tests: two throwaway network namespaces joined by a veth
+//! pair (both ends inside them, removed on drop), the real `tapwatch run` started inside
+//! namespace A, tcpreplay sending from namespace B, and `tapwatch replay` for the offline
+//! reference. Nothing here touches another interface or sends outside the namespaces.
+#![allow(dead_code, reason = "not every test uses every helper")]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// The veth end in namespace A, where tapwatch captures.
+pub const IFACE_A: &str = "twla";
+/// The veth end in namespace B, where tcpreplay sends.
+pub const IFACE_B: &str = "twlb";
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// Prints the skip line and returns true when the test cannot run here (not root, or `ip`,
+/// `tcpreplay` or `taskset` missing).
+pub fn skip_unless_privileged(test: &str) -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let root = status
+        .lines()
+        .find(|l| l.starts_with("Uid:"))
+        .and_then(|l| l.split_whitespace().nth(2))
+        == Some("0");
+    if !root {
+        println!("skipped: {test}: not root");
+        return true;
+    }
+    for tool in ["ip", "tcpreplay", "taskset"] {
+        let ok = Command::new(tool)
+            .arg("-V")
+            .output()
+            .map(|o| !o.stdout.is_empty() || !o.stderr.is_empty())
+            .unwrap_or(false);
+        if !ok {
+            println!("skipped: {test}: {tool} not found (scripts/install-deps.sh --test)");
+            return true;
+        }
+    }
+    false
+}
+
+/// The shared corpus, when present (`$TAPWATCH_SHARED` or `shared/` beside the repository).
+pub fn shared() -> Option<PathBuf> {
+    let dir = std::env::var_os("TAPWATCH_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+    let ok = dir.join("corpus/rules/et-open-2024-04").is_dir() && dir.join("corpus/pcaps").is_dir();
+    ok.then_some(dir)
+}
+
+fn run(cmd: &mut Command) -> Result<String, String> {
+    let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{cmd:?}: {}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn ip(args: &[&str]) -> Result<String, String> {
+    run(Command::new("ip").args(args))
+}
+
+/// Two namespaces `twl-<pid>-<n>-a` and `-b` with a veth pair between them; deleted on drop.
+#[derive(Debug)]
+pub struct Netns {
+    pub a: String,
+    pub b: String,
+}
+
+impl Netns {
+    /// Creates the pair with `queues` tx and rx queues per end, links up, IPv6 off (the
+    /// kernel then sends nothing of its own over the pair).
+    pub fn new(queues: u32) -> Result<Self, String> {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let base = format!("twl-{}-{n}", std::process::id());
+        let pair = Self {
+            a: format!("{base}-a"),
+            b: format!("{base}-b"),
+        };
+        ip(&["netns", "add", &pair.a])?;
+        ip(&["netns", "add", &pair.b])?;
+        for ns in [&pair.a, &pair.b] {
+            run(Command::new("ip").args([
+                "netns",
+                "exec",
+                ns,
+                "sysctl",
+                "-qw",
+                "net.ipv6.conf.all.disable_ipv6=1",
+                "net.ipv6.conf.default.disable_ipv6=1",
+            ]))?;
+        }
+        let q = queues.to_string();
+        ip(&[
+            "link",
+            "add",
+            IFACE_A,
+            "netns",
+            &pair.a,
+            "numtxqueues",
+            &q,
+            "numrxqueues",
+            &q,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            IFACE_B,
+            "netns",
+            &pair.b,
+            "numtxqueues",
+            &q,
+            "numrxqueues",
+            &q,
+        ])?;
+        for (ns, dev) in [(&pair.a, IFACE_A), (&pair.b, IFACE_B)] {
+            ip(&["-n", ns, "link", "set", "lo", "up"])?;
+            ip(&["-n", ns, "link", "set", dev, "up"])?;
+        }
+        Ok(pair)
+    }
+
+    /// Sends `pcaps` from B's end with tcpreplay, at `pps` packets per second or top speed,
+    /// pinned to `cpu` when given (on veth a sender's CPU picks the queue).
+    pub fn send(&self, pcaps: &[PathBuf], pps: Option<u32>, cpu: Option<u32>) {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.b]);
+        if let Some(cpu) = cpu {
+            cmd.args(["taskset", "-c", &cpu.to_string()]);
+        }
+        cmd.args(["tcpreplay", "-q", "-i", IFACE_B]);
+        match pps {
+            Some(p) => cmd.arg(format!("--pps={p}")),
+            None => cmd.arg("--topspeed"),
+        };
+        cmd.args(pcaps);
+        if let Err(e) = run(&mut cmd) {
+            panic!("sending: {e}");
+        }
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        // Deleting a namespace destroys the veth end in it, and with it the pair.
+        let _ = ip(&["netns", "del", &self.a]);
+        let _ = ip(&["netns", "del", &self.b]);
+    }
+}
+
+/// A directory removed on drop.
+#[derive(Debug)]
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let p = std::env::temp_dir().join(format!("tw-live-{tag}-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&p).expect("temp dir");
+        Self(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The compiled-rule cache shared by every run of this test binary (rules compile once).
+pub fn cache_dir() -> PathBuf {
+    let p = std::env::temp_dir().join(format!("tw-live-cache-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&p);
+    p
+}
+
+/// A running `tapwatch run` inside namespace A.
+#[derive(Debug)]
+pub struct Sensor {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Sensor {
+    /// Starts `tapwatch run -i IFACE_A --summary-json ARGS` in `ns` and waits until its
+    /// capture runs (or it exits, which fails the test with its stderr).
+    pub fn start(ns: &Netns, args: &[&str]) -> Self {
+        let child = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &ns.a,
+                env!("CARGO_BIN_EXE_tapwatch"),
+                "run",
+            ])
+            .args(["--interface", IFACE_A, "--summary-json"])
+            .args(args)
+            .env("TAPWATCH_CACHE_DIR", cache_dir())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start tapwatch run");
+        let mut child = child;
+        let stderr = child.stderr.take().expect("stderr piped");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut sensor = Self {
+            child,
+            lines,
+            seen: Vec::new(),
+        };
+        // A guard against a hang, not a timing assertion: start-up takes seconds.
+        while let Ok(line) = sensor.lines.recv_timeout(Duration::from_secs(120)) {
+            let started = line.contains("capture started");
+            sensor.seen.push(line);
+            if started {
+                return sensor;
+            }
+        }
+        let _ = sensor.child.kill();
+        panic!(
+            "tapwatch run did not start capturing:\n{}",
+            sensor.seen.join("\n")
+        );
+    }
+
+    /// Lets the last packets through the veth pair, sends SIGTERM, waits for the exit and
+    /// returns the summary (the last stderr line, JSON) and all of stderr.
+    pub fn stop(mut self) -> (Value, String) {
+        // The capture drains its ring after the signal; this pause only lets packets still
+        // inside the sender's namespace reach it. Counts are asserted, not times.
+        std::thread::sleep(Duration::from_millis(500));
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let status = self.child.wait().expect("wait for tapwatch run");
+        self.seen.extend(self.lines.iter());
+        let stderr = self.seen.join("\n");
+        assert!(status.success(), "tapwatch run failed: {status}\n{stderr}");
+        let summary = self
+            .seen
+            .iter()
+            .rev()
+            .find(|l| l.starts_with('{'))
+            .and_then(|l| serde_json::from_str(l).ok())
+            .unwrap_or_else(|| panic!("no JSON summary:\n{stderr}"));
+        (summary, stderr)
+    }
+}
+
+impl Drop for Sensor {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Alerts per signature id in an EVE file.
+pub fn alerts_by_sid(eve: &Path) -> BTreeMap<u64, u64> {
+    let text = std::fs::read_to_string(eve).unwrap_or_default();
+    let mut by = BTreeMap::new();
+    for line in text.lines() {
+        let Ok(j) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        if j["event_type"] == "alert" {
+            if let Some(sid) = j["alert"]["signature_id"].as_u64() {
+                *by.entry(sid).or_insert(0) += 1;
+            }
+        }
+    }
+    by
+}
+
+/// Flow records in an EVE file.
+pub fn flow_records(eve: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(eve).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|j| j["event_type"] == "flow")
+        .collect()
+}
+
+/// `tapwatch replay` of each of `pcaps` on its own (as each was sent whole), with `args`;
+/// alerts per signature summed over the files.
+pub fn offline_alerts(pcaps: &[PathBuf], args: &[&str]) -> BTreeMap<u64, u64> {
+    let dir = TempDir::new("offline");
+    let mut total = BTreeMap::new();
+    for (i, pcap) in pcaps.iter().enumerate() {
+        let eve = dir.0.join(format!("{i}.json"));
+        let out = Command::new(env!("CARGO_BIN_EXE_tapwatch"))
+            .args(["replay", "--progress", "never", "--eve"])
+            .arg(&eve)
+            .args(args)
+            .arg(pcap)
+            .env("TAPWATCH_CACHE_DIR", cache_dir())
+            .output()
+            .expect("run tapwatch replay");
+        assert!(
+            out.status.success(),
+            "replay {}: {}",
+            pcap.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for (sid, n) in alerts_by_sid(&eve) {
+            *total.entry(sid).or_insert(0) += n;
+        }
+    }
+    total
+}
+
+/// Packets in classic pcap files (records counted).
+pub fn packets_in(pcaps: &[PathBuf]) -> u64 {
+    let mut n = 0;
+    for p in pcaps {
+        let data = std::fs::read(p).expect("read pcap");
+        let le = match data.get(..4) {
+            Some([0xd4, 0xc3, 0xb2, 0xa1] | [0x4d, 0x3c, 0xb2, 0xa1]) => true,
+            Some([0xa1, 0xb2, 0xc3, 0xd4] | [0xa1, 0xb2, 0x3c, 0x4d]) => false,
+            _ => panic!("{}: not a classic pcap", p.display()),
+        };
+        let mut off = 24;
+        while let Some(h) = data.get(off..off + 16) {
+            let b = [h[8], h[9], h[10], h[11]];
+            let incl = if le {
+                u32::from_le_bytes(b)
+            } else {
+                u32::from_be_bytes(b)
+            };
+            off += 16 + incl as usize;
+            if off > data.len() {
+                break;
+            }
+            n += 1;
+        }
+    }
+    n
+}
