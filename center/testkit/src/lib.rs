@@ -1,10 +1,12 @@
-//! Test support shared by the integration tests of `tapwatch-center` and `tapwatch` (the
-//! end-to-end tests that run both binaries): a temporary directory removed on drop, a free
-//! loopback port, and a throwaway PostgreSQL server started by the test itself.
+//! Test support shared by the integration tests of `tapwatch-center`, `tapwatch` (the
+//! end-to-end tests that run both binaries) and `tapwatch-xdp`: a temporary directory removed
+//! on drop, a free loopback port, a throwaway PostgreSQL server started by the test itself,
+//! and throwaway network namespaces joined by a veth pair ([`netns`]).
 //!
 //! Only tests depend on this crate (as a dev-dependency); it panics with a clear message where
 //! a test cannot go on, which is what a test wants.
 
+pub mod netns;
 mod pg;
 
 use std::net::TcpListener;

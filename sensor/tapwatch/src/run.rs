@@ -74,19 +74,14 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         .map_or(sources.max(1), std::num::NonZeroUsize::get);
 
     let health = Arc::new(HealthBoard::default());
-    let exporter = if args.export || config.export.enabled {
-        let dir = detect_setup::config_dir(args.config.as_deref());
-        let mut export = export_link::resolved(&config, dir.as_deref());
-        export.enabled = true;
-        Some(export_link::start(
-            export,
-            &startup.files,
-            health.clone(),
-            export_link::WhenFull::Drop,
-        )?)
-    } else {
-        None
-    };
+    let exporter = session::start_exporter(
+        args.export,
+        &config,
+        args.config.as_deref(),
+        &startup,
+        &health,
+        export_link::WhenFull::Drop,
+    )?;
     let eve_file = session::open_eve(args.eve.as_deref(), workers)?;
     // Kept to the end: see `release_at_exit`.
     let engine = startup.engine.take().map(Arc::new);
@@ -175,16 +170,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         detect: totals.detect,
         export,
         workers: workers_report,
-        cpu: CpuTimes {
-            startup: cpu_at_start.zip(cpu_at_launch).map(|(b, a)| b - a),
-            processing: cpu_at_end.zip(cpu_at_start).map(|(b, a)| b - a),
-        },
+        cpu: CpuTimes::between(cpu_at_launch, cpu_at_start, cpu_at_end),
     };
-    if args.summary_json {
-        eprintln!("{}", summary.json());
-    } else {
-        eprint!("{}", summary.text());
-    }
+    summary.print(args.summary_json);
     session::release_at_exit(engine);
     Ok(ExitCode::SUCCESS)
 }

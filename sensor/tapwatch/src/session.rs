@@ -294,6 +294,17 @@ pub(crate) struct CpuTimes {
     pub processing: Option<f64>,
 }
 
+impl CpuTimes {
+    /// The process's CPU seconds between launch and the start of processing, and between
+    /// that start and `end` (each `None` where `/proc` could not be read).
+    pub(crate) fn between(launch: Option<f64>, start: Option<f64>, end: Option<f64>) -> Self {
+        Self {
+            startup: start.zip(launch).map(|(b, a)| b - a),
+            processing: end.zip(start).map(|(b, a)| b - a),
+        }
+    }
+}
+
 /// Where a run's packets came from, for its summary.
 pub(crate) enum Origin<'a> {
     /// `tapwatch replay`: capture files.
@@ -326,6 +337,15 @@ pub(crate) struct Summary<'a> {
 }
 
 impl Summary<'_> {
+    /// Prints the summary on stderr: one JSON object, or text for the operator.
+    pub(crate) fn print(&self, as_json: bool) {
+        if as_json {
+            eprintln!("{}", self.json());
+        } else {
+            eprint!("{}", self.text());
+        }
+    }
+
     fn rates(&self) -> (f64, f64) {
         let secs = self.elapsed.as_secs_f64().max(1e-9);
         let pps = self.counters.packets as f64 / secs;
@@ -557,4 +577,24 @@ pub fn fragment_limits(config: &Config) -> FragmentLimits {
         max_datagrams: config.defrag.max_trackers.get(),
         max_held_bytes: config.defrag.memcap_bytes.get(),
     }
+}
+
+/// Starts the exporter when `[export]` is enabled or `forced` (`--export`), with the
+/// configuration's paths resolved against its directory; `None` when export is off.
+pub(crate) fn start_exporter(
+    forced: bool,
+    config: &Config,
+    config_path: Option<&std::path::Path>,
+    startup: &Startup,
+    health: &Arc<tapwatch_runtime::health::HealthBoard>,
+    when_full: export_link::WhenFull,
+) -> anyhow::Result<Option<Exporter>> {
+    if !(forced || config.export.enabled) {
+        return Ok(None);
+    }
+    let dir = tapwatch_pipeline::detect_setup::config_dir(config_path);
+    let mut export = export_link::resolved(config, dir.as_deref());
+    export.enabled = true;
+    let health: Arc<dyn tapwatch_export::HealthSource> = health.clone();
+    export_link::start(export, &startup.files, health, when_full).map(Some)
 }

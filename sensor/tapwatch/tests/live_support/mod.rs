@@ -8,44 +8,21 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use serde_json::Value;
+use tapwatch_testkit::netns;
 
 /// The veth end in namespace A, where tapwatch captures.
 pub const IFACE_A: &str = "twla";
 /// The veth end in namespace B, where tcpreplay sends.
 pub const IFACE_B: &str = "twlb";
 
-static NEXT: AtomicU32 = AtomicU32::new(0);
-
 /// Prints the skip line and returns true when the test cannot run here (not root, or `ip`,
 /// `tcpreplay` or `taskset` missing).
 pub fn skip_unless_privileged(test: &str) -> bool {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let root = status
-        .lines()
-        .find(|l| l.starts_with("Uid:"))
-        .and_then(|l| l.split_whitespace().nth(2))
-        == Some("0");
-    if !root {
-        println!("skipped: {test}: not root");
-        return true;
-    }
-    for tool in ["ip", "tcpreplay", "taskset"] {
-        let ok = Command::new(tool)
-            .arg("-V")
-            .output()
-            .map(|o| !o.stdout.is_empty() || !o.stderr.is_empty())
-            .unwrap_or(false);
-        if !ok {
-            println!("skipped: {test}: {tool} not found (scripts/install-deps.sh --test)");
-            return true;
-        }
-    }
-    false
+    netns::skip_unless_privileged(test, &["ip", "tcpreplay", "taskset"])
 }
 
 /// The shared corpus, when present (`$TAPWATCH_SHARED` or `shared/` beside the repository).
@@ -58,19 +35,7 @@ pub fn shared() -> Option<PathBuf> {
 }
 
 fn run(cmd: &mut Command) -> Result<String, String> {
-    let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{cmd:?}: {}: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-fn ip(args: &[&str]) -> Result<String, String> {
-    run(Command::new("ip").args(args))
+    netns::run(cmd)
 }
 
 /// Two namespaces `twl-<pid>-<n>-a` and `-b` with a veth pair between them; deleted on drop.
@@ -78,59 +43,19 @@ fn ip(args: &[&str]) -> Result<String, String> {
 pub struct Netns {
     pub a: String,
     pub b: String,
+    _pair: netns::VethPair,
 }
 
 impl Netns {
     /// Creates the pair with `queues` tx and rx queues per end, links up, IPv6 off (the
     /// kernel then sends nothing of its own over the pair).
     pub fn new(queues: u32) -> Result<Self, String> {
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let base = format!("twl-{}-{n}", std::process::id());
-        let pair = Self {
-            a: format!("{base}-a"),
-            b: format!("{base}-b"),
-        };
-        ip(&["netns", "add", &pair.a])?;
-        ip(&["netns", "add", &pair.b])?;
-        for ns in [&pair.a, &pair.b] {
-            run(Command::new("ip").args([
-                "netns",
-                "exec",
-                ns,
-                "sysctl",
-                "-qw",
-                "net.ipv6.conf.all.disable_ipv6=1",
-                "net.ipv6.conf.default.disable_ipv6=1",
-            ]))?;
-        }
-        let q = queues.to_string();
-        ip(&[
-            "link",
-            "add",
-            IFACE_A,
-            "netns",
-            &pair.a,
-            "numtxqueues",
-            &q,
-            "numrxqueues",
-            &q,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            IFACE_B,
-            "netns",
-            &pair.b,
-            "numtxqueues",
-            &q,
-            "numrxqueues",
-            &q,
-        ])?;
-        for (ns, dev) in [(&pair.a, IFACE_A), (&pair.b, IFACE_B)] {
-            ip(&["-n", ns, "link", "set", "lo", "up"])?;
-            ip(&["-n", ns, "link", "set", dev, "up"])?;
-        }
-        Ok(pair)
+        let pair = netns::VethPair::new("twl", (IFACE_A, IFACE_B), queues, None)?;
+        Ok(Self {
+            a: pair.a.clone(),
+            b: pair.b.clone(),
+            _pair: pair,
+        })
     }
 
     /// Sends `pcaps` from B's end with tcpreplay, at `pps` packets per second or top speed,
@@ -153,32 +78,7 @@ impl Netns {
     }
 }
 
-impl Drop for Netns {
-    fn drop(&mut self) {
-        // Deleting a namespace destroys the veth end in it, and with it the pair.
-        let _ = ip(&["netns", "del", &self.a]);
-        let _ = ip(&["netns", "del", &self.b]);
-    }
-}
-
-/// A directory removed on drop.
-#[derive(Debug)]
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new(tag: &str) -> Self {
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let p = std::env::temp_dir().join(format!("tw-live-{tag}-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&p).expect("temp dir");
-        Self(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+pub use tapwatch_testkit::TempDir;
 
 /// The compiled-rule cache shared by every run of this test binary (rules compile once).
 pub fn cache_dir() -> PathBuf {

@@ -9,9 +9,11 @@ mod netns;
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use tapwatch_testkit::netns as veth;
 use tapwatch_xdp::xsk::XskSocket;
 
 /// Interface name of the veth end in namespace A (where the capture runs).
@@ -19,50 +21,14 @@ pub const IFACE_A: &str = "twxa";
 /// Interface name of the veth end in namespace B (where frames are sent from).
 pub const IFACE_B: &str = "twxb";
 
-static NEXT: AtomicU32 = AtomicU32::new(0);
-
 /// Prints the skip line and returns true when the test cannot run here.
 pub fn skip_unless_privileged(test: &str) -> bool {
-    // SAFETY-free check: root is uid 0 in /proc/self/status.
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let root = status
-        .lines()
-        .find(|l| l.starts_with("Uid:"))
-        .and_then(|l| l.split_whitespace().nth(2))
-        == Some("0");
-    if !root {
-        println!("skipped: {test}: not root");
-        return true;
-    }
-    for tool in ["ip", "tcpreplay"] {
-        let ok = Command::new(tool)
-            .arg("-V")
-            .output()
-            .map(|o| o.status.success() || !o.stdout.is_empty() || !o.stderr.is_empty())
-            .unwrap_or(false);
-        if !ok {
-            println!("skipped: {test}: {tool} not found (scripts/install-deps.sh --test)");
-            return true;
-        }
-    }
-    false
-}
-
-fn run(cmd: &mut Command) -> Result<(), String> {
-    let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{cmd:?}: {}: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    Ok(())
+    veth::skip_unless_privileged(test, &["ip", "tcpreplay"])
 }
 
 /// Runs `ip` with `args`.
 pub fn ip(args: &[&str]) -> Result<(), String> {
-    run(Command::new("ip").args(args))
+    veth::ip(args).map(|_| ())
 }
 
 /// Two namespaces `twx-<pid>-<n>-a` and `-b`, a veth pair between them, both deleted on drop.
@@ -71,65 +37,20 @@ pub struct NetnsPair {
     pub a: String,
     pub b: String,
     pcap: PathBuf,
+    _pair: veth::VethPair,
 }
 
 impl NetnsPair {
     /// Creates the namespaces and the pair, with `mtu` on both ends, links up, IPv6 off (so
     /// the kernel sends nothing of its own over the pair).
     pub fn new(mtu: u32) -> Result<Self, String> {
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let pid = std::process::id();
-        let base = format!("twx-{pid}-{n}");
-        let pair = Self {
-            a: format!("{base}-a"),
-            b: format!("{base}-b"),
-            pcap: std::env::temp_dir().join(format!("{base}.pcap")),
-        };
-        ip(&["netns", "add", &pair.a])?;
-        ip(&["netns", "add", &pair.b])?;
-        for ns in [&pair.a, &pair.b] {
-            run(Command::new("ip").args([
-                "netns",
-                "exec",
-                ns,
-                "sysctl",
-                "-qw",
-                "net.ipv6.conf.all.disable_ipv6=1",
-                "net.ipv6.conf.default.disable_ipv6=1",
-            ]))?;
-        }
-        let mtu = mtu.to_string();
-        ip(&[
-            "link",
-            "add",
-            IFACE_A,
-            "netns",
-            &pair.a,
-            "numtxqueues",
-            "1",
-            "numrxqueues",
-            "1",
-            "mtu",
-            &mtu,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            IFACE_B,
-            "netns",
-            &pair.b,
-            "numtxqueues",
-            "1",
-            "numrxqueues",
-            "1",
-            "mtu",
-            &mtu,
-        ])?;
-        for (ns, dev) in [(&pair.a, IFACE_A), (&pair.b, IFACE_B)] {
-            ip(&["-n", ns, "link", "set", "lo", "up"])?;
-            ip(&["-n", ns, "link", "set", dev, "up"])?;
-        }
-        Ok(pair)
+        let pair = veth::VethPair::new("twx", (IFACE_A, IFACE_B), 1, Some(mtu))?;
+        Ok(Self {
+            a: pair.a.clone(),
+            b: pair.b.clone(),
+            pcap: std::env::temp_dir().join(format!("{}.pcap", pair.a)),
+            _pair: pair,
+        })
     }
 
     /// Runs `body` in a thread whose network namespace is A; returns its result.
@@ -140,27 +61,28 @@ impl NetnsPair {
     /// Sends `frames` from B's veth end with tcpreplay (about 20,000 frames per second).
     pub fn send(&self, frames: &[Vec<u8>]) -> Result<(), String> {
         frames::write_pcap(&self.pcap, frames).map_err(|e| format!("writing pcap: {e}"))?;
-        run(Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &self.b,
-                "tcpreplay",
-                "-q",
-                "--pps=20000",
-                "-i",
-                IFACE_B,
-            ])
-            .arg(&self.pcap))
+        veth::run(
+            Command::new("ip")
+                .args([
+                    "netns",
+                    "exec",
+                    &self.b,
+                    "tcpreplay",
+                    "-q",
+                    "--pps=20000",
+                    "-i",
+                    IFACE_B,
+                ])
+                .arg(&self.pcap),
+        )
+        .map(|_| ())
     }
 }
 
 impl Drop for NetnsPair {
+    /// Removes the pcap; the namespaces go with the `VethPair`.
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.pcap);
-        // Deleting a namespace destroys the veth end in it, and with it the pair.
-        let _ = ip(&["netns", "del", &self.a]);
-        let _ = ip(&["netns", "del", &self.b]);
     }
 }
 
@@ -187,6 +109,7 @@ pub struct BridgeNetns {
 impl BridgeNetns {
     /// Creates the namespace and an up bridge interface named `iface` in it.
     pub fn new(iface: &str) -> Result<Self, String> {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let ns = Self {
             name: format!("twx-{}-{n}-d", std::process::id()),
