@@ -90,6 +90,9 @@ pub struct QueueReport {
     pub filtered: u64,
     /// Packets of bypassed flows skipped in userspace (socket fallback).
     pub bypassed_packets: u64,
+    /// Userspace bypass requests refused because the capture thread's table was full (the
+    /// flow goes on being inspected).
+    pub bypass_table_full: u64,
     /// Receive calls that failed, and the last failure.
     pub receive_errors: u64,
     /// The last receive error.
@@ -383,6 +386,7 @@ impl CaptureThread {
             dispatch_drops: 0,
             filtered: 0,
             bypassed_packets: 0,
+            bypass_table_full: 0,
             receive_errors: 0,
             last_error: None,
         };
@@ -397,8 +401,10 @@ impl CaptureThread {
             if let Some(keys) = &self.keys {
                 let now = capture::now();
                 for key in keys.try_iter() {
-                    if bypassed.len() < USER_BYPASS_MAX {
+                    if bypassed.len() < USER_BYPASS_MAX || bypassed.contains_key(&key) {
                         bypassed.insert(key, now);
+                    } else {
+                        r.bypass_table_full += 1;
                     }
                 }
             }

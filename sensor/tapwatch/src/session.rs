@@ -153,10 +153,10 @@ fn live_text(live: &LiveReport) -> String {
             k.fill_ring_empty,
             q.dispatch_drops
         ));
-        if q.filtered > 0 || q.bypassed_packets > 0 {
+        if q.filtered > 0 || q.bypassed_packets > 0 || q.bypass_table_full > 0 {
             s.push_str(&format!(
-                "; userspace: filtered {}, bypassed {}",
-                q.filtered, q.bypassed_packets
+                "; userspace: filtered {}, bypassed {}, bypass table full {}",
+                q.filtered, q.bypassed_packets, q.bypass_table_full
             ));
         }
         if let Some(e) = &q.last_error {
