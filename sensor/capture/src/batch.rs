@@ -104,6 +104,11 @@ impl PacketBatch {
         self.consumed
     }
 
+    /// The capture time of the batch's last packet.
+    pub fn last_ts(&self) -> Option<Timestamp> {
+        self.entries.last().map(|e| e.ts)
+    }
+
     /// The packets, in capture order, borrowed from the batch.
     pub fn iter(&self) -> impl Iterator<Item = RawPacket<'_>> + '_ {
         self.entries.iter().map(|e| RawPacket {

@@ -417,8 +417,8 @@ impl Dispatcher {
         whole
             .numbers
             .extend(first..first + whole.packets.len() as u64);
-        if let Some(last) = whole.packets.iter().last() {
-            self.clock = last.ts;
+        if let Some(last) = whole.packets.last_ts() {
+            self.clock = last;
         }
         whole.tick = Some(self.clock);
         if let Some(n) = self.dispatched.get_mut(0) {
