@@ -14,6 +14,8 @@ use tapwatch_proto::v1::{
 use tokio::sync::{mpsc, watch};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
+use tapwatch_service::RateLimited;
+
 use crate::backoff::Backoff;
 use crate::spool::{BatchKind, DroppedRange, LossReason, SpoolItem};
 use crate::{Shared, Stop};
@@ -59,15 +61,20 @@ enum End {
     Stopped,
 }
 
+/// Failed sessions are logged at most once per this interval (the rest counted).
+const SESSION_WARNING_INTERVAL: Duration = Duration::from_secs(60);
+
 /// Runs sessions until stopped; the body of the sender thread.
 pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<Stop>) {
     let cfg = &shared.config;
     let mut backoff = Backoff::new(cfg.reconnect_base_ms, cfg.reconnect_max_ms);
+    // A center that stays unreachable fails every session: one warning a minute, counted.
+    let mut warnings = RateLimited::new(SESSION_WARNING_INTERVAL);
     let endpoint = match endpoint(&shared) {
         Ok(e) => e,
         Err(e) => {
             shared.counters.set_error(&e);
-            log::error!("export disabled: {e}");
+            tracing::error!("export disabled: {e}");
             return;
         }
     };
@@ -86,7 +93,9 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<Stop>) {
             Ok(End::Drained | End::Stopped) => return,
             Err(e) => {
                 shared.counters.reconnects.fetch_add(1, RELAXED);
-                log::warn!("export: {e}");
+                if let Some(repeated) = warnings.check("session", std::time::Instant::now()) {
+                    tracing::warn!("export: {e}{}", RateLimited::<&str>::suffix(repeated));
+                }
                 shared.counters.set_error(&e);
             }
         }
@@ -151,7 +160,7 @@ fn endpoint(shared: &Shared) -> Result<Endpoint, SessionError> {
         .http2_keep_alive_interval(Duration::from_secs(30))
         .keep_alive_timeout(Duration::from_secs(20));
     if cfg.insecure {
-        log::warn!(
+        tracing::warn!(
             "export: INSECURE plaintext connection to {} (no TLS, no sensor identity): \
              never use this outside a lab",
             cfg.center_url
@@ -341,7 +350,7 @@ async fn session(
                         if e.fatal {
                             return Err(refused(&e));
                         }
-                        log::warn!("export: center refused batch {}: {}", e.seq, e.message);
+                        tracing::warn!("export: center refused batch {}: {}", e.seq, e.message);
                         shared.counters.set_error(format!("batch {} refused: {}", e.seq, e.message));
                         let rejected = shared.lock_spool().reject(e.seq);
                         if let Some(r) = rejected {
