@@ -43,6 +43,8 @@ pub struct Config {
     pub runtime: RuntimeSection,
     /// Live capture (`tapwatch run`): interfaces, capture mode, rings, filter and bypass.
     pub capture: CaptureSection,
+    /// The sensor's own log (not EVE): level and form.
+    pub logging: tapwatch_service::LoggingSection,
 }
 
 /// `[runtime]`

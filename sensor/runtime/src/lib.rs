@@ -9,7 +9,8 @@
 //! - [`health`]: the figures the exporter sends in `Health`, summed over workers;
 //! - [`capture`]: live packet sources (AF_XDP behind tapwatch's XDP program, or an
 //!   AF_PACKET socket) and the mode ladder that opens them;
-//! - [`live`]: the live capture threads, their ticks and counters, and the bypass policy.
+//! - [`live`]: the live capture threads, their ticks and counters, and the bypass policy;
+//! - [`liveness`]: per-worker heartbeats behind the service's watchdog.
 //!
 //! The `tapwatch` binary wires these with its command line and configuration.
 
@@ -18,6 +19,7 @@ pub mod dispatch;
 pub mod eve_file;
 pub mod health;
 pub mod live;
+pub mod liveness;
 pub mod pool;
 pub mod route;
 

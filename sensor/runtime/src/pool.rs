@@ -10,6 +10,7 @@ use tapwatch_pipeline::worker::Worker;
 
 use crate::dispatch::WorkerQueue;
 use crate::health::HealthBoard;
+use crate::liveness::{self, Watch};
 
 /// How often a worker publishes its figures for `Health` at most.
 const PUBLISH_INTERVAL: Duration = Duration::from_secs(1);
@@ -25,6 +26,8 @@ pub struct PoolOptions {
     /// waited on: a full channel drops the report, counted in [`Finished::bypass_dropped`]).
     /// Set only for workers told to [`Worker::report_bypassable`].
     pub bypass: Option<crossbeam_channel::Sender<tapwatch_pipeline::worker::BypassFlow>>,
+    /// Heartbeats for the watchdog (and, in tests only, a worker made to hang).
+    pub watch: Watch,
 }
 
 /// A worker thread's end: the worker, and the outcome of its last EVE write.
@@ -58,10 +61,11 @@ where
             .flatten();
         let health = options.health.clone();
         let bypass = options.bypass.clone();
+        let watch = options.watch.clone();
         let handle = std::thread::Builder::new()
             .name(format!("tapwatch-w{index}"))
             .spawn_scoped(scope, move || {
-                run(index, worker, &queue, cpu, health, bypass)
+                run(index, worker, &queue, cpu, health, bypass, watch)
             })?;
         handles.push(handle);
     }
@@ -75,11 +79,13 @@ fn run<W: RecordSink>(
     cpu: Option<usize>,
     health: Option<Arc<HealthBoard>>,
     bypass: Option<crossbeam_channel::Sender<tapwatch_pipeline::worker::BypassFlow>>,
+    watch: Watch,
 ) -> Finished<W> {
     let mut bypass_dropped = 0u64;
     worker.sweep_on_ticks_only();
     let pinned = cpu.filter(|&id| core_affinity::set_for_current(core_affinity::CoreId { id }));
     let mut last_publish = Instant::now();
+    let started = Instant::now();
     for mut batch in queue.batches.iter() {
         for (number, packet) in batch.iter() {
             worker.process(number, &packet);
@@ -102,6 +108,14 @@ fn run<W: RecordSink>(
         }
         batch.clear();
         let _ = queue.recycle.try_send(batch);
+        if let Some(l) = &watch.liveness {
+            l.beat(index);
+        }
+        if let Some(after) = watch.test_hang_after.filter(|_| index == 0) {
+            if started.elapsed() >= after {
+                liveness::hang_for_test(index);
+            }
+        }
     }
     let eve = worker.finish();
     if let Some(board) = &health {

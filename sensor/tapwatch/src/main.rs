@@ -3,10 +3,12 @@
 //! The binary only wires the library crates together: it owns the command line, the
 //! configuration file and the packet pipeline's assembly.
 
+mod check;
 mod export_link;
 mod replay;
 mod rules_cmd;
 mod run;
+mod service;
 mod session;
 
 use tapwatch_pipeline::config;
@@ -35,7 +37,8 @@ use clap::{Parser, Subcommand, ValueEnum};
         tapwatch run --interface eth1 --rules emerging-all.rules --eve /var/log/tapwatch/eve.json\n  \
         tapwatch rules check /etc/tapwatch/rules/\n  \
         tapwatch config default > sensor.toml\n  \
-        tapwatch config check sensor.toml"
+        tapwatch config check sensor.toml\n  \
+        tapwatch check --config /etc/tapwatch/tapwatch.toml --eve /var/log/tapwatch/eve.json"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -84,6 +87,20 @@ enum Command {
         tapwatch run -i eth1 --capture socket --config sensor.toml --summary-json\n  \
         tapwatch run -i ens1f0 --capture xdp-drv --config sensor.toml --export")]
     Run(RunArgs),
+    /// Check that `tapwatch run` could start with a configuration (like `suricata -T`).
+    ///
+    /// Loads the configuration (unknown keys and bad values refused with their line), checks
+    /// the settings against each other and this machine (interfaces listed once and
+    /// present, pinned CPUs available, spool and EVE directories writable, export
+    /// certificates readable), then loads and compiles the rules and reports counts and
+    /// rejections. Every problem is listed. Exit status 0 when the service could start
+    /// (rejected rules are warnings), 1 otherwise. systemd's unit runs it before every start
+    /// and reload.
+    #[command(after_help = "Examples:\n  \
+        tapwatch check --config /etc/tapwatch/tapwatch.toml\n  \
+        tapwatch check --config tapwatch.toml --eve /var/log/tapwatch/eve.json\n  \
+        tapwatch check --reload --config tapwatch.toml --running /run/tapwatch/running.toml")]
+    Check(CheckArgs),
     /// Check rule files and show how they compile (like `suricata -T`).
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -131,6 +148,23 @@ enum ExportCommand {
         #[arg(long)]
         summary_json: bool,
     },
+}
+
+#[derive(Debug, clap::Args)]
+struct CheckArgs {
+    /// The configuration file `tapwatch run` would be given.
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+    /// The EVE file `tapwatch run` would be given (`--eve`): its directory must be writable.
+    #[arg(long, value_name = "FILE")]
+    eve: Option<PathBuf>,
+    /// Before a reload: also say which settings a reload applies and which need a restart.
+    #[arg(long)]
+    reload: bool,
+    /// The configuration the sensor is running with: list each changed setting and whether
+    /// a reload applies it or it needs a restart (implies --reload).
+    #[arg(long, value_name = "FILE")]
+    running: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -234,6 +268,10 @@ struct RunArgs {
     /// At the end, wait this many seconds for the center to acknowledge what was sent.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     export_wait: u64,
+    /// TEST ONLY, hidden: worker 0 hangs for good this many seconds after it starts, so that
+    /// tests can see the systemd watchdog's pings stop. Never use it on a sensor.
+    #[arg(long, value_name = "SECS", hide = true)]
+    test_hang_worker_after_secs: Option<u64>,
 }
 
 /// Rule options shared by `replay`, `run` and `rules`.
@@ -359,9 +397,17 @@ enum ConfigCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    service::init_logging(match &cli.command {
+        Command::Run(a) => a.config.as_deref(),
+        Command::Replay(a) => a.config.as_deref(),
+        Command::Check(a) => Some(a.config.as_path()),
+        Command::Export(ExportCommand::Drain { config, .. }) => Some(config.as_path()),
+        _ => None,
+    });
     let result = match cli.command {
         Command::Replay(args) => replay::run(&args),
         Command::Run(args) => run::run(&args),
+        Command::Check(args) => check::check(&args),
         Command::Rules(RulesCommand::Check(args)) => rules_cmd::check(&args),
         Command::Rules(RulesCommand::Stats(args)) => rules_cmd::stats(&args),
         Command::Export(ExportCommand::TrainDict { eve, out, size }) => {

@@ -87,6 +87,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         cpus: config.runtime.worker_cpus.clone(),
         health: exporter.as_ref().map(|_| Arc::clone(&health)),
         bypass: None,
+        watch: Default::default(),
     };
     let finished = std::thread::scope(|scope| -> anyhow::Result<Vec<Finished<EveSink>>> {
         let (dispatcher, queues) = Dispatcher::new(

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 
 use crate::export_link;
+use crate::service::{self, Watchdog};
 use crate::session::{self, CpuTimes, Origin, Summary};
 use crate::RunArgs;
 use tapwatch_pipeline::config::Config;
@@ -16,6 +17,7 @@ use tapwatch_runtime::capture::{self, OpenInterface};
 use tapwatch_runtime::dispatch::{Affinity, Backpressure, Dispatcher};
 use tapwatch_runtime::health::HealthBoard;
 use tapwatch_runtime::live::{self, LiveSettings};
+use tapwatch_runtime::liveness::Liveness;
 use tapwatch_runtime::pool::{self, PoolOptions};
 
 /// Bypass reports waiting between the workers and the control loop at most.
@@ -48,6 +50,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("{}", capture::CaptureError::NoInterface);
     }
     config.runtime.check_cpus(&pool::available_cpus())?;
+    let notifier = service::notifier();
+    notifier.status("loading and compiling rules");
     let mut startup =
         detect_setup::start(&config, args.config.as_deref(), &args.detect.to_args(false))?;
     session::report_startup(&startup, args.verbose);
@@ -55,8 +59,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let mut interfaces: Vec<OpenInterface> = Vec::new();
     for iface in &config.capture.interfaces {
         let open = capture::open_interface(iface, config.capture.mode, &config.capture)?;
-        eprintln!(
-            "tapwatch: {iface}: capturing in mode {} on {} queue(s){}",
+        tracing::info!(
+            "{iface}: capturing in mode {} on {} queue(s){}",
             open.mode.name(),
             open.sources.len(),
             if open.refusals.is_empty() {
@@ -73,6 +77,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         .or(config.runtime.workers)
         .map_or(sources.max(1), std::num::NonZeroUsize::get);
 
+    let liveness = Arc::new(Liveness::new(workers));
     let health = Arc::new(HealthBoard::default());
     let exporter = session::start_exporter(
         args.export,
@@ -102,6 +107,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         cpus: config.runtime.worker_cpus.clone(),
         health: exporter.as_ref().map(|_| Arc::clone(&health)),
         bypass: config.capture.bypass.then_some(bypass_tx),
+        watch: tapwatch_runtime::liveness::Watch {
+            liveness: Some(Arc::clone(&liveness)),
+            test_hang_after: args.test_hang_worker_after_secs.map(Duration::from_secs),
+        },
     };
     let settings = LiveSettings {
         rx_batch: config.capture.rx_batch_packets.get() as usize,
@@ -111,6 +120,18 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             .bypass
             .then(|| Duration::from_secs(config.capture.bypass_idle_timeout_secs)),
     };
+    let ready = Arc::new(AtomicBool::new(false));
+    let watchdog = Watchdog::start(
+        &notifier,
+        &liveness,
+        tapwatch_service::notify::watchdog_interval(),
+        &ready,
+    )
+    .context("cannot start the watchdog thread")?;
+    let status = format!(
+        "capturing on {} ({sources} queue(s)) with {workers} worker(s)",
+        config.capture.interfaces.join(", ")
+    );
     let cpu_at_start = session::process_cpu_secs();
     let started = Instant::now();
     let (mut report, finished) = std::thread::scope(|scope| -> anyhow::Result<_> {
@@ -130,12 +151,19 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             Some(bypass_rx),
             &stop,
             |_| {
-                eprintln!(
-                    "tapwatch: capture started with {workers} worker(s); stop with Ctrl-C or SIGTERM"
-                )
+                tracing::info!(
+                    "capture started with {workers} worker(s); stop with Ctrl-C or SIGTERM"
+                );
+                notifier.ready();
+                notifier.status(&status);
+                ready.store(true, Ordering::Release);
             },
         )
         .context("live capture failed")?;
+        // Capture has stopped: no more ticks, so idle workers are no longer stuck ones.
+        ready.store(false, Ordering::Release);
+        notifier.stopping();
+        notifier.status("stopping: finishing flows, flushing EVE and the export spool");
         let mut finished = Vec::with_capacity(handles.len());
         for (index, handle) in handles.into_iter().enumerate() {
             finished.push(
@@ -146,8 +174,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         }
         Ok((report, finished))
     })?;
+    drop(watchdog);
     if !stop.load(Ordering::Acquire) {
-        eprintln!("tapwatch: every capture thread ended; stopping");
+        tracing::warn!("every capture thread ended; stopping");
     }
     let elapsed = started.elapsed();
     report.bypass_reports_dropped = finished.iter().map(|f| f.bypass_dropped).sum();

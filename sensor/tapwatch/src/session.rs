@@ -244,7 +244,8 @@ pub(crate) fn release_at_exit(engine: Option<std::sync::Arc<tapwatch_detect::Eng
     std::mem::forget(engine);
 }
 
-/// Start-up report on stderr: counts, the first rejections (all with `verbose`), cache problems.
+/// Start-up report in the log: counts, the first rejections (all with `verbose`), cache
+/// problems.
 pub(crate) fn report_startup(startup: &Startup, verbose: bool) {
     let Some(build) = &startup.build else {
         return;
@@ -255,21 +256,21 @@ pub(crate) fn report_startup(startup: &Startup, verbose: bool) {
         REJECTIONS_SHOWN
     };
     for r in startup.rejections.iter().take(shown) {
-        eprintln!("tapwatch: rule rejected: {r}");
+        tracing::warn!("rule rejected: {r}");
     }
     if startup.rejections.len() > shown {
-        eprintln!(
-            "tapwatch: ... and {} more rejected rule(s): --verbose lists them all, \
+        tracing::warn!(
+            "... and {} more rejected rule(s): --verbose lists them all, \
              `tapwatch rules check` explains them",
             startup.rejections.len() - shown
         );
     }
-    eprintln!("tapwatch: {}", counts_line(startup));
+    tracing::info!("{}", counts_line(startup));
     if let Some(w) = &build.cache_warning {
-        eprintln!("tapwatch: warning: rule cache: {w}");
+        tracing::warn!("rule cache: {w}");
     }
     if startup.loaded == 0 {
-        eprintln!("tapwatch: warning: no rule could be loaded; nothing will alert");
+        tracing::warn!("no rule could be loaded; nothing will alert");
     }
 }
 
