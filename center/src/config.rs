@@ -24,6 +24,8 @@ pub struct Config {
     pub storage: StorageSection,
     /// The HTTP JSON API.
     pub api: ApiSection,
+    /// The center's own log: level and form.
+    pub logging: tapwatch_service::LoggingSection,
 }
 
 /// `[server]`

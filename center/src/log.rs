@@ -1,26 +1,19 @@
-//! Log lines on stderr: `<RFC 3339 time> <LEVEL> <message>`. Kept tiny on purpose: the center
-//! logs connections, refusals and failures, never per record.
-
-use tapwatch_proto::time::format_rfc3339_us;
-
-fn line(level: &str, msg: &str) {
-    eprintln!(
-        "{} {level} {msg}",
-        format_rfc3339_us(crate::store::sqlite::now_us())
-    );
-}
+//! The center's log messages, as `tracing` events: the subscriber `main` installs
+//! (`tapwatch_service::logging`) writes them to stderr in the journal's form under systemd,
+//! timestamped text on a terminal, or JSON. Kept tiny on purpose: the center logs
+//! connections, refusals and failures, never per record.
 
 /// Something worth knowing.
 pub fn info(msg: &str) {
-    line("INFO", msg);
+    tracing::info!("{msg}");
 }
 
 /// Something refused or suspicious.
 pub fn warn(msg: &str) {
-    line("WARN", msg);
+    tracing::warn!("{msg}");
 }
 
 /// Something failed.
 pub fn error(msg: &str) {
-    line("ERROR", msg);
+    tracing::error!("{msg}");
 }

@@ -192,7 +192,18 @@ fn print(s: &str) -> anyhow::Result<()> {
     }
 }
 
+/// Installs the log subscriber: `serve` with its configuration's `[logging]` (the defaults
+/// when it does not load: `serve` reports why itself), the other commands with the defaults.
+fn init_logging(cli: &Cli) {
+    let section = match &cli.cmd {
+        Cmd::Serve { config } => Config::load(config).map(|c| c.logging).unwrap_or_default(),
+        _ => tapwatch_service::LoggingSection::default(),
+    };
+    tapwatch_service::logging::init(&section);
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
+    init_logging(&cli);
     match cli.cmd {
         Cmd::Serve { config } => {
             let cfg = Config::load(&config)?;

@@ -865,9 +865,20 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         }
     ));
     let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    // Under systemd (Type=notify): ready once both listeners are bound.
+    let notifier = tapwatch_service::Notifier::from_env().unwrap_or_else(|e| {
+        log::warn(&format!("cannot notify systemd: {e}"));
+        tapwatch_service::Notifier::disabled()
+    });
+    notifier.ready();
+    notifier.status(&format!("serving sensors on {addr}"));
+    let stopping = async {
+        shutdown_signal().await;
+        notifier.stopping();
+    };
     builder
         .add_service(svc)
-        .serve_with_incoming_shutdown(incoming, shutdown_signal())
+        .serve_with_incoming_shutdown(incoming, stopping)
         .await?;
     log::info("stopped");
     Ok(())
