@@ -14,7 +14,9 @@ if [[ "${1:-}" == "--test" ]]; then
     # postgresql: the center's storage tests start a throwaway server of their own;
     # tcpreplay, iproute2, ethtool: the privileged XDP and live-capture tests (namespaces,
     # veth, sending; `taskset` comes with util-linux).
-    packages+=(tshark wireshark-common postgresql tcpreplay iproute2 ethtool)
+    # systemd: systemd-analyze for the units' checks; binutils: readelf and strip for the
+    # Debian package (scripts/test-package.sh).
+    packages+=(tshark wireshark-common postgresql tcpreplay iproute2 ethtool systemd binutils)
 fi
 
 missing=()

@@ -21,5 +21,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked
 
+echo "== systemd units and the Debian package (root; skipped otherwise)"
+scripts/test-package.sh
+
 echo "== fuzz smoke runs"
 scripts/fuzz-smoke.sh
