@@ -114,6 +114,12 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                     );
                 }
             }
+            // Not running (or started without the copy): nothing to compare with; the new
+            // configuration itself was checked above.
+            Err(e) if !running.exists() => found.warnings.push(format!(
+                "--running {}: {e:#}: cannot say which changes need a restart",
+                running.display()
+            )),
             Err(e) => found
                 .problems
                 .push(format!("--running {}: {e:#}", running.display())),

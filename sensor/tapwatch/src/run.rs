@@ -50,6 +50,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("{}", capture::CaptureError::NoInterface);
     }
     config.runtime.check_cpus(&pool::available_cpus())?;
+    service::record_running_config(args.config.as_deref());
     let notifier = service::notifier();
     notifier.status("loading and compiling rules");
     let mut startup =

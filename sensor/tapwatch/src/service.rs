@@ -33,6 +33,38 @@ pub(crate) fn notifier() -> Arc<Notifier> {
     }))
 }
 
+/// Under systemd with `RuntimeDirectory=` (`$RUNTIME_DIRECTORY`, `/run/tapwatch`): keeps a
+/// copy of the configuration file the sensor starts with as `running.toml` there, for
+/// `tapwatch check --reload --running /run/tapwatch/running.toml` (the unit's
+/// `ExecReload`) to say which edited settings a reload cannot apply. Elsewhere, nothing.
+pub(crate) fn record_running_config(config: Option<&Path>) {
+    let (Some(config), Some(dir)) = (config, std::env::var_os("RUNTIME_DIRECTORY")) else {
+        return;
+    };
+    // systemd may list several directories separated by ':'; the first is ours.
+    let dir = dir
+        .to_string_lossy()
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    keep_copy(config, Path::new(&dir));
+}
+
+fn keep_copy(config: &Path, dir: &Path) {
+    let target = dir.join(RUNNING_CONFIG);
+    if let Err(e) = std::fs::copy(config, &target) {
+        tracing::warn!(
+            "cannot keep a copy of the configuration in {}: {e} (`tapwatch check --running` \
+             will not be able to compare)",
+            target.display()
+        );
+    }
+}
+
+/// The name of the running configuration's copy in the runtime directory.
+pub(crate) const RUNNING_CONFIG: &str = "running.toml";
+
 /// The watchdog thread; stops when dropped.
 #[derive(Debug)]
 pub(crate) struct Watchdog {
@@ -183,6 +215,21 @@ mod tests {
             );
             drop(dog);
         });
+    }
+
+    #[test]
+    fn the_running_configuration_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("tapwatch.toml");
+        std::fs::write(&config, "[capture]\ninterfaces = [\"eth1\"]\n").unwrap();
+        let run = dir.path().join("run");
+        std::fs::create_dir(&run).unwrap();
+        keep_copy(&config, &run);
+        assert_eq!(
+            std::fs::read(run.join(RUNNING_CONFIG)).unwrap(),
+            std::fs::read(&config).unwrap()
+        );
+        keep_copy(&config, &dir.path().join("absent")); // logged, not fatal
     }
 
     #[test]
