@@ -163,6 +163,17 @@ impl Service {
         got
     }
 
+    /// SIGTERM, then its output once it ended.
+    fn terminate(self) -> Output {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        self.child.wait_with_output().unwrap()
+    }
+
     fn stderr(mut self) -> String {
         let _ = self.child.kill();
         let out = self.child.wait_with_output().unwrap();
@@ -230,5 +241,59 @@ fn a_stuck_worker_stops_the_watchdog_pings() {
     assert!(
         stderr.contains("worker 0 (thread tapwatch-w0) made no progress"),
         "{stderr}"
+    );
+}
+
+/// The capabilities `tapwatch.service` grants, in setpriv's notation: exactly these.
+const SERVICE_CAPS: &str = "-all,+bpf,+perfmon,+net_admin,+net_raw,+ipc_lock";
+
+#[test]
+fn an_unprivileged_user_with_the_units_five_capabilities_captures_with_xdp() {
+    use tapwatch_testkit::netns::{self, VethPair};
+    if netns::skip_unless_privileged("service capabilities", &["ip", "setpriv"]) {
+        return;
+    }
+    let pair = VethPair::new("twsvc", ("twsvc0", "twsvc1"), 1, None).expect("veth pair");
+    // A notification socket the unprivileged process may write to.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notify");
+    let socket = UnixDatagram::bind(&path).unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let child = Command::new("ip")
+        .args(["netns", "exec", &pair.a, "setpriv"])
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(format!("--inh-caps={SERVICE_CAPS}"))
+        .arg(format!("--ambient-caps={SERVICE_CAPS}"))
+        .arg(format!("--bounding-set={SERVICE_CAPS}"))
+        .args(["--", env!("CARGO_BIN_EXE_tapwatch"), "run", "-i", "twsvc0"])
+        .args(["--capture", "xdp-drv", "--summary-json"])
+        .env("NOTIFY_SOCKET", &path)
+        .env("WATCHDOG_USEC", "400000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let s = Service {
+        child,
+        socket,
+        _dir: dir,
+    };
+    s.ready();
+    let pings = s.messages(Duration::from_millis(1000));
+    assert!(
+        pings.iter().filter(|m| *m == "WATCHDOG=1").count() >= 3,
+        "{pings:?}"
+    );
+    // `ip netns exec` and setpriv exec tapwatch: the child is tapwatch itself.
+    let out = s.terminate();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{}\n{stderr}", out.status);
+    let summary: serde_json::Value =
+        serde_json::from_str(stderr.lines().last().expect("summary")).expect("JSON summary");
+    assert_eq!(
+        summary["capture"]["interfaces"][0]["mode"], "xdp-driver-copy",
+        "XDP in driver mode as an unprivileged user: {stderr}"
     );
 }
