@@ -284,7 +284,12 @@ fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("tapwatch-center: {e:#}");
+            // Under systemd, the failure that ends the service is an error-priority line.
+            if tapwatch_service::logging::stderr_is_journal() {
+                tracing::error!("{e:#}");
+            } else {
+                eprintln!("tapwatch-center: {e:#}");
+            }
             ExitCode::FAILURE
         }
     }

@@ -397,7 +397,7 @@ enum ConfigCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    service::init_logging(match &cli.command {
+    let log_format = service::init_logging(match &cli.command {
         Command::Run(a) => a.config.as_deref(),
         Command::Replay(a) => a.config.as_deref(),
         Command::Check(a) => Some(a.config.as_path()),
@@ -430,7 +430,14 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("tapwatch: error: {e:#}");
+            // In the journal (or JSON logs) the failure that ends a service is an error
+            // event like the others, so that `journalctl -p err` shows it.
+            match log_format {
+                tapwatch_service::LogFormat::Journal | tapwatch_service::LogFormat::Json => {
+                    tracing::error!("{e:#}")
+                }
+                _ => eprintln!("tapwatch: error: {e:#}"),
+            }
             ExitCode::from(2)
         }
     }

@@ -13,15 +13,16 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use tapwatch_runtime::liveness::{Checker, Liveness};
-use tapwatch_service::{LoggingSection, Notifier};
+use tapwatch_service::{LogFormat, LoggingSection, Notifier};
 
 /// Installs the log subscriber from the `[logging]` section of `config` (the defaults when
 /// there is none, or when it does not parse: the command reports that itself).
-pub(crate) fn init_logging(config: Option<&Path>) {
+/// Returns the form chosen, for `main`'s last word.
+pub(crate) fn init_logging(config: Option<&Path>) -> LogFormat {
     let section = config
         .and_then(|p| tapwatch_pipeline::config::Config::load(p).ok())
         .map_or_else(LoggingSection::default, |c| c.logging);
-    tapwatch_service::logging::init(&section);
+    tapwatch_service::logging::init(&section).format
 }
 
 /// The notifier `NOTIFY_SOCKET` names (a no-op one outside systemd, or when the variable is
