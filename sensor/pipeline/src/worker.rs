@@ -184,6 +184,35 @@ impl<W: RecordSink> Worker<W> {
         Ok(worker)
     }
 
+    /// Runs `engine` through `detector` (built for it with the sensor's shared host state)
+    /// from the next packet on: a rule reload's swap, made between two packets. Flows keep
+    /// their detection state (flowbits, flowints and `by_flow` thresholds, which the engines
+    /// key by name and gid:sid, see [`tapwatch_detect::StateNames`]); the detection counters
+    /// go on. A worker that ran without rules starts detecting.
+    pub fn replace_engine(
+        &mut self,
+        engine: std::sync::Arc<tapwatch_detect::Engine>,
+        detector: tapwatch_detect::Detector,
+    ) {
+        match &mut self.detection {
+            Some(d) => d.replace_engine(engine, detector),
+            None => {
+                let inspect_encrypted = self.config.app.tls.encryption_handling
+                    == crate::config::EncryptionHandling::Full;
+                self.detection = Some(crate::detect_run::Detection::with_detector(
+                    engine,
+                    detector,
+                    inspect_encrypted,
+                ));
+            }
+        }
+    }
+
+    /// The detection engine the worker runs, if any.
+    pub fn engine(&self) -> Option<&std::sync::Arc<tapwatch_detect::Engine>> {
+        self.detection.as_ref().map(|d| &d.engine)
+    }
+
     /// Draws flow ids from `ids` (a share of the space all workers draw from), so that flow
     /// ids stay unique across workers. Call before the first packet.
     pub fn use_flow_ids(&mut self, ids: tapwatch_flow::FlowIdSpace) {
