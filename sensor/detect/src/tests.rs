@@ -776,8 +776,17 @@ alert tcp any any -> any any (msg:"every 3rd"; content:"T"; threshold:type thres
         let mut det = Detector::with_host_state(&old, std::sync::Arc::clone(&host)).unwrap();
         let mut flow = FlowDetect::default();
         let p = |payload, s| tcp(payload, b"", TS, s);
-        let alerted = run_on(&old, &mut det, &mut flow, &[p(b"S", 1), p(b"T", 2), p(b"T", 3)]);
-        assert_eq!(alerted, vec![11], "{prefilter:?}: the by-flow limit alerts once");
+        let alerted = run_on(
+            &old,
+            &mut det,
+            &mut flow,
+            &[p(b"S", 1), p(b"T", 2), p(b"T", 3)],
+        );
+        assert_eq!(
+            alerted,
+            vec![11],
+            "{prefilter:?}: the by-flow limit alerts once"
+        );
 
         let (new, report) =
             Engine::build_after(sigs(after), &config, old.state_names()).expect("build");

@@ -19,7 +19,10 @@ pub mod eve_file;
 pub mod health;
 pub mod live;
 pub mod pool;
+pub mod reload;
 pub mod route;
+pub mod swap;
 
 #[cfg(test)]
 mod fixtures;
+mod selftest;

@@ -10,6 +10,7 @@ use tapwatch_pipeline::worker::Worker;
 
 use crate::dispatch::WorkerQueue;
 use crate::health::HealthBoard;
+use crate::swap::EngineSwap;
 
 /// How often a worker publishes its figures for `Health` at most.
 const PUBLISH_INTERVAL: Duration = Duration::from_secs(1);
@@ -25,6 +26,8 @@ pub struct PoolOptions {
     /// waited on: a full channel drops the report, counted in [`Finished::bypass_dropped`]).
     /// Set only for workers told to [`Worker::report_bypassable`].
     pub bypass: Option<crossbeam_channel::Sender<tapwatch_pipeline::worker::BypassFlow>>,
+    /// Where a rule reload offers a new engine, taken by each worker between two batches.
+    pub swap: Option<Arc<EngineSwap>>,
 }
 
 /// A worker thread's end: the worker, and the outcome of its last EVE write.
@@ -58,10 +61,11 @@ where
             .flatten();
         let health = options.health.clone();
         let bypass = options.bypass.clone();
+        let swap = options.swap.clone();
         let handle = std::thread::Builder::new()
             .name(format!("tapwatch-w{index}"))
             .spawn_scoped(scope, move || {
-                run(index, worker, &queue, cpu, health, bypass)
+                run(index, worker, &queue, cpu, health, bypass, swap)
             })?;
         handles.push(handle);
     }
@@ -75,7 +79,9 @@ fn run<W: RecordSink>(
     cpu: Option<usize>,
     health: Option<Arc<HealthBoard>>,
     bypass: Option<crossbeam_channel::Sender<tapwatch_pipeline::worker::BypassFlow>>,
+    swap: Option<Arc<EngineSwap>>,
 ) -> Finished<W> {
+    let mut engine_generation = 0u64;
     let mut bypass_dropped = 0u64;
     worker.sweep_on_ticks_only();
     let pinned = cpu.filter(|&id| core_affinity::set_for_current(core_affinity::CoreId { id }));
@@ -102,6 +108,12 @@ fn run<W: RecordSink>(
         }
         batch.clear();
         let _ = queue.recycle.try_send(batch);
+        if let Some(swap) = &swap {
+            swap.apply(index, &mut engine_generation, &mut worker);
+        }
+    }
+    if let Some(swap) = &swap {
+        swap.worker_ended(index);
     }
     let eve = worker.finish();
     if let Some(board) = &health {

@@ -56,6 +56,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         &config,
         workers,
         engine.as_ref(),
+        &Arc::new(tapwatch_detect::HostState::new()),
         eve_file.as_ref(),
         exporter.as_ref(),
     )?;
@@ -87,6 +88,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         cpus: config.runtime.worker_cpus.clone(),
         health: exporter.as_ref().map(|_| Arc::clone(&health)),
         bypass: None,
+        swap: None,
     };
     let finished = std::thread::scope(|scope| -> anyhow::Result<Vec<Finished<EveSink>>> {
         let (dispatcher, queues) = Dispatcher::new(

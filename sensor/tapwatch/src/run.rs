@@ -17,6 +17,8 @@ use tapwatch_runtime::dispatch::{Affinity, Backpressure, Dispatcher};
 use tapwatch_runtime::health::HealthBoard;
 use tapwatch_runtime::live::{self, LiveSettings};
 use tapwatch_runtime::pool::{self, PoolOptions};
+use tapwatch_runtime::reload::{Reloader, RuleSource};
+use tapwatch_runtime::swap::EngineSwap;
 
 /// Bypass reports waiting between the workers and the control loop at most.
 const BYPASS_CHANNEL: usize = 4096;
@@ -34,6 +36,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         signal_hook::flag::register(signal, Arc::clone(&stop))
             .context("cannot install the signal handlers")?;
     }
+    // SIGUSR2 reloads the rules (as Suricata's); handled by a thread of its own once capture
+    // runs, and caught from now on so that an early one does not end the process.
+    let mut reload_signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGUSR2])
+        .context("cannot install the signal handlers")?;
     let mut config = match &args.config {
         Some(path) => Config::load(path)?,
         None => Config::default(),
@@ -83,15 +89,23 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         export_link::WhenFull::Drop,
     )?;
     let eve_file = session::open_eve(args.eve.as_deref(), workers)?;
-    // Kept to the end: see `release_at_exit`.
     let engine = startup.engine.take().map(Arc::new);
+    let host = Arc::new(tapwatch_detect::HostState::new());
     let mut pipeline = session::build_workers(
         &config,
         workers,
         engine.as_ref(),
+        &host,
         eve_file.as_ref(),
         exporter.as_ref(),
     )?;
+    let swap = Arc::new(EngineSwap::new(workers));
+    let source = RuleSource {
+        config: config.clone(),
+        config_path: args.config.clone(),
+        args: args.detect.to_args(false),
+    };
+    let reloader = Reloader::new(source, &startup, engine, host, Arc::clone(&swap));
     let (bypass_tx, bypass_rx) = crossbeam_channel::bounded(BYPASS_CHANNEL);
     if config.capture.bypass {
         for w in &mut pipeline {
@@ -102,6 +116,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         cpus: config.runtime.worker_cpus.clone(),
         health: exporter.as_ref().map(|_| Arc::clone(&health)),
         bypass: config.capture.bypass.then_some(bypass_tx),
+        swap: Some(swap),
     };
     let settings = LiveSettings {
         rx_batch: config.capture.rx_batch_packets.get() as usize,
@@ -123,6 +138,15 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         );
         let handles = pool::spawn(scope, pipeline, queues, &pool_options)
             .context("cannot start the worker threads")?;
+        let reload_handle = reload_signals.handle();
+        let reloads = std::thread::Builder::new()
+            .name("tw-reload".into())
+            .spawn_scoped(scope, || {
+                for _ in reload_signals.forever() {
+                    reload_on_signal(&reloader);
+                }
+            })
+            .context("cannot start the reload thread")?;
         let report = live::run(
             interfaces,
             dispatchers,
@@ -135,7 +159,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
                 )
             },
         )
-        .context("live capture failed")?;
+        .context("live capture failed");
+        reload_handle.close();
+        let _ = reloads.join();
+        let report = report?;
         let mut finished = Vec::with_capacity(handles.len());
         for (index, handle) in handles.into_iter().enumerate() {
             finished.push(
@@ -173,6 +200,40 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         cpu: CpuTimes::between(cpu_at_launch, cpu_at_start, cpu_at_end),
     };
     summary.print(args.summary_json);
-    session::release_at_exit(engine);
+    session::release_at_exit(reloader.engine());
     Ok(ExitCode::SUCCESS)
+}
+
+/// Reloads the rules on SIGUSR2, telling the operator what happened.
+fn reload_on_signal(reloader: &Reloader) {
+    eprintln!("tapwatch: SIGUSR2: reloading the rules");
+    match reloader.reload() {
+        Ok(done) => {
+            eprintln!(
+                "tapwatch: rules reloaded: {} rules running (were {}), {} rejected; built in \
+                 {:.3} s, swapped into every worker in {:.3} s{}",
+                done.ruleset.loaded,
+                done.previous.loaded,
+                done.ruleset.rejected,
+                done.build_time.as_secs_f64(),
+                done.swap_time.as_secs_f64(),
+                if done.all_swapped {
+                    ""
+                } else {
+                    " (some workers had not swapped yet: they do at their next batch)"
+                }
+            );
+            for r in &done.rejections {
+                eprintln!("tapwatch: rule rejected: {r}");
+            }
+            if !done.restart_needed.is_empty() {
+                eprintln!(
+                    "tapwatch: warning: changed settings not applied by a reload (restart to \
+                     apply them): {}",
+                    done.restart_needed.join(", ")
+                );
+            }
+        }
+        Err(e) => eprintln!("tapwatch: rule reload refused, the running rules stay: {e}"),
+    }
 }

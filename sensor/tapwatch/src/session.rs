@@ -43,17 +43,17 @@ pub(crate) fn open_eve(
     })
 }
 
-/// Builds `workers` workers sharing `engine` (when rules are loaded), flow ids and host
-/// state, each writing to its producer of `eve_file` and sending alerts (and, with
+/// Builds `workers` workers sharing `engine` (when rules are loaded), flow ids and `host`
+/// (thresholds and xbits by host), each writing to its producer of `eve_file` and sending alerts (and, with
 /// `[export] flows`, flow records) to `exporter`.
 pub(crate) fn build_workers(
     config: &Config,
     workers: usize,
     engine: Option<&Arc<tapwatch_detect::Engine>>,
+    host: &Arc<tapwatch_detect::HostState>,
     eve_file: Option<&EveFile>,
     exporter: Option<&Exporter>,
 ) -> anyhow::Result<Vec<Worker<EveSink>>> {
-    let host = Arc::new(tapwatch_detect::HostState::new());
     let ids = FlowIdSpace::random_shared(u32::try_from(workers).unwrap_or(u32::MAX));
     let mut pipeline = Vec::with_capacity(workers);
     for index in 0..workers {
@@ -69,7 +69,7 @@ pub(crate) fn build_workers(
                 config.clone(),
                 eve,
                 Arc::clone(engine),
-                Arc::clone(&host),
+                Arc::clone(host),
             )
             .context("cannot start detection")?,
             None => Worker::new(config.clone(), eve),
@@ -596,5 +596,12 @@ pub(crate) fn start_exporter(
     let mut export = export_link::resolved(config, dir.as_deref());
     export.enabled = true;
     let health: Arc<dyn tapwatch_export::HealthSource> = health.clone();
-    export_link::start(export, &startup.files, health, when_full).map(Some)
+    export_link::start(
+        export,
+        &startup.files,
+        &startup.ruleset_sha256,
+        health,
+        when_full,
+    )
+    .map(Some)
 }
