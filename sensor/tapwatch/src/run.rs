@@ -106,6 +106,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         args: args.detect.to_args(false),
     };
     let reloader = Reloader::new(source, &startup, engine, host, Arc::clone(&swap));
+    health.set_ruleset(&reloader.ruleset());
     let (bypass_tx, bypass_rx) = crossbeam_channel::bounded(BYPASS_CHANNEL);
     if config.capture.bypass {
         for w in &mut pipeline {
@@ -143,7 +144,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             .name("tw-reload".into())
             .spawn_scoped(scope, || {
                 for _ in reload_signals.forever() {
-                    reload_on_signal(&reloader);
+                    reload_on_signal(&reloader, &health);
                 }
             })
             .context("cannot start the reload thread")?;
@@ -204,10 +205,13 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Reloads the rules on SIGUSR2, telling the operator what happened.
-fn reload_on_signal(reloader: &Reloader) {
+/// Reloads the rules on SIGUSR2, telling the operator (and the center, in `Health`) what
+/// happened.
+fn reload_on_signal(reloader: &Reloader, health: &HealthBoard) {
     eprintln!("tapwatch: SIGUSR2: reloading the rules");
-    match reloader.reload() {
+    let outcome = reloader.reload();
+    health.set_reload(&outcome, &reloader.ruleset());
+    match outcome {
         Ok(done) => {
             eprintln!(
                 "tapwatch: rules reloaded: {} rules running (were {}), {} rejected; built in \
