@@ -13,8 +13,8 @@
 //! be built for the engine, or a throwaway worker running it panics on a few made-up packets.
 //!
 //! Memory: the new engine is built while the old one runs, and the old one is freed once
-//! every worker swapped; the peak is the two engines plus the new rules' parse (measured by
-//! `bench/reload.sh`).
+//! every worker swapped, its memory given back to the system; the peak is the two engines plus
+//! the new rules' parse (measured by `bench/reload.sh`).
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -31,6 +31,10 @@ use crate::swap::EngineSwap;
 
 /// How long a reload waits for every worker to take the new engine.
 pub const SWAP_WAIT: Duration = Duration::from_secs(10);
+
+/// The nice value of the thread that builds a reloaded rule set: below the workers, so that a
+/// compilation on a busy sensor takes longer rather than costing packets.
+const BUILD_NICE: u8 = 10;
 
 /// The rule set a sensor runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,7 +129,8 @@ impl Reloaded {
 /// Where a sensor's rules come from: what it was started with.
 #[derive(Debug, Clone)]
 pub struct RuleSource {
-    /// The configuration the workers were started with.
+    /// The configuration file's settings the workers were started with (without the command
+    /// line's overrides, which a reload keeps: it compares the file with this).
     pub config: Config,
     /// The file it was read from (read again by each reload), if any.
     pub config_path: Option<PathBuf>,
@@ -200,10 +205,59 @@ impl Reloader {
     }
 
     /// Reads the configuration and rules again, builds and checks the new engine off the
-    /// packet path, and swaps it into every worker. On error the running rules stay.
+    /// packet path (on a thread of lowered priority, so that the workers keep the CPU), and
+    /// swaps it into every worker. On error the running rules stay. Either way the memory
+    /// the engine that is no longer used held goes back to the system.
     pub fn reload(&self) -> Result<Reloaded, ReloadError> {
         let mut running = self.lock();
         let started = Instant::now();
+        let built = std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .name("tw-rules-build".into())
+                .spawn_scoped(scope, || {
+                    // Best effort: at worst the build competes with the workers as equals.
+                    let _ = tapwatch_os::lower_thread_priority(BUILD_NICE);
+                    self.build(&running)
+                })
+                .map_err(|e| ReloadError::Load(format!("cannot start the build thread: {e}")))?
+                .join()
+                .unwrap_or_else(|_| {
+                    Err(ReloadError::SelfTest(
+                        "building the new rules panicked".to_owned(),
+                    ))
+                })
+        });
+        let built = match built {
+            Ok(b) => b,
+            Err(e) => {
+                tapwatch_os::release_free_memory();
+                return Err(e);
+            }
+        };
+        let build_time = started.elapsed();
+
+        let offered = Instant::now();
+        let generation = self.swap.offer(Arc::clone(&built.engine), built.detectors);
+        let all_swapped = self.swap.wait_applied(generation, SWAP_WAIT);
+        let swap_time = offered.elapsed();
+        let previous = std::mem::replace(&mut running.ruleset, built.ruleset.clone());
+        // The last reference to the old engine (when every worker swapped).
+        running.engine = Some(built.engine);
+        drop(running);
+        tapwatch_os::release_free_memory();
+        Ok(Reloaded {
+            ruleset: built.ruleset,
+            previous,
+            rejections: built.rejections,
+            build_time,
+            swap_time,
+            all_swapped,
+            restart_needed: built.restart_needed,
+        })
+    }
+
+    /// Everything of a reload before the swap: read, compile, check.
+    fn build(&self, running: &Running) -> Result<Built, ReloadError> {
         let config = match &self.config_path {
             Some(path) => Config::load(path).map_err(|e| ReloadError::Config(format!("{e:#}")))?,
             None => running.config.clone(),
@@ -237,30 +291,28 @@ impl Reloader {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| ReloadError::SelfTest(format!("a worker's detector: {e}")))?;
         self_test(&running.config, &engine)?;
-        let build_time = started.elapsed();
-
-        let offered = Instant::now();
-        let generation = self.swap.offer(Arc::clone(&engine), detectors);
-        let all_swapped = self.swap.wait_applied(generation, SWAP_WAIT);
-        let swap_time = offered.elapsed();
-        let ruleset = Ruleset::of(&startup);
-        let previous = std::mem::replace(&mut running.ruleset, ruleset.clone());
-        running.engine = Some(engine);
-        Ok(Reloaded {
-            ruleset,
-            previous,
+        Ok(Built {
+            engine,
+            detectors,
+            ruleset: Ruleset::of(&startup),
             rejections: startup
                 .rejections
                 .iter()
                 .take(Reloaded::REJECTIONS_KEPT)
                 .map(ToString::to_string)
                 .collect(),
-            build_time,
-            swap_time,
-            all_swapped,
             restart_needed,
         })
     }
+}
+
+/// A new engine, ready to be offered.
+struct Built {
+    engine: Arc<Engine>,
+    detectors: Vec<Detector>,
+    ruleset: Ruleset,
+    rejections: Vec<String>,
+    restart_needed: Vec<&'static str>,
 }
 
 /// The settings of `new` that differ from `running` and that a reload does not apply.

@@ -44,6 +44,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };
+    // As the file says, before the command line's overrides: a reload compares the file with it.
+    let file_config = config.clone();
     if !args.interfaces.is_empty() {
         config.capture.interfaces.clone_from(&args.interfaces);
     }
@@ -101,7 +103,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     )?;
     let swap = Arc::new(EngineSwap::new(workers));
     let source = RuleSource {
-        config: config.clone(),
+        config: file_config,
         config_path: args.config.clone(),
         args: args.detect.to_args(false),
     };
