@@ -344,6 +344,10 @@ pub struct EveSection {
     pub rotate_interval_secs: u64,
     /// Rotated files kept; the oldest beyond are deleted. 0: keep all.
     pub max_files: usize,
+    /// Bytes of records each worker gathers before handing them to the EVE writer thread
+    /// in one chunk (as Suricata's `buffer-size`); the file changes (rotation, reopening)
+    /// only between chunks.
+    pub buffer_bytes: NonZeroUsize,
 }
 
 /// Permission bits of a file, written in octal as a string: `"0640"`.
@@ -402,6 +406,7 @@ impl Default for EveSection {
             rotate_size_bytes: 0,
             rotate_interval_secs: 0,
             max_files: 10,
+            buffer_bytes: nz(1 << 20),
         }
     }
 }
@@ -572,7 +577,7 @@ mod tests {
     fn eve_file_keys_are_read_and_bad_modes_refused() {
         let c = Config::parse(
             "[eve]\npath = \"logs/eve.json\"\nappend = false\nfile_mode = \"0600\"\n\
-             rotate_size_bytes = 1000000\nrotate_interval_secs = 3600\nmax_files = 3\n",
+             rotate_size_bytes = 1000000\nrotate_interval_secs = 3600\nmax_files = 3\nbuffer_bytes = 4096\n",
             "t",
         )
         .unwrap();
@@ -586,6 +591,7 @@ mod tests {
             ),
             (1_000_000, 3600, 3)
         );
+        assert_eq!(c.eve.buffer_bytes.get(), 4096);
         assert_eq!(
             c.eve.resolved_path(Some(Path::new("/etc/tapwatch"))),
             Some(PathBuf::from("/etc/tapwatch/logs/eve.json"))

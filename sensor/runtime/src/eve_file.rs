@@ -43,7 +43,7 @@ use tapwatch_eve::{EveWriter, FlowRecord, RecordSink};
 
 mod log_file;
 
-pub use log_file::{Clock, EveFileOptions, DEFAULT_RETRY_INTERVAL};
+pub use log_file::{system_clock, Clock, EveFileOptions, DEFAULT_RETRY_INTERVAL};
 
 /// Bytes gathered before a chunk goes to the writer thread.
 pub const CHUNK_BYTES: usize = 1 << 20;

@@ -45,7 +45,7 @@ pub const DEFAULT_RETRY_INTERVAL: Duration = Duration::from_secs(5);
 pub type Clock = Box<dyn Fn() -> SystemTime + Send>;
 
 /// The system's wall clock.
-pub(super) fn system_clock() -> Clock {
+pub fn system_clock() -> Clock {
     Box::new(SystemTime::now)
 }
 
@@ -178,7 +178,8 @@ impl LogFile {
         self.retry_at = Some(Instant::now() + self.options.retry_interval);
     }
 
-    /// Opens the path again (creating the file), appending.
+    /// Opens the path again (creating the file), appending; on failure, enters the failing
+    /// state.
     fn open_again(&mut self, what: &str) -> bool {
         self.file = None;
         match open_append(&self.options.path, self.options.mode) {
@@ -186,7 +187,6 @@ impl LogFile {
                 self.regular = file.metadata().is_ok_and(|m| m.file_type().is_file());
                 self.file = Some(file);
                 self.retry_at = None;
-                Counters::add(&self.counters.reopens, 1);
                 true
             }
             Err(e) => {
@@ -368,7 +368,9 @@ impl Output for LogFile {
     fn between_chunks(&mut self) {
         if self.file.is_none() && self.retry_at.is_some_and(|at| Instant::now() >= at) {
             // On success writing is "again" only when a write works (`write_chunk`).
-            self.open_again("reopening");
+            if self.open_again("reopening") {
+                Counters::add(&self.counters.reopens, 1);
+            }
         }
         if let Some(boundary) = self.next_boundary {
             if self.file.is_some() && self.now_secs() >= boundary {
@@ -382,7 +384,9 @@ impl Output for LogFile {
     }
 
     fn reopen(&mut self) {
-        self.open_again("reopening");
+        if self.open_again("reopening") {
+            Counters::add(&self.counters.reopens, 1);
+        }
         self.next_boundary = self.boundary_after_now();
     }
 }
@@ -570,6 +574,7 @@ mod tests {
         assert!(joined == expected, "every record, once, in order");
         let stats = stats.snapshot();
         assert_eq!(stats.rotations, files.len() as u64 - 1);
+        assert_eq!(stats.reopens, 0, "a rotation is not a reopen");
         assert_eq!(stats.records_written, 2_000);
         assert_eq!(stats.bytes_written, expected.len() as u64);
         assert_eq!((stats.records_dropped, stats.write_errors), (0, 0));
