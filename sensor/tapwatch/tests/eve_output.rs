@@ -298,7 +298,7 @@ fn logrotate_with_the_sample_configuration_makes_run_reopen_its_file() {
     let flows_to = |port: u64| {
         records
             .iter()
-            .any(|r| r["event_type"] == "flow" && r["dest_port"] == Value::from(port))
+            .any(|r| r["event_type"] == "flow" && r["dest_port"] == port)
     };
     assert!(
         flows_to(9) && flows_to(7),

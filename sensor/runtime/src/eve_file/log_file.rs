@@ -283,9 +283,12 @@ impl LogFile {
         let Some(file) = self.file.as_mut() else {
             return Err(io::Error::other("the file is closed"));
         };
+        let mut before = before;
         if self.torn {
             file.write_all(b"\n")?;
             self.torn = false;
+            // The new line stays even if the chunk is cut off.
+            before += 1;
         }
         let mut written = 0;
         while written < bytes.len() {
