@@ -345,8 +345,9 @@ pub struct EveSection {
     /// Rotated files kept; the oldest beyond are deleted. 0: keep all.
     pub max_files: usize,
     /// Bytes of records each worker gathers before handing them to the EVE writer thread
-    /// in one chunk (as Suricata's `buffer-size`); the file changes (rotation, reopening)
-    /// only between chunks.
+    /// in one chunk (as Suricata's `buffer-size`); a worker also hands over what it has
+    /// about once a second of packet time. The file changes (rotation, reopening) only
+    /// between chunks.
     pub buffer_bytes: NonZeroUsize,
 }
 

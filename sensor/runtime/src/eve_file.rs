@@ -11,8 +11,12 @@
 //! at the place they belong, and the thread formats them there (Suricata, too, writes them
 //! from a thread of its own, the flow recycler).
 //!
-//! Memory is bounded: a chunk holds at most [`CHUNK_BYTES`] and [`CHUNK_FLOWS`] flow
-//! records, and at most [`QUEUE_CHUNKS`] chunks per producer wait for the thread; when they are all
+//! A chunk goes to the thread when full, at a flush, or when the worker hands it over
+//! ([`RecordSink::hand_over`], about once a second of packet time, so that the records of a
+//! quiet live sensor are not held back for long).
+//!
+//! Memory is bounded: a chunk holds at most [`CHUNK_BYTES`] (or the size given) and
+//! [`CHUNK_FLOWS`] flow records, and at most [`QUEUE_CHUNKS`] chunks per producer wait for the thread; when they are all
 //! taken the worker waits (the file is slower than the packets), it never drops data. In live
 //! capture a worker that waits here lets its own packet queue fill, and the capture thread
 //! then drops batches for it, counted as dispatch drops: nothing is lost uncounted. Records
@@ -480,6 +484,12 @@ impl RecordSink for EveProducer {
         self.current.flows.push((at, record));
         None
     }
+
+    /// Hands the chunk gathered so far to the thread (waiting only while the queue is full).
+    fn hand_over(&mut self) -> io::Result<()> {
+        self.check()?;
+        self.send_current()
+    }
 }
 
 impl Drop for EveProducer {
@@ -528,6 +538,10 @@ impl Write for BackgroundWriter {
 impl RecordSink for BackgroundWriter {
     fn take_flow(&mut self, record: FlowRecord) -> Option<FlowRecord> {
         self.producer.take_flow(record)
+    }
+
+    fn hand_over(&mut self) -> io::Result<()> {
+        self.producer.hand_over()
     }
 }
 
@@ -743,6 +757,20 @@ mod tests {
         let mut lines: Vec<u8> = sink.bytes.lock().unwrap().clone();
         lines.sort_unstable();
         assert_eq!(lines, b"\n\nab");
+    }
+
+    #[test]
+    fn a_hand_over_sends_a_partial_chunk_without_waiting_for_more() {
+        let sink = Shared::default();
+        let mut w = BackgroundWriter::with_chunk(sink.clone(), 1 << 20).unwrap();
+        w.write_all(b"early\n").unwrap();
+        w.hand_over().unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while sink.bytes.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(*sink.bytes.lock().unwrap(), b"early\n");
+        assert_eq!(*sink.flushes.lock().unwrap(), 0, "no flush was asked for");
     }
 
     #[test]
