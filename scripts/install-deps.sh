@@ -13,8 +13,9 @@ if [[ "${1:-}" == "--test" ]]; then
     # tshark: the differential test's reference dissector; wireshark-common: mergecap for bench inputs;
     # postgresql: the center's storage tests start a throwaway server of their own;
     # tcpreplay, iproute2, ethtool: the privileged XDP and live-capture tests (namespaces,
-    # veth, sending; `taskset` comes with util-linux).
-    packages+=(tshark wireshark-common postgresql tcpreplay iproute2 ethtool)
+    # veth, sending; `taskset` comes with util-linux); logrotate: the EVE output's test with
+    # samples/logrotate.d/tapwatch.
+    packages+=(tshark wireshark-common postgresql tcpreplay iproute2 ethtool logrotate)
 fi
 
 missing=()

@@ -1,4 +1,5 @@
-//! `tapwatch run`: live capture from network interfaces until SIGINT or SIGTERM.
+//! `tapwatch run`: live capture from network interfaces until SIGINT or SIGTERM; SIGHUP
+//! reopens the EVE file (for logrotate).
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,6 +15,7 @@ use tapwatch_pipeline::config::Config;
 use tapwatch_pipeline::detect_setup;
 use tapwatch_runtime::capture::{self, OpenInterface};
 use tapwatch_runtime::dispatch::{Affinity, Backpressure, Dispatcher};
+use tapwatch_runtime::eve_file::{EveFile, Reopen};
 use tapwatch_runtime::health::HealthBoard;
 use tapwatch_runtime::live::{self, LiveSettings};
 use tapwatch_runtime::pool::{self, PoolOptions};
@@ -39,6 +41,11 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     // SIGUSR2 reloads the rules (as Suricata's); handled by a thread of its own once capture
     // runs, and caught from now on so that an early one does not end the process.
     let mut reload_signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGUSR2])
+        .context("cannot install the signal handlers")?;
+    // SIGHUP reopens the EVE file (logrotate); registered even without one, so that a
+    // SIGHUP never ends the process.
+    let reopen = Reopen::default();
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, reopen.flag())
         .context("cannot install the signal handlers")?;
     let mut config = match &args.config {
         Some(path) => Config::load(path)?,
@@ -90,7 +97,15 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         &health,
         export_link::WhenFull::Drop,
     )?;
-    let eve_file = session::open_eve(args.eve.as_deref(), workers)?;
+    let eve_file = session::open_eve(
+        args.eve.as_deref(),
+        false,
+        &config,
+        args.config.as_deref(),
+        workers,
+        reopen,
+    )?;
+    let eve_stats = eve_file.as_ref().map(EveFile::stats_handle);
     let engine = startup.engine.take().map(Arc::new);
     let host = Arc::new(tapwatch_detect::HostState::new());
     let mut pipeline = session::build_workers(
@@ -196,6 +211,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         counters: &totals.counters,
         defrag: &totals.tables.defrag,
         eve_records: totals.eve_records,
+        eve_output: eve_stats.map(|h| h.snapshot()),
         startup: &startup,
         detect: totals.detect,
         export,
