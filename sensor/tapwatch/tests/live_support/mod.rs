@@ -16,6 +16,9 @@ use tapwatch_testkit::netns;
 
 /// The veth end in namespace A, where tapwatch captures.
 pub const IFACE_A: &str = "twla";
+/// The capabilities `tapwatch run` needs without root (`setpriv` names, as the unit's).
+pub const CAPTURE_CAPS: &[&str] = &["bpf", "perfmon", "net_admin", "net_raw", "ipc_lock"];
+
 /// The veth end in namespace B, where tcpreplay sends.
 pub const IFACE_B: &str = "twlb";
 
@@ -99,17 +102,40 @@ impl Sensor {
     /// Starts `tapwatch run -i IFACE_A --summary-json ARGS` in `ns` and waits until its
     /// capture runs (or it exits, which fails the test with its stderr).
     pub fn start(ns: &Netns, args: &[&str]) -> Self {
-        let child = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &ns.a,
-                env!("CARGO_BIN_EXE_tapwatch"),
-                "run",
-            ])
+        Self::start_as(ns, args, &[], None)
+    }
+
+    /// Like [`Sensor::start`], with `env` set and, when `user` is given, as that user (uid,
+    /// gid) holding only the capabilities live capture needs (ambient, so that they survive
+    /// the change of user), as the systemd unit runs it.
+    pub fn start_as(
+        ns: &Netns,
+        args: &[&str],
+        env: &[(&str, &str)],
+        user: Option<(u32, u32)>,
+    ) -> Self {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &ns.a]);
+        if let Some((uid, gid)) = user {
+            let caps = CAPTURE_CAPS
+                .iter()
+                .map(|c| format!("+{c}"))
+                .collect::<Vec<_>>()
+                .join(",");
+            cmd.arg("setpriv")
+                .arg(format!("--reuid={uid}"))
+                .arg(format!("--regid={gid}"))
+                .arg("--clear-groups")
+                .arg(format!("--inh-caps=-all,{caps}"))
+                .arg(format!("--ambient-caps=-all,{caps}"))
+                .arg(format!("--bounding-set=-all,{caps}"));
+        }
+        let child = cmd
+            .args([env!("CARGO_BIN_EXE_tapwatch"), "run"])
             .args(["--interface", IFACE_A, "--summary-json"])
             .args(args)
             .env("TAPWATCH_CACHE_DIR", cache_dir())
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
