@@ -63,17 +63,18 @@ TXT
 sensor_conf="$root/etc/tapwatch/tapwatch.toml"
 {
     echo "# tapwatch sensor configuration, as installed by the Debian package."
-    echo "# The unit (tapwatch.service) writes EVE to /var/log/tapwatch/eve.json (--eve)."
     echo "# Name the capture interface(s) in [capture] interfaces, then:"
     echo "#   tapwatch check --config /etc/tapwatch/tapwatch.toml && systemctl enable --now tapwatch"
     echo "#"
     sed -e 's|^# rule_path = "/etc/tapwatch/rules"$|rule_path = "/etc/tapwatch/rules"|' \
         -e 's|^rule_files = \[\]$|rule_files = ["local.rules"]|' \
         -e 's|^# cache_dir = "/var/cache/tapwatch"$|cache_dir = "/var/cache/tapwatch"|' \
+        -e 's|^# path = "/var/log/tapwatch/eve.json"$|path = "/var/log/tapwatch/eve.json"|' \
         sensor/pipeline/tapwatch.example.toml
 } > "$sensor_conf"
 for want in '^rule_path = "/etc/tapwatch/rules"$' '^rule_files = \["local.rules"\]$' \
-    '^cache_dir = "/var/cache/tapwatch"$' '^spool_dir = "/var/lib/tapwatch/spool"$'; do
+    '^cache_dir = "/var/cache/tapwatch"$' '^spool_dir = "/var/lib/tapwatch/spool"$' \
+    '^path = "/var/log/tapwatch/eve.json"$'; do
     grep -q "$want" "$sensor_conf" || { echo "build-deb: $want not in the packaged configuration" >&2; exit 1; }
 done
 cat > "$root/etc/tapwatch/rules/local.rules" <<'TXT'

@@ -13,10 +13,10 @@ if [[ "${1:-}" == "--test" ]]; then
     # tshark: the differential test's reference dissector; wireshark-common: mergecap for bench inputs;
     # postgresql: the center's storage tests start a throwaway server of their own;
     # tcpreplay, iproute2, ethtool: the privileged XDP and live-capture tests (namespaces,
-    # veth, sending; `taskset` comes with util-linux).
-    # systemd: systemd-analyze for the units' checks; binutils: readelf and strip for the
-    # Debian package (scripts/test-package.sh).
-    packages+=(tshark wireshark-common postgresql tcpreplay iproute2 ethtool systemd binutils)
+    # veth, sending; `taskset` comes with util-linux); logrotate: the EVE output's test with
+    # samples/logrotate.d/tapwatch; systemd: systemd-analyze for the units' checks; binutils:
+    # readelf and strip for the Debian package (scripts/test-package.sh).
+    packages+=(tshark wireshark-common postgresql tcpreplay iproute2 ethtool logrotate systemd binutils)
 fi
 
 missing=()

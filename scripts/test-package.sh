@@ -48,7 +48,7 @@ done
 # The installed default configuration passes, as the service's own user would run it
 # (ExecStartPre): spool, EVE and cache directories writable by it, rules compiled.
 runuser -u tapwatch -- /usr/bin/tapwatch check --config /etc/tapwatch/tapwatch.toml \
-    --eve /var/log/tapwatch/eve.json || fail "tapwatch check with the installed configuration"
+    || fail "tapwatch check with the installed configuration"
 /usr/bin/tapwatch-center --help >/dev/null || fail "tapwatch-center --help"
 /usr/bin/tapwatch-center config check --config /etc/tapwatch-center/center.toml >/dev/null \
     || fail "tapwatch-center config check with the installed configuration"

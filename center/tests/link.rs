@@ -296,6 +296,7 @@ async fn dedup_out_of_order_dictionary_health_cli_and_api() {
         spool_backlog_bytes: 1234,
         spool_backlog_batches: 2,
         ruleset_id: "et-open-2".into(),
+        ruleset_sha256: "ab".repeat(32),
         ..Health::default()
     }))
     .await;
@@ -305,6 +306,11 @@ async fn dedup_out_of_order_dictionary_health_cli_and_api() {
     )))
     .await;
     assert_eq!(expect_ack(&mut l).await, 7);
+    // The Health's rule set hash replaced the Hello's (a live reload changes it).
+    let cfg = center.config.to_str().unwrap_or("").to_owned();
+    let out = cli(&["sensors", "--config", &cfg, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["sensors"][0]["ruleset_sha256"], "ab".repeat(32), "{v}");
     // A new stream learns where the center stands.
     drop(l);
     let mut l = Link::open(channel(center.grpc, &ca, Some(&a)).await.expect("connect"))
@@ -363,6 +369,7 @@ async fn dedup_out_of_order_dictionary_health_cli_and_api() {
     assert_eq!(s["batches_dropped"], 2);
     // The ruleset of the latest Hello (sent after the Health).
     assert_eq!(s["ruleset_id"], "et-open-test");
+    assert_eq!(s["ruleset_sha256"], "00".repeat(32), "{s}");
     assert_eq!(s["alerts_stored"], 50);
     let stix1 = cli(&["export", "stix", "--config", &cfg]);
     let stix2 = cli(&["export", "stix", "--config", &cfg]);

@@ -184,7 +184,7 @@ pub struct SensorInfo {
     pub software_version: String,
     /// Ruleset id (from `Health` when sent, else `Hello`).
     pub ruleset_id: String,
-    /// Ruleset hash from `Hello`.
+    /// Ruleset hash (from `Health` when sent: it changes on a live reload; else `Hello`).
     pub ruleset_sha256: String,
     /// Unacknowledged spool bytes (last `Health`).
     pub spool_backlog_bytes: u64,

@@ -403,7 +403,8 @@ impl Store for PgStore {
         self.client.execute(
             "UPDATE sensors SET spool_backlog_bytes = $2, spool_backlog_batches = $3,
                 capture_drops = $4, records_lost = $5, packets = $6, uptime_s = $7, health = $8,
-                ruleset_id = CASE WHEN $9 = '' THEN ruleset_id ELSE $9 END
+                ruleset_id = CASE WHEN $9 = '' THEN ruleset_id ELSE $9 END,
+                ruleset_sha256 = CASE WHEN $10 = '' THEN ruleset_sha256 ELSE $10 END
              WHERE sensor_id = $1",
             &[
                 &sensor_id,
@@ -415,6 +416,7 @@ impl Store for PgStore {
                 &to_i64(h.uptime_s),
                 &h.encode_to_vec(),
                 &h.ruleset_id,
+                &h.ruleset_sha256,
             ],
         )?;
         Ok(())

@@ -15,6 +15,7 @@ use crate::engine::{
     IntOperand, SigKind, StateOp, StreamMode, TxGroups, CLASSES,
 };
 use crate::fewliterals::FewLiterals;
+use crate::names::StateNames;
 use crate::portgroups::{self, PendingRule};
 use crate::report::{BuildRejection, BuildReport, CacheOutcome, DatabaseStats, EngineError};
 use crate::verify::CompiledBuffer;
@@ -30,30 +31,6 @@ const MAX_PAYLOAD_LITERAL: usize = 32;
 /// Entries kept in the cache directory (older ones are pruned).
 const CACHE_KEEP: usize = 8;
 
-#[derive(Default)]
-struct Interner {
-    ids: HashMap<String, u32>,
-    names: Vec<String>,
-}
-
-impl Interner {
-    fn id(&mut self, name: &str) -> u32 {
-        if let Some(&id) = self.ids.get(name) {
-            return id;
-        }
-        let id = self.names.len() as u32;
-        self.ids.insert(name.to_owned(), id);
-        self.names.push(name.to_owned());
-        id
-    }
-}
-
-struct Interners {
-    bits: Interner,
-    ints: Interner,
-    xbits: Interner,
-}
-
 impl Engine {
     /// Builds the engine from `signatures` (in load order). Signatures the engine cannot run
     /// (a pcre PCRE2 refuses, ...) are left out and listed in the report; the others are
@@ -67,13 +44,20 @@ impl Engine {
         signatures: Vec<Signature>,
         config: &EngineConfig,
     ) -> Result<(Engine, BuildReport), EngineError> {
+        Self::build_after(signatures, config, StateNames::default())
+    }
+
+    /// Like [`Engine::build`], numbering flowbits, flowints and xbits as `names` does (the
+    /// running engine's [`Engine::state_names`] on a rule reload): per-flow and per-host
+    /// state set under the running engine keeps its meaning under this one.
+    pub fn build_after(
+        signatures: Vec<Signature>,
+        config: &EngineConfig,
+        names: StateNames,
+    ) -> Result<(Engine, BuildReport), EngineError> {
         let start = Instant::now();
         let mut rejected = Vec::new();
-        let mut names = Interners {
-            bits: Interner::default(),
-            ints: Interner::default(),
-            xbits: Interner::default(),
-        };
+        let mut names = names;
         let mut compiled = Vec::with_capacity(signatures.len());
         for sig in signatures {
             match compile_sig(sig, config, &mut names) {
@@ -97,9 +81,7 @@ impl Engine {
             events: Vec::new(),
             events_every_packet: false,
             reference: config.prefilter == Prefilter::Reference,
-            flowbit_names: names.bits.names,
-            flowint_names: names.ints.names,
-            xbit_names: names.xbits.names,
+            names,
             tx_buffers: Vec::new(),
             has_stream_rules: false,
             limits: config.limits,
@@ -656,7 +638,7 @@ fn order_key(cs: &CompiledSig) -> (u8, u8, u8, u8, u8) {
 fn compile_sig(
     mut sig: Signature,
     config: &EngineConfig,
-    names: &mut Interners,
+    names: &mut StateNames,
 ) -> Result<CompiledSig, Box<BuildRejection>> {
     let reject = |sig: &Signature, keyword: &str, reason: String| {
         Box::new(BuildRejection {
@@ -801,9 +783,9 @@ fn narrow_by_ip_proto(sig: &Signature, classes: &mut [bool; CLASSES]) {
     }
 }
 
-fn intern_op(op: &tapwatch_rules::StateOp, names: &mut Interners) -> Option<StateOp> {
+fn intern_op(op: &tapwatch_rules::StateOp, names: &mut StateNames) -> Option<StateOp> {
     use tapwatch_rules::StateOp as S;
-    let bits = |list: &Vec<String>, names: &mut Interners| -> Vec<u32> {
+    let bits = |list: &Vec<String>, names: &mut StateNames| -> Vec<u32> {
         list.iter().map(|n| names.bits.id(n)).collect()
     };
     Some(match op {

@@ -17,7 +17,7 @@ use crate::flowvars::FlowDetect;
 use crate::host::{HostState, XKey};
 use crate::input::{AppState, PacketInput, TxInput};
 use crate::report::EngineError;
-use crate::threshold::{suppressed, RateState};
+use crate::threshold::{suppressed, RateKey, RateState};
 use crate::verify::{packet_matches, MatchContext};
 
 /// Where the data that matched came from.
@@ -151,6 +151,12 @@ impl Detector {
     /// Counters so far.
     pub fn stats(&self) -> DetectStats {
         self.stats
+    }
+
+    /// Takes over the counters of `previous`, the detector this one replaces on a rule
+    /// reload: a worker's counts go on across the swap.
+    pub fn continue_counts_of(&mut self, previous: &Detector) {
+        self.stats = previous.stats;
     }
 
     /// Threshold entries and xbits held now (in the tables shared with other workers).
@@ -578,7 +584,7 @@ impl Detector {
         if cs.sig.noalert {
             return pass;
         }
-        if !self.rate_allows(engine, i, cs, src, dst, now, flow.as_deref_mut()) {
+        if !self.rate_allows(engine, cs, src, dst, now, flow.as_deref_mut()) {
             self.stats.alerts_suppressed += 1;
             return pass;
         }
@@ -606,7 +612,6 @@ impl Detector {
     fn rate_allows(
         &mut self,
         engine: &Engine,
-        i: u32,
         cs: &CompiledSig,
         src: IpAddr,
         dst: IpAddr,
@@ -622,12 +627,20 @@ impl Detector {
         if let Some(f) = &cs.sig.detection_filter {
             let ok = if f.track == tapwatch_rules::Track::ByFlow {
                 match flow.as_deref_mut() {
-                    Some(fl) => flow_rate(fl, i * 2 + 1, engine.limits.max_flow_vars)
-                        .is_none_or(|s| s.filter(f, now)),
+                    Some(fl) => flow_rate(
+                        fl,
+                        RateKey::of(cs.sig.id, true),
+                        engine.limits.max_flow_vars,
+                    )
+                    .is_none_or(|s| s.filter(f, now)),
                     None => true,
                 }
             } else {
-                let verdict = self.host.lock().thresholds.filter(i, f, src, dst, now, max);
+                let verdict = self
+                    .host
+                    .lock()
+                    .thresholds
+                    .filter(cs.sig.id, f, src, dst, now, max);
                 verdict.unwrap_or_else(|_| {
                     // Table full: alert rather than lose a detection; counted.
                     self.stats.threshold_table_full += 1;
@@ -641,8 +654,12 @@ impl Detector {
         if let Some(t) = &cs.threshold {
             let ok = if t.track == tapwatch_rules::Track::ByFlow {
                 match flow {
-                    Some(fl) => flow_rate(fl, i * 2, engine.limits.max_flow_vars)
-                        .is_none_or(|s| s.threshold(t, now)),
+                    Some(fl) => flow_rate(
+                        fl,
+                        RateKey::of(cs.sig.id, false),
+                        engine.limits.max_flow_vars,
+                    )
+                    .is_none_or(|s| s.threshold(t, now)),
                     None => true,
                 }
             } else {
@@ -650,7 +667,7 @@ impl Detector {
                     .host
                     .lock()
                     .thresholds
-                    .threshold(i, t, src, dst, now, max);
+                    .threshold(cs.sig.id, t, src, dst, now, max);
                 verdict.unwrap_or_else(|_| {
                     self.stats.threshold_table_full += 1;
                     true
@@ -912,7 +929,7 @@ fn f_tail(flow: Option<&mut FlowDetect>, side: usize) -> Option<&mut Vec<u8>> {
     flow.and_then(|f| f.tails.get_mut(side))
 }
 
-fn flow_rate(flow: &mut FlowDetect, key: u32, limit: usize) -> Option<&mut RateState> {
+fn flow_rate(flow: &mut FlowDetect, key: RateKey, limit: usize) -> Option<&mut RateState> {
     let pos = match flow.rates.iter().position(|(k, _)| *k == key) {
         Some(p) => p,
         None => {

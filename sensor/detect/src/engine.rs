@@ -6,6 +6,7 @@ use tapwatch_hyperscan::LiteralDatabase;
 use tapwatch_rules::{Action, Buffer, Protocol, Signature, Threshold, Transform};
 
 use crate::config::SuppressTrack;
+use crate::names::StateNames;
 use crate::verify::CompiledBuffer;
 
 /// Packet protocol classes: each has its own group of packet rules.
@@ -185,9 +186,8 @@ pub struct Engine {
     /// Whether an event rule has no event condition (then the list runs on every packet).
     pub(crate) events_every_packet: bool,
     pub(crate) reference: bool,
-    pub(crate) flowbit_names: Vec<String>,
-    pub(crate) flowint_names: Vec<String>,
-    pub(crate) xbit_names: Vec<String>,
+    /// Numbers of the flowbit, flowint and xbit names (kept across rule reloads).
+    pub(crate) names: StateNames,
     /// Buffers some transaction rule inspects (the worker fills only these).
     pub(crate) tx_buffers: Vec<Buffer>,
     pub(crate) has_stream_rules: bool,
@@ -230,7 +230,18 @@ impl Engine {
 
     /// Names of the flowbits, flowints and xbits the rules use (for `rules stats`).
     pub fn variable_names(&self) -> (&[String], &[String], &[String]) {
-        (&self.flowbit_names, &self.flowint_names, &self.xbit_names)
+        (
+            self.names.bits.names(),
+            self.names.ints.names(),
+            self.names.xbits.names(),
+        )
+    }
+
+    /// The numbers this engine gives flowbit, flowint and xbit names: build the next engine
+    /// of a rule reload with them ([`Engine::build_after`]) so that flows and hosts keep
+    /// their variables' meaning across the swap.
+    pub fn state_names(&self) -> StateNames {
+        self.names.clone()
     }
 
     /// Whether any transaction rule exists for the app protocol `proto`.

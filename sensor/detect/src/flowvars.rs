@@ -3,7 +3,7 @@
 use tapwatch_rules::CmpOp;
 
 use crate::engine::{IntOperand, StateOp};
-use crate::threshold::RateState;
+use crate::threshold::{RateKey, RateState};
 
 /// Detection state of one flow, kept by the worker with the flow. Bounded: at most
 /// [`DetectLimits::max_flow_vars`](crate::DetectLimits) flowbits and as many flowints;
@@ -12,7 +12,8 @@ use crate::threshold::RateState;
 pub struct FlowDetect {
     bits: Vec<u32>,
     ints: Vec<(u32, u32)>,
-    pub(crate) rates: Vec<(u32, RateState)>,
+    /// `by_flow` threshold and detection-filter states, by rule gid:sid.
+    pub(crate) rates: Vec<(RateKey, RateState)>,
     pub(crate) passed: bool,
     alerted: bool,
     /// The last bytes of reassembled data already inspected, per direction (to server, to

@@ -735,3 +735,74 @@ fn typed_events_and_protocols_match() {
     sids.sort_unstable();
     assert_eq!(sids, [3, 4]);
 }
+
+/// Runs `packets` through `det` on `engine` with `flow`; returns the sids that alerted.
+fn run_on(
+    engine: &Engine,
+    det: &mut Detector,
+    flow: &mut FlowDetect,
+    packets: &[PacketInput<'_>],
+) -> Vec<u32> {
+    let mut alerts: Vec<Alert> = Vec::new();
+    for p in packets {
+        det.inspect_packet(engine, p, Some(flow), &mut alerts);
+    }
+    alerts
+        .iter()
+        .map(|a| engine.sig(a.sig).unwrap().signature.id.sid)
+        .collect()
+}
+
+#[test]
+fn flow_and_host_state_keep_their_meaning_across_a_reload() {
+    // The running rules set flowbit `b`, count flowint `n`, set xbit `x` by source and
+    // count thresholds by source and by flow.
+    let before = r#"alert tcp any any -> any any (msg:"set"; content:"S"; flowbits:set,b; flowint:n,+,1; xbits:set,x,track ip_src; noalert; sid:1;)
+alert tcp any any -> any any (msg:"every 3rd"; content:"T"; threshold:type threshold, track by_src, count 3, seconds 60; sid:10;)
+alert tcp any any -> any any (msg:"flow limit"; content:"T"; threshold:type limit, track by_flow, count 1, seconds 60; sid:11;)"#;
+    // The new rules name other variables first (so the engine's own numbering would give
+    // `b`, `n` and `x` other numbers) and reorder the thresholded rules.
+    let after = r#"alert tcp any any -> any any (msg:"other"; content:"O"; flowbits:set,zz; flowint:m,+,1; xbits:set,y,track ip_src; sid:5;)
+alert tcp any any -> any any (msg:"new"; content:"N"; flowbits:isset,b; flowint:n,==,1; xbits:isset,x,track ip_src; sid:2;)
+alert tcp any any -> any any (msg:"flow limit"; content:"T"; threshold:type limit, track by_flow, count 1, seconds 60; sid:11;)
+alert tcp any any -> any any (msg:"every 3rd"; content:"T"; threshold:type threshold, track by_src, count 3, seconds 60; sid:10;)"#;
+    for prefilter in [Prefilter::Hyperscan, Prefilter::Reference] {
+        let old = engine(before, prefilter);
+        let config = EngineConfig {
+            prefilter,
+            ..EngineConfig::default()
+        };
+        let host = std::sync::Arc::new(crate::HostState::new());
+        let mut det = Detector::with_host_state(&old, std::sync::Arc::clone(&host)).unwrap();
+        let mut flow = FlowDetect::default();
+        let p = |payload, s| tcp(payload, b"", TS, s);
+        let alerted = run_on(
+            &old,
+            &mut det,
+            &mut flow,
+            &[p(b"S", 1), p(b"T", 2), p(b"T", 3)],
+        );
+        assert_eq!(
+            alerted,
+            vec![11],
+            "{prefilter:?}: the by-flow limit alerts once"
+        );
+
+        let (new, report) =
+            Engine::build_after(sigs(after), &config, old.state_names()).expect("build");
+        assert!(report.rejected.is_empty());
+        let mut next = Detector::with_host_state(&new, host).unwrap();
+        next.continue_counts_of(&det);
+        // The flowbit, flowint and xbit set before the swap hold after it; the threshold
+        // counted 2 matches by source before it, so the next match is the 3rd; the by-flow
+        // limit was reached before it.
+        let alerted = run_on(&new, &mut next, &mut flow, &[p(b"N", 4), p(b"T", 5)]);
+        assert_eq!(alerted, vec![2, 10], "{prefilter:?}");
+        assert_eq!(next.stats().alerts, 3, "{prefilter:?}: counts go on");
+        // Built without the running engine's names, the same rules do not see the state.
+        let (fresh, _) = Engine::build(sigs(after), &config).expect("build");
+        let mut other = Detector::new(&fresh).unwrap();
+        let alerted = run_on(&fresh, &mut other, &mut flow, &[p(b"N", 6)]);
+        assert!(alerted.is_empty(), "{prefilter:?}: {alerted:?}");
+    }
+}

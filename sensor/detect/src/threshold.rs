@@ -83,9 +83,30 @@ enum Entity {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Key {
-    sig: u32,
-    filter: bool,
+    rate: RateKey,
     entity: Entity,
+}
+
+/// Which counting state of a rule: its `threshold` or its `detection_filter`, by the rule's
+/// gid:sid (not the engine's index of the rule), so that counts survive a rule reload that
+/// keeps the rule, as Suricata's do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct RateKey {
+    pub(crate) gid: u32,
+    pub(crate) sid: u32,
+    /// The `detection_filter` (not the `threshold`).
+    pub(crate) filter: bool,
+}
+
+impl RateKey {
+    /// The `threshold` (`filter` false) or `detection_filter` state of rule `id`.
+    pub(crate) fn of(id: tapwatch_rules::SignatureId, filter: bool) -> Self {
+        Self {
+            gid: id.gid,
+            sid: id.sid,
+            filter,
+        }
+    }
 }
 
 /// Threshold tables of the hosts, host pairs and rules (everything but `by_flow`, which
@@ -110,13 +131,12 @@ impl Thresholds {
         }
     }
 
-    /// The state for (`sig`, `filter`, track), created if needed; `None` when the table is
-    /// full even after dropping expired entries.
+    /// The state for (`rate`, track), created if needed; `None` when the table is full even
+    /// after dropping expired entries.
     #[allow(clippy::too_many_arguments)]
     fn state(
         &mut self,
-        sig: u32,
-        filter: bool,
+        rate: RateKey,
         track: Track,
         seconds: u32,
         src: IpAddr,
@@ -125,8 +145,7 @@ impl Thresholds {
         max: usize,
     ) -> Result<&mut RateState, TableFull> {
         let key = Key {
-            sig,
-            filter,
+            rate,
             entity: Self::entity(track, src, dst),
         };
         if !self.table.contains_key(&key) && self.table.len() >= max {
@@ -145,29 +164,45 @@ impl Thresholds {
     /// Whether a rule's threshold lets this match alert.
     pub(crate) fn threshold(
         &mut self,
-        sig: u32,
+        rule: tapwatch_rules::SignatureId,
         t: &Threshold,
         src: IpAddr,
         dst: IpAddr,
         now: u64,
         max: usize,
     ) -> Result<bool, TableFull> {
-        self.state(sig, false, t.track, t.seconds, src, dst, now, max)
-            .map(|s| s.threshold(t, now))
+        self.state(
+            RateKey::of(rule, false),
+            t.track,
+            t.seconds,
+            src,
+            dst,
+            now,
+            max,
+        )
+        .map(|s| s.threshold(t, now))
     }
 
     /// Whether a rule's detection filter lets this match alert.
     pub(crate) fn filter(
         &mut self,
-        sig: u32,
+        rule: tapwatch_rules::SignatureId,
         f: &DetectionFilter,
         src: IpAddr,
         dst: IpAddr,
         now: u64,
         max: usize,
     ) -> Result<bool, TableFull> {
-        self.state(sig, true, f.track, f.seconds, src, dst, now, max)
-            .map(|s| s.filter(f, now))
+        self.state(
+            RateKey::of(rule, true),
+            f.track,
+            f.seconds,
+            src,
+            dst,
+            now,
+            max,
+        )
+        .map(|s| s.filter(f, now))
     }
 
     /// Number of entries held.

@@ -68,17 +68,33 @@ pub trait RecordSink: Write {
     fn take_flow(&mut self, record: FlowRecord) -> Option<FlowRecord> {
         Some(record)
     }
+
+    /// Passes on what was gathered so far without waiting for more (an output that writes
+    /// in chunks hands over its partial chunk); unlike `flush`, it does not wait for the
+    /// bytes to be written. The worker calls it about once a second of packet time, so that
+    /// a quiet sensor's records reach the file soon. The default does nothing.
+    fn hand_over(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 impl<S: RecordSink + ?Sized> RecordSink for Box<S> {
     fn take_flow(&mut self, record: FlowRecord) -> Option<FlowRecord> {
         (**self).take_flow(record)
     }
+
+    fn hand_over(&mut self) -> io::Result<()> {
+        (**self).hand_over()
+    }
 }
 
 impl<S: RecordSink + ?Sized> RecordSink for &mut S {
     fn take_flow(&mut self, record: FlowRecord) -> Option<FlowRecord> {
         (**self).take_flow(record)
+    }
+
+    fn hand_over(&mut self) -> io::Result<()> {
+        (**self).hand_over()
     }
 }
 

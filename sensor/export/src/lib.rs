@@ -79,6 +79,34 @@ pub struct SensorHealth {
     pub alerts: u64,
     /// Flow records produced.
     pub flows: u64,
+    /// The rule set running now, when the sensor runs rules.
+    pub ruleset: Option<RulesetHealth>,
+}
+
+/// The rule set a sensor runs, and its last live reload.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RulesetHealth {
+    /// Lower-case hex SHA-256 of the rule files running now.
+    pub sha256: String,
+    /// Rules the engine runs.
+    pub loaded: u64,
+    /// The last live reload, when one was tried.
+    pub last_reload: Option<ReloadHealth>,
+}
+
+/// A live rule reload's outcome, for `Health`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReloadHealth {
+    /// When, µs since the epoch.
+    pub at_us: i64,
+    /// The new rules run (false: refused, the running rules stay).
+    pub ok: bool,
+    /// What happened, or why it was refused.
+    pub message: String,
+    /// Rules of the new set that loaded.
+    pub loaded: u64,
+    /// Rules of the new set that were rejected.
+    pub rejected: u64,
 }
 
 /// A [`HealthSource`] that knows nothing (all zeros).

@@ -447,11 +447,18 @@ fn hello(shared: &Shared) -> Hello {
     if shared.dictionary.is_some() {
         capabilities.push("zstd-dict".into());
     }
+    // The rule set running now: a live reload may have replaced the one of the start.
+    let running = shared
+        .health
+        .sensor_health()
+        .ruleset
+        .map(|r| r.sha256)
+        .filter(|s| !s.is_empty());
     Hello {
         sensor_id: shared.config.sensor_id.clone(),
         software_version: shared.info.software_version.clone(),
         ruleset_id: shared.config.ruleset_id.clone(),
-        ruleset_sha256: shared.config.ruleset_sha256.clone(),
+        ruleset_sha256: running.unwrap_or_else(|| shared.config.ruleset_sha256.clone()),
         capabilities,
         protocol_version: tapwatch_proto::PROTOCOL_VERSION,
         hostname: shared.info.hostname.clone(),
@@ -515,5 +522,20 @@ fn health_message(shared: &Shared) -> Health {
         sent_at_us: now_us(),
         alerts: h.alerts,
         flows: h.flows,
+        ruleset_sha256: h
+            .ruleset
+            .as_ref()
+            .map(|r| r.sha256.clone())
+            .unwrap_or_default(),
+        rules_loaded: h.ruleset.as_ref().map_or(0, |r| r.loaded),
+        last_reload: h.ruleset.and_then(|r| r.last_reload).map(|r| {
+            tapwatch_proto::v1::RuleReload {
+                at_us: r.at_us,
+                ok: r.ok,
+                message: r.message,
+                rules_loaded: r.loaded,
+                rules_rejected: r.rejected,
+            }
+        }),
     }
 }

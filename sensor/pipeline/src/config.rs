@@ -5,7 +5,7 @@
 //! line and column and what was expected, so an operator can fix it without guessing.
 
 use std::num::NonZeroUsize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -330,6 +330,63 @@ pub struct EveSection {
     pub types: Vec<EveType>,
     /// Anomaly kinds written; Suricata's default logs only application-layer anomalies.
     pub anomaly_types: Vec<AnomalyKind>,
+    /// The EVE file (Suricata's `eve-log` `filename` in its `default-log-dir`); relative
+    /// paths are resolved against the configuration file's directory. Unset: no EVE file
+    /// unless `--eve` names one (`--eve` overrides it).
+    pub path: Option<PathBuf>,
+    /// Keep what the file holds and write at its end (`O_APPEND`, Suricata's `append: yes`);
+    /// `false` empties it once at start (never on a reopen or a rotation).
+    pub append: bool,
+    /// Permission bits of the file when tapwatch creates it, in octal (the umask applies).
+    pub file_mode: FileMode,
+    /// Rotate the file before it would grow past this many bytes; 0: not by size.
+    pub rotate_size_bytes: u64,
+    /// Rotate the file at every multiple of this many seconds since the Unix epoch (3600:
+    /// every full hour, 86400: at midnight UTC); 0: not by time.
+    pub rotate_interval_secs: u64,
+    /// Rotated files kept; the oldest beyond are deleted. 0: keep all.
+    pub max_files: usize,
+    /// Bytes of records each worker gathers before handing them to the EVE writer thread
+    /// in one chunk (as Suricata's `buffer-size`); a worker also hands over what it has
+    /// about once a second of packet time. The file changes (rotation, reopening) only
+    /// between chunks.
+    pub buffer_bytes: NonZeroUsize,
+}
+
+/// Permission bits of a file, written in octal as a string: `"0640"`.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(try_from = "String")]
+pub struct FileMode(u32);
+
+impl FileMode {
+    /// The bits (at most `0o777`).
+    pub fn bits(self) -> u32 {
+        self.0
+    }
+}
+
+impl TryFrom<String> for FileMode {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        let bad = || {
+            format!(
+                "invalid file mode \"{text}\": expected permission bits in octal, at most \"0777\", \
+                 such as \"0640\""
+            )
+        };
+        let digits = text.strip_prefix("0o").unwrap_or(&text);
+        if digits.is_empty()
+            || digits.len() > 4
+            || !digits.bytes().all(|b| (b'0'..=b'7').contains(&b))
+        {
+            return Err(bad());
+        }
+        match u32::from_str_radix(digits, 8) {
+            Ok(bits) if bits <= 0o777 => Ok(Self(bits)),
+            _ => Err(bad()),
+        }
+    }
 }
 
 impl Default for EveSection {
@@ -346,6 +403,13 @@ impl Default for EveSection {
                 EveType::Stats,
             ],
             anomaly_types: vec![AnomalyKind::Applayer],
+            path: None,
+            append: true,
+            file_mode: FileMode(0o640),
+            rotate_size_bytes: 0,
+            rotate_interval_secs: 0,
+            max_files: 10,
+            buffer_bytes: nz(1 << 20),
         }
     }
 }
@@ -354,6 +418,16 @@ impl EveSection {
     /// Whether records of `t` are written.
     pub fn wants(&self, t: EveType) -> bool {
         self.types.contains(&t)
+    }
+
+    /// The EVE file: `[eve] path` resolved against `config_dir` (the configuration file's
+    /// directory) when relative.
+    pub fn resolved_path(&self, config_dir: Option<&Path>) -> Option<PathBuf> {
+        let path = self.path.as_deref()?;
+        Some(match config_dir {
+            Some(dir) if path.is_relative() => dir.join(path),
+            _ => path.to_path_buf(),
+        })
     }
 
     /// Whether anomalies of `k` are written.
@@ -500,6 +574,49 @@ mod tests {
         let msg = format!("{err:#}");
         assert!(msg.contains("line 2"), "{msg}");
         assert!(msg.contains("nonzero"), "{msg}");
+    }
+
+    #[test]
+    fn eve_file_keys_are_read_and_bad_modes_refused() {
+        let c = Config::parse(
+            "[eve]\npath = \"logs/eve.json\"\nappend = false\nfile_mode = \"0600\"\n\
+             rotate_size_bytes = 1000000\nrotate_interval_secs = 3600\nmax_files = 3\nbuffer_bytes = 4096\n",
+            "t",
+        )
+        .unwrap();
+        assert_eq!(c.eve.file_mode.bits(), 0o600);
+        assert!(!c.eve.append);
+        assert_eq!(
+            (
+                c.eve.rotate_size_bytes,
+                c.eve.rotate_interval_secs,
+                c.eve.max_files
+            ),
+            (1_000_000, 3600, 3)
+        );
+        assert_eq!(c.eve.buffer_bytes.get(), 4096);
+        assert_eq!(
+            c.eve.resolved_path(Some(Path::new("/etc/tapwatch"))),
+            Some(PathBuf::from("/etc/tapwatch/logs/eve.json"))
+        );
+        let absolute =
+            Config::parse("[eve]\npath = \"/var/log/tapwatch/eve.json\"\n", "t").unwrap();
+        assert_eq!(
+            absolute.eve.resolved_path(Some(Path::new("/etc/tapwatch"))),
+            Some(PathBuf::from("/var/log/tapwatch/eve.json"))
+        );
+        assert_eq!(
+            Config::default().eve.resolved_path(Some(Path::new("/x"))),
+            None
+        );
+        for bad in ["\"640a\"", "\"1777\"", "\"\"", "\"08\"", "640"] {
+            let err = Config::parse(&format!("[eve]\n\nfile_mode = {bad}\n"), "t").unwrap_err();
+            let msg = format!("{err:#}");
+            assert!(msg.contains("line 3"), "{bad}: {msg}");
+            if bad.starts_with('"') {
+                assert!(msg.contains("such as \"0640\""), "{bad}: {msg}");
+            }
+        }
     }
 
     #[test]

@@ -143,8 +143,14 @@ impl Detection {
         host: Arc<tapwatch_detect::HostState>,
         inspect_encrypted: bool,
     ) -> Result<Self, EngineError> {
-        Ok(Self {
-            detector: Detector::with_host_state(&engine, host)?,
+        let detector = Detector::with_host_state(&engine, host)?;
+        Ok(Self::with_detector(engine, detector, inspect_encrypted))
+    }
+
+    /// Detection state for one worker running `engine` through `detector` (built for it).
+    pub fn with_detector(engine: Arc<Engine>, detector: Detector, inspect_encrypted: bool) -> Self {
+        Self {
+            detector,
             engine,
             alerts: Vec::new(),
             pending: Vec::new(),
@@ -156,7 +162,16 @@ impl Detection {
             stream_events: Vec::new(),
             app_events: Vec::new(),
             inspect_encrypted,
-        })
+        }
+    }
+
+    /// Runs `engine` through `detector` (built for it) from the next packet on, keeping the
+    /// counters. Called between packets, when no alert is pending: every alert of the
+    /// running engine has been written.
+    pub fn replace_engine(&mut self, engine: Arc<Engine>, mut detector: Detector) {
+        detector.continue_counts_of(&self.detector);
+        self.engine = engine;
+        self.detector = detector;
     }
 
     /// Whether stream data should be collected for inspection.

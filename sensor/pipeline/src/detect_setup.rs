@@ -11,9 +11,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 use tapwatch_detect::cache::DiskCache;
 use tapwatch_detect::{
-    BuildReport, DetectLimits, Engine, EngineConfig, Prefilter, SuppressTrack, ThresholdOverride,
+    BuildReport, DetectLimits, Engine, EngineConfig, Prefilter, StateNames, SuppressTrack,
+    ThresholdOverride,
 };
 use tapwatch_rules::{
     load_rules_text, Classifications, LoadOptions, LoadReport, Rejection, ThresholdConfig,
@@ -42,6 +44,10 @@ pub struct Startup {
     pub engine: Option<Engine>,
     /// Rule files read.
     pub files: Vec<PathBuf>,
+    /// Lower-case hex SHA-256 over the rule files' contents as read, in load order (empty
+    /// when no rule file was named): the rule set's version as `Hello`, `Health` and the
+    /// metrics give it.
+    pub ruleset_sha256: String,
     /// Signatures the engine runs.
     pub loaded: usize,
     /// Commented-out rules seen.
@@ -290,12 +296,24 @@ pub fn start(
     config_path: Option<&Path>,
     args: &DetectArgs,
 ) -> anyhow::Result<Startup> {
+    start_after(config, config_path, args, StateNames::default())
+}
+
+/// Like [`start`], for a live rule reload: the engine numbers flowbits, flowints and xbits
+/// as `names` (the running engine's [`Engine::state_names`]) does.
+pub fn start_after(
+    config: &Config,
+    config_path: Option<&Path>,
+    args: &DetectArgs,
+    names: StateNames,
+) -> anyhow::Result<Startup> {
     let started = Instant::now();
     let dir = config_dir(config_path);
     let files = rule_files(config, dir.as_deref(), args)?;
     let mut startup = Startup {
         engine: None,
         files,
+        ruleset_sha256: String::new(),
         loaded: 0,
         disabled: 0,
         rejections: Vec::new(),
@@ -314,9 +332,11 @@ pub fn start(
     };
     let (overrides, rate_filters) = threshold_overrides(config, dir.as_deref(), &vars)?;
     let mut report = LoadReport::default();
+    let mut sha = Sha256::new();
     for path in &startup.files {
         let bytes = std::fs::read(path)
             .with_context(|| format!("cannot read rule file {}", path.display()))?;
+        sha.update(&bytes);
         let text = String::from_utf8_lossy(&bytes);
         load_rules_text(&path.display().to_string(), &text, &opts, &mut report);
     }
@@ -326,6 +346,7 @@ pub fn start(
         disabled,
         ..
     } = report;
+    startup.ruleset_sha256 = sha.finalize().iter().map(|b| format!("{b:02x}")).collect();
     startup.rejections = rejections;
     startup.disabled = disabled;
     startup.rate_filters = rate_filters;
@@ -333,8 +354,8 @@ pub fn start(
 
     let building = Instant::now();
     let engine_config = engine_config(config, dir.as_deref(), args, overrides);
-    let (engine, build) =
-        Engine::build(signatures, &engine_config).context("cannot build the detection engine")?;
+    let (engine, build) = Engine::build_after(signatures, &engine_config, names)
+        .context("cannot build the detection engine")?;
     startup.build_time = building.elapsed();
     startup.loaded = build.loaded;
     startup

@@ -77,6 +77,10 @@ impl<W: RecordSink> RecordSink for FlowExport<W> {
         self.exported += 1;
         self.inner.take_flow(record)
     }
+
+    fn hand_over(&mut self) -> io::Result<()> {
+        self.inner.hand_over()
+    }
 }
 
 #[cfg(test)]

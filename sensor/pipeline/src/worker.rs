@@ -184,6 +184,35 @@ impl<W: RecordSink> Worker<W> {
         Ok(worker)
     }
 
+    /// Runs `engine` through `detector` (built for it with the sensor's shared host state)
+    /// from the next packet on: a rule reload's swap, made between two packets. Flows keep
+    /// their detection state (flowbits, flowints and `by_flow` thresholds, which the engines
+    /// key by name and gid:sid, see [`tapwatch_detect::StateNames`]); the detection counters
+    /// go on. A worker that ran without rules starts detecting.
+    pub fn replace_engine(
+        &mut self,
+        engine: std::sync::Arc<tapwatch_detect::Engine>,
+        detector: tapwatch_detect::Detector,
+    ) {
+        match &mut self.detection {
+            Some(d) => d.replace_engine(engine, detector),
+            None => {
+                let inspect_encrypted = self.config.app.tls.encryption_handling
+                    == crate::config::EncryptionHandling::Full;
+                self.detection = Some(crate::detect_run::Detection::with_detector(
+                    engine,
+                    detector,
+                    inspect_encrypted,
+                ));
+            }
+        }
+    }
+
+    /// The detection engine the worker runs, if any.
+    pub fn engine(&self) -> Option<&std::sync::Arc<tapwatch_detect::Engine>> {
+        self.detection.as_ref().map(|d| &d.engine)
+    }
+
     /// Draws flow ids from `ids` (a share of the space all workers draw from), so that flow
     /// ids stay unique across workers. Call before the first packet.
     pub fn use_flow_ids(&mut self, ids: tapwatch_flow::FlowIdSpace) {
@@ -1029,6 +1058,15 @@ impl<W: RecordSink> Worker<W> {
         self.flows.expire(ts, &mut ended);
         self.ended = ended;
         self.finish_ended_flows();
+        // The EVE output's records go on once a second of packet time rather than only when
+        // a chunk is full: a quiet live sensor's records reach the file within a second or so.
+        if self.eve_error.is_none() {
+            if let Some(eve) = self.eve.as_mut() {
+                if let Err(e) = eve.get_mut().hand_over() {
+                    self.eve_error = Some(e);
+                }
+            }
+        }
     }
 
     fn write_eve<B: serde::Serialize + ?Sized>(&mut self, env: &Envelope<'_>, body: &B) {
@@ -1167,4 +1205,48 @@ fn context_id(decoded: &Decoded<'_>) -> u64 {
         id = id.rotate_left(13) ^ u64::from(*vlan);
     }
     id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// An EVE output that counts its hand-overs.
+    #[derive(Default)]
+    struct Counting(Arc<AtomicUsize>);
+
+    impl std::io::Write for Counting {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl RecordSink for Counting {
+        fn hand_over(&mut self) -> std::io::Result<()> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_eve_output_is_handed_over_once_a_second_of_packet_time() {
+        let sink = Counting::default();
+        let count = Arc::clone(&sink.0);
+        let mut worker = Worker::new(Config::default(), Some(sink));
+        // Ticks every 100 ms for 3 s (as live capture sends them), then a gap.
+        for tenth in 0..30 {
+            worker.tick(Timestamp::new(
+                1_000 + tenth / 10,
+                (tenth % 10) as u32 * 100_000_000,
+            ));
+        }
+        assert_eq!(count.load(Ordering::SeqCst), 3, "at 1000, 1001 and 1002 s");
+        worker.tick(Timestamp::new(1_010, 0));
+        assert_eq!(count.load(Ordering::SeqCst), 4);
+    }
 }

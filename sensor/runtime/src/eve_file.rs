@@ -11,19 +11,43 @@
 //! at the place they belong, and the thread formats them there (Suricata, too, writes them
 //! from a thread of its own, the flow recycler).
 //!
-//! Memory is bounded: a chunk holds at most [`CHUNK_BYTES`] and [`CHUNK_FLOWS`] flow
-//! records, and at most [`QUEUE_CHUNKS`] chunks per producer wait for the thread; when they are all
-//! taken the worker waits (the file is slower than the packets), it never drops data. Records
-//! of one producer reach the file in the order written. A write error of the thread is returned by the next
-//! `write` that hands over a chunk, or the next `flush`, and by every call after it; what is
-//! written after the error is discarded.
+//! A chunk goes to the thread when full, at a flush, or when the worker hands it over
+//! ([`RecordSink::hand_over`], about once a second of packet time, so that the records of a
+//! quiet live sensor are not held back for long).
+//!
+//! Memory is bounded: a chunk holds at most [`CHUNK_BYTES`] (or the size given) and
+//! [`CHUNK_FLOWS`] flow records, and at most [`QUEUE_CHUNKS`] chunks per producer wait for the thread; when they are all
+//! taken the worker waits (the file is slower than the packets), it never drops data. In live
+//! capture a worker that waits here lets its own packet queue fill, and the capture thread
+//! then drops batches for it, counted as dispatch drops: nothing is lost uncounted. Records
+//! of one producer reach the file in the order written.
+//!
+//! Two kinds of output:
+//! - a stream ([`EveFile::start`]: standard output, or any `Write`): a write error of the
+//!   thread is returned by the next `write` that hands over a chunk, or the next `flush`, and
+//!   by every call after it; what is written after the error is discarded (and counted);
+//! - a log file named by its path ([`EveFile::open`], `log_file.rs`): opened with `O_APPEND`,
+//!   rotated by size and time, reopened on request ([`Reopen`], SIGHUP for logrotate). A
+//!   write error there is not returned to the workers: the chunk's records are counted as
+//!   dropped, the error is reported once on stderr, and the file is reopened at a bounded
+//!   interval until writing works again.
+//!
+//! Either way the thread counts what it wrote and dropped ([`EveFile::stats`]); it changes
+//! files (rotation, reopening) only between chunks, so a record is never split between two
+//! files.
 
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
-use crossbeam_channel::{bounded, Receiver, Sender, TryRecvError};
+use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use tapwatch_eve::{EveWriter, FlowRecord, RecordSink};
+
+mod log_file;
+
+pub use log_file::{system_clock, Clock, EveFileOptions, DEFAULT_RETRY_INTERVAL};
 
 /// Bytes gathered before a chunk goes to the writer thread.
 pub const CHUNK_BYTES: usize = 1 << 20;
@@ -33,6 +57,10 @@ pub const CHUNK_FLOWS: usize = 4096;
 
 /// Chunks that may wait for the writer thread.
 pub const QUEUE_CHUNKS: usize = 4;
+
+/// How often the writer thread looks at reopen requests, time rotation and retries when no
+/// chunk arrives.
+const IDLE_TICK: Duration = Duration::from_secs(1);
 
 /// Bytes to write, and the `flow` records to format among them.
 #[derive(Debug, Default)]
@@ -67,7 +95,7 @@ enum Message {
     Flush(Sender<io::Result<()>>),
 }
 
-/// The first write error of the thread, kept for every producer to return.
+/// The first write error of a stream output, kept for every producer to return.
 type Failure = Arc<Mutex<Option<(io::ErrorKind, String)>>>;
 
 fn failure_error(failure: &Failure) -> Option<io::Error> {
@@ -75,6 +103,157 @@ fn failure_error(failure: &Failure) -> Option<io::Error> {
     guard
         .as_ref()
         .map(|(kind, text)| io::Error::new(*kind, text.clone()))
+}
+
+/// A request to close and reopen the EVE file at its path, for logrotate's `create` scheme
+/// (the file was renamed away; a new one is created) and `postrotate kill -HUP`. Cheap and
+/// thread-safe: one flag the writer thread looks at between chunks and at least once a
+/// second. Register its [`Reopen::flag`] with `signal_hook::flag::register` for a signal.
+/// A stream output (standard output) ignores it.
+#[derive(Debug, Clone, Default)]
+pub struct Reopen(Arc<AtomicBool>);
+
+impl Reopen {
+    /// Asks the writer thread to reopen the file (several requests before it looks count once).
+    pub fn request(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    /// The flag itself, for `signal_hook::flag::register`.
+    pub fn flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.0)
+    }
+
+    /// Whether a request came since the last call (clears it).
+    fn take(&self) -> bool {
+        self.0.swap(false, Ordering::AcqRel)
+    }
+}
+
+/// The EVE output's counters, shared by the writer thread and readers (metrics, summary).
+#[derive(Debug, Default)]
+struct Counters {
+    records_written: AtomicU64,
+    bytes_written: AtomicU64,
+    records_dropped: AtomicU64,
+    write_errors: AtomicU64,
+    rotations: AtomicU64,
+    reopens: AtomicU64,
+    files_removed: AtomicU64,
+    last_error: Mutex<Option<String>>,
+}
+
+impl Counters {
+    fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn error(&self, text: String) {
+        Self::add(&self.write_errors, 1);
+        *self
+            .last_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(text);
+    }
+}
+
+/// What the EVE output did so far (a snapshot of [`EveStatsHandle`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct EveStats {
+    /// Records (lines) written.
+    pub records_written: u64,
+    /// Bytes written.
+    pub bytes_written: u64,
+    /// Records the output could not write: a failed write (disk full, I/O error) drops its
+    /// whole chunk, and chunks arriving while the file cannot be (re)opened are dropped too.
+    pub records_dropped: u64,
+    /// Failed writes, opens and renames.
+    pub write_errors: u64,
+    /// Files rotated out (by size or time).
+    pub rotations: u64,
+    /// Times the file was reopened at its path (on request, or to retry after an error).
+    pub reopens: u64,
+    /// Rotated files deleted to keep `max_files`.
+    pub files_removed: u64,
+    /// The last error, with the file it concerns.
+    pub last_error: Option<String>,
+}
+
+/// A handle on the EVE output's counters: cheap to clone, readable from any thread at any
+/// time (while the output runs and after it ended).
+#[derive(Debug, Clone)]
+pub struct EveStatsHandle(Arc<Counters>);
+
+impl EveStatsHandle {
+    /// The counters now.
+    pub fn snapshot(&self) -> EveStats {
+        let c = &self.0;
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        EveStats {
+            records_written: get(&c.records_written),
+            bytes_written: get(&c.bytes_written),
+            records_dropped: get(&c.records_dropped),
+            write_errors: get(&c.write_errors),
+            rotations: get(&c.rotations),
+            reopens: get(&c.reopens),
+            files_removed: get(&c.files_removed),
+            last_error: c
+                .last_error
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+        }
+    }
+}
+
+/// Where the writer thread puts chunks of whole records.
+trait Output {
+    /// Writes one chunk holding `records` whole records.
+    fn write_chunk(&mut self, bytes: &[u8], records: u64);
+    /// Flushes; the error a stream output failed with earlier, if any.
+    fn flush(&mut self) -> io::Result<()>;
+    /// Runs between chunks, and at least every [`IDLE_TICK`]: reopen requests, time
+    /// rotation, retries after an error.
+    fn between_chunks(&mut self) {}
+    /// Closes and reopens the file at its path (a stream has none: nothing to do).
+    fn reopen(&mut self) {}
+}
+
+/// A stream output: the first write error is kept, returned to the producers, and
+/// everything after it is discarded (counted as dropped).
+struct Stream<W> {
+    out: W,
+    failure: Option<(io::ErrorKind, String)>,
+    report: Failure,
+    counters: Arc<Counters>,
+}
+
+impl<W: Write> Output for Stream<W> {
+    fn write_chunk(&mut self, bytes: &[u8], records: u64) {
+        if self.failure.is_some() {
+            Counters::add(&self.counters.records_dropped, records);
+            return;
+        }
+        match self.out.write_all(bytes) {
+            Ok(()) => {
+                Counters::add(&self.counters.records_written, records);
+                Counters::add(&self.counters.bytes_written, bytes.len() as u64);
+            }
+            Err(e) => {
+                Counters::add(&self.counters.records_dropped, records);
+                self.counters.error(format!("EVE output: {e}"));
+                self.failure = Some((e.kind(), e.to_string()));
+                *self.report.lock().unwrap_or_else(PoisonError::into_inner) = self.failure.clone();
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match &self.failure {
+            Some((kind, text)) => Err(io::Error::new(*kind, text.clone())),
+            None => self.out.flush(),
+        }
+    }
 }
 
 /// An EVE file written by a thread of its own, fed by any number of [`EveProducer`]s (one
@@ -86,13 +265,15 @@ pub struct EveFile {
     to_thread: Option<Sender<Message>>,
     recycled: Receiver<Chunk>,
     failure: Failure,
+    counters: Arc<Counters>,
+    reopen: Reopen,
     chunk: usize,
     thread: Option<JoinHandle<()>>,
 }
 
 impl EveFile {
-    /// Starts the writer thread (named `tapwatch-eve`) for `out`, for up to `producers`
-    /// producers (it sizes the queue: [`QUEUE_CHUNKS`] chunks per producer).
+    /// Starts the writer thread (named `tapwatch-eve`) for the stream `out`, for up to
+    /// `producers` producers (it sizes the queue: [`QUEUE_CHUNKS`] chunks per producer).
     pub fn start<W: Write + Send + 'static>(out: W, producers: usize) -> io::Result<Self> {
         Self::with_chunk(out, producers, CHUNK_BYTES)
     }
@@ -103,18 +284,66 @@ impl EveFile {
         producers: usize,
         chunk: usize,
     ) -> io::Result<Self> {
+        let failure = Failure::default();
+        let counters = Arc::<Counters>::default();
+        let stream = Stream {
+            out,
+            failure: None,
+            report: Arc::clone(&failure),
+            counters: Arc::clone(&counters),
+        };
+        Self::spawn(
+            stream,
+            producers,
+            chunk,
+            failure,
+            counters,
+            Reopen::default(),
+        )
+    }
+
+    /// Opens the log file `options.path` (see [`EveFileOptions`]) and starts its writer
+    /// thread, for up to `producers` producers. An error opening the file is returned here;
+    /// errors after that are counted and retried, never returned to the producers.
+    pub fn open(options: EveFileOptions, producers: usize) -> io::Result<Self> {
+        Self::open_with(options, producers, CHUNK_BYTES, log_file::system_clock())
+    }
+
+    /// Likewise with chunks of `chunk` bytes and the wall clock `clock` (for rotation by
+    /// time and the rotated files' names).
+    pub fn open_with(
+        options: EveFileOptions,
+        producers: usize,
+        chunk: usize,
+        clock: Clock,
+    ) -> io::Result<Self> {
+        let counters = Arc::<Counters>::default();
+        let reopen = options.reopen.clone();
+        let file = log_file::LogFile::open(options, clock, Arc::clone(&counters))?;
+        Self::spawn(file, producers, chunk, Failure::default(), counters, reopen)
+    }
+
+    fn spawn<O: Output + Send + 'static>(
+        output: O,
+        producers: usize,
+        chunk: usize,
+        failure: Failure,
+        counters: Arc<Counters>,
+        reopen: Reopen,
+    ) -> io::Result<Self> {
         let queue = QUEUE_CHUNKS * producers.max(1);
         let (to_thread, from_worker) = bounded(queue);
         let (give_back, recycled) = bounded(queue);
-        let failure = Failure::default();
-        let thread_failure = Arc::clone(&failure);
+        let thread_reopen = reopen.clone();
         let thread = std::thread::Builder::new()
             .name("tapwatch-eve".into())
-            .spawn(move || write_chunks(out, &from_worker, &give_back, &thread_failure))?;
+            .spawn(move || write_chunks(output, &from_worker, &give_back, &thread_reopen))?;
         Ok(Self {
             to_thread: Some(to_thread),
             recycled,
             failure,
+            counters,
+            reopen,
             chunk: chunk.max(1),
             thread: Some(thread),
         })
@@ -131,8 +360,26 @@ impl EveFile {
         }
     }
 
+    /// The handle that makes the writer thread reopen the file (a log file; a stream
+    /// ignores it).
+    pub fn reopener(&self) -> Reopen {
+        self.reopen.clone()
+    }
+
+    /// The output's counters now.
+    pub fn stats(&self) -> EveStats {
+        self.stats_handle().snapshot()
+    }
+
+    /// A handle on the output's counters, for reading them from elsewhere (metrics) and
+    /// after [`EveFile::finish`].
+    pub fn stats_handle(&self) -> EveStatsHandle {
+        EveStatsHandle(Arc::clone(&self.counters))
+    }
+
     /// Waits until every producer is dropped and everything they handed over is written,
-    /// then returns the thread's first write error, if any.
+    /// then returns a stream's first write error, if any (a log file's errors are counted in
+    /// [`EveFile::stats`] instead).
     pub fn finish(mut self) -> io::Result<()> {
         self.join();
         match failure_error(&self.failure) {
@@ -237,6 +484,12 @@ impl RecordSink for EveProducer {
         self.current.flows.push((at, record));
         None
     }
+
+    /// Hands the chunk gathered so far to the thread (waiting only while the queue is full).
+    fn hand_over(&mut self) -> io::Result<()> {
+        self.check()?;
+        self.send_current()
+    }
 }
 
 impl Drop for EveProducer {
@@ -286,39 +539,44 @@ impl RecordSink for BackgroundWriter {
     fn take_flow(&mut self, record: FlowRecord) -> Option<FlowRecord> {
         self.producer.take_flow(record)
     }
+
+    fn hand_over(&mut self) -> io::Result<()> {
+        self.producer.hand_over()
+    }
 }
 
-/// The writer thread: writes chunks in order until the worker's side is dropped.
-fn write_chunks<W: Write>(
-    mut out: W,
+/// The writer thread: writes chunks in order until the workers' side is dropped.
+fn write_chunks<O: Output>(
+    mut out: O,
     from_worker: &Receiver<Message>,
     give_back: &Sender<Chunk>,
-    report: &Failure,
+    reopen: &Reopen,
 ) {
-    let mut failure: Option<(io::ErrorKind, String)> = None;
     // A chunk with records is assembled here, then written with one call.
     let mut assembled = EveWriter::new(Vec::new());
-    for message in from_worker {
+    loop {
+        let message = match from_worker.recv_timeout(IDLE_TICK) {
+            Ok(message) => Some(message),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
+        if reopen.take() {
+            out.reopen();
+        }
+        out.between_chunks();
         match message {
-            Message::Data(mut chunk) => {
-                if failure.is_none() {
-                    let bytes = assemble(&mut chunk, &mut assembled);
-                    if let Err(e) = out.write_all(bytes) {
-                        failure = Some((e.kind(), e.to_string()));
-                        *report.lock().unwrap_or_else(PoisonError::into_inner) = failure.clone();
-                    }
-                }
+            Some(Message::Data(mut chunk)) => {
+                let bytes = assemble(&mut chunk, &mut assembled);
+                let records = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+                out.write_chunk(bytes, records);
                 chunk.clear();
                 assembled.get_mut().clear();
                 let _ = give_back.try_send(chunk);
             }
-            Message::Flush(reply) => {
-                let outcome = match &failure {
-                    Some((kind, text)) => Err(io::Error::new(*kind, text.clone())),
-                    None => out.flush(),
-                };
-                let _ = reply.send(outcome);
+            Some(Message::Flush(reply)) => {
+                let _ = reply.send(out.flush());
             }
+            None => {}
         }
     }
     let _ = out.flush();
@@ -502,6 +760,20 @@ mod tests {
     }
 
     #[test]
+    fn a_hand_over_sends_a_partial_chunk_without_waiting_for_more() {
+        let sink = Shared::default();
+        let mut w = BackgroundWriter::with_chunk(sink.clone(), 1 << 20).unwrap();
+        w.write_all(b"early\n").unwrap();
+        w.hand_over().unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while sink.bytes.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(*sink.bytes.lock().unwrap(), b"early\n");
+        assert_eq!(*sink.flushes.lock().unwrap(), 0, "no flush was asked for");
+    }
+
+    #[test]
     fn dropping_writes_what_is_left() {
         let sink = Shared::default();
         let mut w = BackgroundWriter::with_chunk(sink.clone(), 1 << 20).unwrap();
@@ -517,6 +789,7 @@ mod tests {
             ..Shared::default()
         };
         let mut w = BackgroundWriter::with_chunk(sink.clone(), 40).unwrap();
+        let stats = w._file.stats_handle();
         let mut outcome = Ok(());
         for line in lines(200).split_inclusive(|&b| b == b'\n') {
             outcome = w.write_all(line);
@@ -533,5 +806,13 @@ mod tests {
         assert_eq!(err.kind(), io::ErrorKind::StorageFull);
         assert!(w.flush().is_err(), "a failed file stays failed");
         assert!(sink.bytes.lock().unwrap().len() <= 100);
+        drop(w);
+        let stats = stats.snapshot();
+        assert!(
+            stats.records_dropped > 0,
+            "what could not be written is counted"
+        );
+        assert_eq!(stats.bytes_written, sink.bytes.lock().unwrap().len() as u64);
+        assert_eq!(stats.write_errors, 1);
     }
 }

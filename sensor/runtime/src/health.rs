@@ -10,7 +10,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use tapwatch_eve::RecordSink;
-use tapwatch_export::{HealthSource, SensorHealth};
+use tapwatch_export::{HealthSource, ReloadHealth, RulesetHealth, SensorHealth};
+
+use crate::reload::{ReloadError, Reloaded, Ruleset};
 use tapwatch_pipeline::counters::Counters;
 use tapwatch_pipeline::worker::Worker;
 
@@ -33,6 +35,8 @@ pub struct HealthBoard {
     decode_events: Mutex<Vec<(String, u64)>>,
     /// Each worker's last published figures, by worker index.
     workers: Mutex<Vec<Option<(Counters, WorkerFigures)>>>,
+    /// The rule set running and the last reload, when rules run.
+    ruleset: Mutex<Option<RulesetHealth>>,
 }
 
 /// What the worker knows besides its [`Counters`].
@@ -110,6 +114,62 @@ impl HealthBoard {
     }
 }
 
+impl HealthBoard {
+    /// Publishes the rule set running (at start).
+    pub fn set_ruleset(&self, ruleset: &Ruleset) {
+        let mut slot = self
+            .ruleset
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *slot = Some(RulesetHealth {
+            sha256: ruleset.sha256.clone(),
+            loaded: ruleset.loaded,
+            last_reload: slot.take().and_then(|r| r.last_reload),
+        });
+    }
+
+    /// Publishes a live reload's outcome (and the rule set it left running).
+    pub fn set_reload(&self, outcome: &Result<Reloaded, ReloadError>, running: &Ruleset) {
+        let at_us = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
+        let last = match outcome {
+            Ok(done) => ReloadHealth {
+                at_us,
+                ok: true,
+                message: format!(
+                    "{} rules running (were {}), {} rejected",
+                    done.ruleset.loaded, done.previous.loaded, done.ruleset.rejected
+                ),
+                loaded: done.ruleset.loaded,
+                rejected: done.ruleset.rejected,
+            },
+            Err(e) => ReloadHealth {
+                at_us,
+                ok: false,
+                message: e.to_string(),
+                loaded: match e {
+                    ReloadError::TooFewRules { loaded, .. } => *loaded,
+                    _ => 0,
+                },
+                rejected: match e {
+                    ReloadError::NoRules { rejected } => *rejected,
+                    _ => 0,
+                },
+            },
+        };
+        let mut slot = self
+            .ruleset
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *slot = Some(RulesetHealth {
+            sha256: running.sha256.clone(),
+            loaded: running.loaded,
+            last_reload: Some(last),
+        });
+    }
+}
+
 impl HealthSource for HealthBoard {
     fn sensor_health(&self) -> SensorHealth {
         SensorHealth {
@@ -126,6 +186,7 @@ impl HealthSource for HealthBoard {
             memory_bytes: self.memory_bytes.load(Relaxed),
             alerts: self.alerts.load(Relaxed),
             flows: self.flows.load(Relaxed),
+            ruleset: self.ruleset.lock().map(|g| g.clone()).unwrap_or_default(),
         }
     }
 }
@@ -186,5 +247,55 @@ mod tests {
         assert_eq!((h.packets, h.bytes, h.flows_active), (10, 1000, 3));
         assert_eq!((h.memory_bytes, h.alerts), (4, 5));
         assert_eq!(h.decode_events, vec![("ipv4.trunc_pkt".into(), 2)]);
+        assert_eq!(h.ruleset, None);
+    }
+
+    #[test]
+    fn the_rule_set_and_the_last_reload_are_published() {
+        let board = HealthBoard::default();
+        let first = Ruleset {
+            sha256: "aa".into(),
+            files: Vec::new(),
+            loaded: 10,
+            rejected: 1,
+            loaded_at: std::time::SystemTime::now(),
+        };
+        board.set_ruleset(&first);
+        let h = board.sensor_health().ruleset.expect("ruleset");
+        assert_eq!(
+            (h.sha256.as_str(), h.loaded, h.last_reload),
+            ("aa", 10, None)
+        );
+        let refused = Err(ReloadError::TooFewRules {
+            loaded: 2,
+            running: 10,
+            min_percent: 50,
+        });
+        board.set_reload(&refused, &first);
+        let h = board.sensor_health().ruleset.expect("ruleset");
+        let last = h.last_reload.expect("reload");
+        assert_eq!((h.sha256.as_str(), last.ok, last.loaded), ("aa", false, 2));
+        assert!(last.message.contains("fewer than 50%"), "{}", last.message);
+        let second = Ruleset {
+            sha256: "bb".into(),
+            loaded: 12,
+            ..first.clone()
+        };
+        let done = Ok(Reloaded {
+            ruleset: second.clone(),
+            previous: first,
+            rejections: Vec::new(),
+            build_time: std::time::Duration::ZERO,
+            swap_time: std::time::Duration::ZERO,
+            all_swapped: true,
+            restart_needed: Vec::new(),
+        });
+        board.set_reload(&done, &second);
+        let h = board.sensor_health().ruleset.expect("ruleset");
+        let last = h.last_reload.expect("reload");
+        assert_eq!(
+            (h.sha256.as_str(), h.loaded, last.ok, last.loaded),
+            ("bb", 12, true, 12)
+        );
     }
 }

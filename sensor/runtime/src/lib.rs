@@ -21,7 +21,10 @@ pub mod health;
 pub mod live;
 pub mod liveness;
 pub mod pool;
+pub mod reload;
 pub mod route;
+pub mod swap;
 
 #[cfg(test)]
 mod fixtures;
+mod selftest;

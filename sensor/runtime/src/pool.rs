@@ -11,6 +11,7 @@ use tapwatch_pipeline::worker::Worker;
 use crate::dispatch::WorkerQueue;
 use crate::health::HealthBoard;
 use crate::liveness::{self, Watch};
+use crate::swap::EngineSwap;
 
 /// How often a worker publishes its figures for `Health` at most.
 const PUBLISH_INTERVAL: Duration = Duration::from_secs(1);
@@ -26,6 +27,8 @@ pub struct PoolOptions {
     /// waited on: a full channel drops the report, counted in [`Finished::bypass_dropped`]).
     /// Set only for workers told to [`Worker::report_bypassable`].
     pub bypass: Option<crossbeam_channel::Sender<tapwatch_pipeline::worker::BypassFlow>>,
+    /// Where a rule reload offers a new engine, taken by each worker between two batches.
+    pub swap: Option<Arc<EngineSwap>>,
     /// Heartbeats for the watchdog (and, in tests only, a worker made to hang).
     pub watch: Watch,
 }
@@ -61,17 +64,22 @@ where
             .flatten();
         let health = options.health.clone();
         let bypass = options.bypass.clone();
+        let swap = options.swap.clone();
         let watch = options.watch.clone();
         let handle = std::thread::Builder::new()
             .name(format!("tapwatch-w{index}"))
             .spawn_scoped(scope, move || {
-                run(index, worker, &queue, cpu, health, bypass, watch)
+                run(index, worker, &queue, cpu, health, bypass, swap, watch)
             })?;
         handles.push(handle);
     }
     Ok(handles)
 }
 
+#[allow(
+    clippy::too_many_arguments,
+    reason = "what one worker thread owns, moved in at its start"
+)]
 fn run<W: RecordSink>(
     index: usize,
     mut worker: Worker<W>,
@@ -79,8 +87,10 @@ fn run<W: RecordSink>(
     cpu: Option<usize>,
     health: Option<Arc<HealthBoard>>,
     bypass: Option<crossbeam_channel::Sender<tapwatch_pipeline::worker::BypassFlow>>,
+    swap: Option<Arc<EngineSwap>>,
     watch: Watch,
 ) -> Finished<W> {
+    let mut engine_generation = 0u64;
     let mut bypass_dropped = 0u64;
     worker.sweep_on_ticks_only();
     let pinned = cpu.filter(|&id| core_affinity::set_for_current(core_affinity::CoreId { id }));
@@ -116,6 +126,12 @@ fn run<W: RecordSink>(
                 liveness::hang_for_test(index);
             }
         }
+        if let Some(swap) = &swap {
+            swap.apply(index, &mut engine_generation, &mut worker);
+        }
+    }
+    if let Some(swap) = &swap {
+        swap.worker_ended(index);
     }
     let eve = worker.finish();
     if let Some(board) = &health {

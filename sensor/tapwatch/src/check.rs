@@ -166,7 +166,7 @@ impl Machine {
 }
 
 /// The cross-field and environment checks of `config` (its file in `config_dir`; `eve`:
-/// the EVE file `run` would be given).
+/// the EVE file `run` would be given with `--eve`, which overrides `[eve] path`).
 pub(crate) fn validate(
     config: &Config,
     config_dir: Option<&Path>,
@@ -243,7 +243,11 @@ pub(crate) fn validate(
             }
         }
     }
-    if let Some(eve) = eve.filter(|p| p.as_os_str() != "-") {
+    // `--eve` as `run` would be given it, else `[eve] path`.
+    let eve = eve
+        .map(Path::to_path_buf)
+        .or_else(|| config.eve.resolved_path(config_dir));
+    if let Some(eve) = eve.as_deref().filter(|p| p.as_os_str() != "-") {
         let dir = match eve.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
@@ -478,6 +482,20 @@ mod tests {
             &machine(),
         );
         assert!(f.problems.is_empty(), "{f:?}");
+    }
+
+    #[test]
+    fn eve_path_of_the_configuration_is_checked() {
+        let f = validate(
+            &parse("[capture]\ninterfaces = [\"eth0\"]\n[eve]\npath = \"/proc/eve/eve.json\"\n"),
+            None,
+            None,
+            &machine(),
+        );
+        assert!(
+            f.problems[0].contains("EVE output directory /proc/eve"),
+            "{f:?}"
+        );
     }
 
     #[test]

@@ -77,6 +77,7 @@ enum Command {
     /// On SIGINT or SIGTERM capture stops, every flow is finished, outputs are flushed and
     /// the summary (as for `replay`, plus per-queue capture counters: mode, packets received,
     /// kernel drops by cause, dispatch drops) goes to stderr. A second signal exits at once.
+    /// SIGHUP closes and reopens the EVE file (for logrotate).
     ///
     /// Needs CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN, CAP_NET_RAW and CAP_IPC_LOCK (or root);
     /// the socket fallback needs only CAP_NET_RAW. Never attach to the interface the
@@ -169,7 +170,8 @@ struct CheckArgs {
 
 #[derive(Debug, clap::Args)]
 struct ReplayArgs {
-    /// Write EVE JSON records to FILE ("-" for stdout).
+    /// Write EVE JSON records to FILE, written afresh ("-" for stdout); overrides `[eve]
+    /// path`, whose rotation settings apply.
     #[arg(long, value_name = "FILE")]
     eve: Option<PathBuf>,
     /// Read settings from this TOML file (see `tapwatch config default`).
@@ -246,6 +248,7 @@ struct RunArgs {
     #[arg(long, value_name = "N")]
     workers: Option<std::num::NonZeroUsize>,
     /// Write EVE JSON records to FILE ("-" for stdout): `--eve /var/log/tapwatch/eve.json`.
+    /// Overrides `[eve] path`; appended to, rotated and reopened as `[eve]` says.
     #[arg(long, value_name = "FILE")]
     eve: Option<PathBuf>,
     /// Read settings from this TOML file (`[capture]` and the rest; see `tapwatch config

@@ -14,13 +14,14 @@ use crate::{ProgressMode, ReplayArgs};
 use tapwatch_pipeline::config::Config;
 use tapwatch_pipeline::detect_setup;
 use tapwatch_runtime::dispatch::{Affinity, Backpressure, Dispatcher, WorkersGone};
+use tapwatch_runtime::eve_file::{EveFile, Reopen};
 use tapwatch_runtime::health::HealthBoard;
 use tapwatch_runtime::pool::{self, Finished, PoolOptions};
 
 mod feed;
 
 /// Runs a replay. Files that cannot be opened are reported and skipped; the exit status is 1
-/// when any file could not be read at all, 0 otherwise (damage inside a file is reported but
+/// when any file could not be read at all or EVE records could not be written, 0 otherwise (damage inside a file is reported but
 /// is not a failure: the rest of the file was read).
 ///
 /// The packets go through the same runtime as live capture: a dispatcher hands each packet to
@@ -49,13 +50,22 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         &health,
         export_link::WhenFull::Wait,
     )?;
-    let eve_file = session::open_eve(args.eve.as_deref(), workers)?;
+    let eve_file = session::open_eve(
+        args.eve.as_deref(),
+        true,
+        &config,
+        args.config.as_deref(),
+        workers,
+        Reopen::default(),
+    )?;
+    let eve_stats = eve_file.as_ref().map(EveFile::stats_handle);
     // Kept to the end: see `release_at_exit`.
     let engine = startup.engine.take().map(Arc::new);
     let pipeline = session::build_workers(
         &config,
         workers,
         engine.as_ref(),
+        &Arc::new(tapwatch_detect::HostState::new()),
         eve_file.as_ref(),
         exporter.as_ref(),
     )?;
@@ -87,6 +97,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         cpus: config.runtime.worker_cpus.clone(),
         health: exporter.as_ref().map(|_| Arc::clone(&health)),
         bypass: None,
+        swap: None,
         watch: Default::default(),
     };
     let finished = std::thread::scope(|scope| -> anyhow::Result<Vec<Finished<EveSink>>> {
@@ -207,6 +218,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         counters: &totals.counters,
         defrag: &totals.tables.defrag,
         eve_records: totals.eve_records,
+        eve_output: eve_stats.map(|h| h.snapshot()),
         startup: &startup,
         detect: totals.detect,
         export,
@@ -215,7 +227,11 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     };
     summary.print(args.summary_json);
     session::release_at_exit(engine);
-    Ok(if failed_files > 0 {
+    let eve_dropped = summary.eve_output.as_ref().map_or(0, |o| o.records_dropped);
+    if eve_dropped > 0 {
+        eprintln!("tapwatch: error: {eve_dropped} EVE records could not be written");
+    }
+    Ok(if failed_files > 0 || eve_dropped > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

@@ -1,4 +1,5 @@
-//! `tapwatch run`: live capture from network interfaces until SIGINT or SIGTERM.
+//! `tapwatch run`: live capture from network interfaces until SIGINT or SIGTERM; SIGHUP
+//! reopens the EVE file (for logrotate).
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,10 +16,14 @@ use tapwatch_pipeline::config::Config;
 use tapwatch_pipeline::detect_setup;
 use tapwatch_runtime::capture::{self, OpenInterface};
 use tapwatch_runtime::dispatch::{Affinity, Backpressure, Dispatcher};
+use tapwatch_runtime::eve_file::{EveFile, Reopen};
 use tapwatch_runtime::health::HealthBoard;
 use tapwatch_runtime::live::{self, LiveSettings};
 use tapwatch_runtime::liveness::Liveness;
 use tapwatch_runtime::pool::{self, PoolOptions};
+use tapwatch_runtime::reload::{Reloader, RuleSource};
+use tapwatch_runtime::swap::EngineSwap;
+use tapwatch_service::Notifier;
 
 /// Bypass reports waiting between the workers and the control loop at most.
 const BYPASS_CHANNEL: usize = 4096;
@@ -36,10 +41,21 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         signal_hook::flag::register(signal, Arc::clone(&stop))
             .context("cannot install the signal handlers")?;
     }
+    // SIGUSR2 reloads the rules (as Suricata's); handled by a thread of its own once capture
+    // runs, and caught from now on so that an early one does not end the process.
+    let mut reload_signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGUSR2])
+        .context("cannot install the signal handlers")?;
+    // SIGHUP reopens the EVE file (logrotate); registered even without one, so that a
+    // SIGHUP never ends the process.
+    let reopen = Reopen::default();
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, reopen.flag())
+        .context("cannot install the signal handlers")?;
     let mut config = match &args.config {
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };
+    // As the file says, before the command line's overrides: a reload compares the file with it.
+    let file_config = config.clone();
     if !args.interfaces.is_empty() {
         config.capture.interfaces.clone_from(&args.interfaces);
     }
@@ -88,16 +104,33 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         &health,
         export_link::WhenFull::Drop,
     )?;
-    let eve_file = session::open_eve(args.eve.as_deref(), workers)?;
-    // Kept to the end: see `release_at_exit`.
+    let eve_file = session::open_eve(
+        args.eve.as_deref(),
+        false,
+        &config,
+        args.config.as_deref(),
+        workers,
+        reopen,
+    )?;
+    let eve_stats = eve_file.as_ref().map(EveFile::stats_handle);
     let engine = startup.engine.take().map(Arc::new);
+    let host = Arc::new(tapwatch_detect::HostState::new());
     let mut pipeline = session::build_workers(
         &config,
         workers,
         engine.as_ref(),
+        &host,
         eve_file.as_ref(),
         exporter.as_ref(),
     )?;
+    let swap = Arc::new(EngineSwap::new(workers));
+    let source = RuleSource {
+        config: file_config,
+        config_path: args.config.clone(),
+        args: args.detect.to_args(false),
+    };
+    let reloader = Reloader::new(source, &startup, engine, host, Arc::clone(&swap));
+    health.set_ruleset(&reloader.ruleset());
     let (bypass_tx, bypass_rx) = crossbeam_channel::bounded(BYPASS_CHANNEL);
     if config.capture.bypass {
         for w in &mut pipeline {
@@ -108,6 +141,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         cpus: config.runtime.worker_cpus.clone(),
         health: exporter.as_ref().map(|_| Arc::clone(&health)),
         bypass: config.capture.bypass.then_some(bypass_tx),
+        swap: Some(swap),
         watch: tapwatch_runtime::liveness::Watch {
             liveness: Some(Arc::clone(&liveness)),
             test_hang_after: args.test_hang_worker_after_secs.map(Duration::from_secs),
@@ -145,6 +179,15 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         );
         let handles = pool::spawn(scope, pipeline, queues, &pool_options)
             .context("cannot start the worker threads")?;
+        let reload_handle = reload_signals.handle();
+        let reloads = std::thread::Builder::new()
+            .name("tw-reload".into())
+            .spawn_scoped(scope, || {
+                for _ in reload_signals.forever() {
+                    reload_on_signal(&reloader, &health, &notifier);
+                }
+            })
+            .context("cannot start the reload thread")?;
         let report = live::run(
             interfaces,
             dispatchers,
@@ -160,11 +203,14 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
                 ready.store(true, Ordering::Release);
             },
         )
-        .context("live capture failed")?;
+        .context("live capture failed");
         // Capture has stopped: no more ticks, so idle workers are no longer stuck ones.
         ready.store(false, Ordering::Release);
         notifier.stopping();
         notifier.status("stopping: finishing flows, flushing EVE and the export spool");
+        reload_handle.close();
+        let _ = reloads.join();
+        let report = report?;
         let mut finished = Vec::with_capacity(handles.len());
         for (index, handle) in handles.into_iter().enumerate() {
             finished.push(
@@ -196,6 +242,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         counters: &totals.counters,
         defrag: &totals.tables.defrag,
         eve_records: totals.eve_records,
+        eve_output: eve_stats.map(|h| h.snapshot()),
         startup: &startup,
         detect: totals.detect,
         export,
@@ -203,6 +250,50 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         cpu: CpuTimes::between(cpu_at_launch, cpu_at_start, cpu_at_end),
     };
     summary.print(args.summary_json);
-    session::release_at_exit(engine);
+    session::release_at_exit(reloader.engine());
     Ok(ExitCode::SUCCESS)
+}
+
+/// Reloads the rules on SIGUSR2, telling the operator (and the center, in `Health`, and
+/// systemd: `RELOADING=1` then `READY=1`) what happened.
+fn reload_on_signal(reloader: &Reloader, health: &HealthBoard, notifier: &Notifier) {
+    tracing::info!("SIGUSR2: reloading the rules");
+    notifier.reloading();
+    notifier.status("reloading the rules");
+    let outcome = reloader.reload();
+    health.set_reload(&outcome, &reloader.ruleset());
+    match &outcome {
+        Ok(done) => {
+            tracing::info!(
+                "rules reloaded: {} rules running (were {}), {} rejected; built in \
+                 {:.3} s, swapped into every worker in {:.3} s{}",
+                done.ruleset.loaded,
+                done.previous.loaded,
+                done.ruleset.rejected,
+                done.build_time.as_secs_f64(),
+                done.swap_time.as_secs_f64(),
+                if done.all_swapped {
+                    ""
+                } else {
+                    " (some workers had not swapped yet: they do at their next batch)"
+                }
+            );
+            for r in &done.rejections {
+                tracing::warn!("rule rejected: {r}");
+            }
+            if !done.restart_needed.is_empty() {
+                tracing::warn!(
+                    "changed settings not applied by a reload (restart to apply them): {}",
+                    done.restart_needed.join(", ")
+                );
+            }
+        }
+        Err(e) => tracing::error!("rule reload refused, the running rules stay: {e}"),
+    }
+    // Reloaded or refused, the sensor runs (with the new rules or the old ones).
+    notifier.ready();
+    notifier.status(&match &outcome {
+        Ok(done) => format!("capturing; {} rules running", done.ruleset.loaded),
+        Err(_) => "capturing; the last rule reload was refused (see the log)".to_owned(),
+    });
 }

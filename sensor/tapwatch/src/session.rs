@@ -1,7 +1,7 @@
 //! What `replay` and `run` share: building the workers, summing their figures at the end,
 //! the start-up report and the summary.
 
-use std::fs::File;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,42 +18,67 @@ use tapwatch_pipeline::counters::{Counters, TableStats};
 use tapwatch_pipeline::detect_setup::Startup;
 use tapwatch_pipeline::export_flow::FlowExport;
 use tapwatch_pipeline::worker::{stats_record, Worker};
-use tapwatch_runtime::eve_file::EveFile;
+use tapwatch_runtime::eve_file::{system_clock, EveFile, EveFileOptions, EveStats, Reopen};
 use tapwatch_runtime::health::WorkerFigures;
 use tapwatch_runtime::live::LiveReport;
 use tapwatch_runtime::pool::Finished;
 use tapwatch_runtime::route::FragmentLimits;
 
-/// Opens the EVE output named by `--eve` ("-": stdout) for `workers` workers.
+/// Opens the EVE output for `workers` workers: `--eve` (`cli`; "-": stdout) or else
+/// `[eve] path` (resolved against the configuration file's directory), a log file written
+/// with `[eve]`'s append, mode and rotation settings and reopened on `reopen`. A file named
+/// by `--eve` is emptied first when `cli_afresh` (a replay writes its output afresh).
 pub(crate) fn open_eve(
-    path: Option<&std::path::Path>,
+    cli: Option<&Path>,
+    cli_afresh: bool,
+    config: &Config,
+    config_path: Option<&Path>,
     workers: usize,
+    reopen: Reopen,
 ) -> anyhow::Result<Option<EveFile>> {
-    Ok(match path {
-        None => None,
-        Some(p) if p.as_os_str() == "-" => Some(
-            EveFile::start(std::io::stdout(), workers)
-                .context("cannot start the EVE writer thread")?,
-        ),
-        Some(p) => {
-            let f = File::create(p)
-                .with_context(|| format!("cannot create EVE file {}", p.display()))?;
-            Some(EveFile::start(f, workers).context("cannot start the EVE writer thread")?)
+    let (path, append) = match cli {
+        Some(p) if p.as_os_str() == "-" => {
+            return Ok(Some(
+                EveFile::with_chunk(std::io::stdout(), workers, config.eve.buffer_bytes.get())
+                    .context("cannot start the EVE writer thread")?,
+            ));
         }
-    })
+        Some(p) => (p.to_path_buf(), config.eve.append && !cli_afresh),
+        None => {
+            let dir = tapwatch_pipeline::detect_setup::config_dir(config_path);
+            match config.eve.resolved_path(dir.as_deref()) {
+                Some(p) => (p, config.eve.append),
+                None => return Ok(None),
+            }
+        }
+    };
+    let eve = &config.eve;
+    let options = EveFileOptions {
+        append,
+        mode: eve.file_mode.bits(),
+        rotate_size_bytes: eve.rotate_size_bytes,
+        rotate_interval_secs: eve.rotate_interval_secs,
+        max_files: eve.max_files,
+        reopen,
+        ..EveFileOptions::new(&path)
+    };
+    let chunk = eve.buffer_bytes.get();
+    let file = EveFile::open_with(options, workers, chunk, system_clock())
+        .with_context(|| format!("cannot open EVE file {}", path.display()))?;
+    Ok(Some(file))
 }
 
-/// Builds `workers` workers sharing `engine` (when rules are loaded), flow ids and host
-/// state, each writing to its producer of `eve_file` and sending alerts (and, with
+/// Builds `workers` workers sharing `engine` (when rules are loaded), flow ids and `host`
+/// (thresholds and xbits by host), each writing to its producer of `eve_file` and sending alerts (and, with
 /// `[export] flows`, flow records) to `exporter`.
 pub(crate) fn build_workers(
     config: &Config,
     workers: usize,
     engine: Option<&Arc<tapwatch_detect::Engine>>,
+    host: &Arc<tapwatch_detect::HostState>,
     eve_file: Option<&EveFile>,
     exporter: Option<&Exporter>,
 ) -> anyhow::Result<Vec<Worker<EveSink>>> {
-    let host = Arc::new(tapwatch_detect::HostState::new());
     let ids = FlowIdSpace::random_shared(u32::try_from(workers).unwrap_or(u32::MAX));
     let mut pipeline = Vec::with_capacity(workers);
     for index in 0..workers {
@@ -69,7 +94,7 @@ pub(crate) fn build_workers(
                 config.clone(),
                 eve,
                 Arc::clone(engine),
-                Arc::clone(&host),
+                Arc::clone(host),
             )
             .context("cannot start detection")?,
             None => Worker::new(config.clone(), eve),
@@ -328,6 +353,8 @@ pub(crate) struct Summary<'a> {
     pub counters: &'a Counters,
     pub defrag: &'a tapwatch_defrag::DefragStats,
     pub eve_records: u64,
+    /// What the EVE output wrote and dropped, when there was one.
+    pub eve_output: Option<EveStats>,
     pub startup: &'a Startup,
     pub detect: Option<tapwatch_detect::DetectStats>,
     /// The exporter's final counters, when exporting.
@@ -471,7 +498,17 @@ impl Summary<'_> {
                 shares.join("; ")
             ));
         }
-        s.push_str(&format!("  eve: {} records\n", self.eve_records));
+        s.push_str(&format!("  eve: {} records", self.eve_records));
+        if let Some(o) = &self.eve_output {
+            s.push_str(&format!(
+                "; output: {} written ({} bytes), {} dropped, {} rotations, {} reopens",
+                o.records_written, o.bytes_written, o.records_dropped, o.rotations, o.reopens
+            ));
+            if let Some(e) = &o.last_error {
+                s.push_str(&format!("; {} errors, last: {e}", o.write_errors));
+            }
+        }
+        s.push('\n');
         if let Some(x) = &self.export {
             s.push_str(&export_link::summary_line(x));
         }
@@ -503,6 +540,7 @@ impl Summary<'_> {
                 "malformed": self.defrag.invalid,
             },
             "eve_records": self.eve_records,
+            "eve_output": self.eve_output,
             "workers": self.workers,
             "cpu_secs": {
                 "startup": self.cpu.startup,
@@ -597,5 +635,12 @@ pub(crate) fn start_exporter(
     let mut export = export_link::resolved(config, dir.as_deref());
     export.enabled = true;
     let health: Arc<dyn tapwatch_export::HealthSource> = health.clone();
-    export_link::start(export, &startup.files, health, when_full).map(Some)
+    export_link::start(
+        export,
+        &startup.files,
+        &startup.ruleset_sha256,
+        health,
+        when_full,
+    )
+    .map(Some)
 }

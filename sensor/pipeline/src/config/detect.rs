@@ -46,6 +46,36 @@ pub struct DetectSection {
     pub alert: AlertSection,
     /// `[detect.limits]`: bounds on the detection state tables.
     pub limits: DetectLimitsSection,
+    /// A live rule reload that would run fewer rules than this share of the running ones is
+    /// refused (a truncated download, a lost include): the running rules stay. 0 turns the
+    /// check off.
+    pub reload_min_percent: Percent,
+}
+
+/// A whole percentage, 0 to 100.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Percent(u8);
+
+impl Percent {
+    /// The percentage.
+    pub fn get(self) -> u8 {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Percent {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let n = u64::deserialize(d)?;
+        u8::try_from(n)
+            .ok()
+            .filter(|&p| p <= 100)
+            .map(Percent)
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "{n} is not a percentage: give a whole number from 0 to 100"
+                ))
+            })
+    }
 }
 
 impl Default for DetectSection {
@@ -61,6 +91,7 @@ impl Default for DetectSection {
             vars: BTreeMap::new(),
             alert: AlertSection::default(),
             limits: DetectLimitsSection::default(),
+            reload_min_percent: Percent(50),
         }
     }
 }

@@ -113,13 +113,31 @@ impl Center {
 
     /// Starts `serve` and waits until it accepts connections.
     pub fn start(&mut self) {
+        self.start_in(None);
+    }
+
+    /// Starts `serve` inside network namespace `netns` (for a sensor in that namespace) and
+    /// waits until it listens there.
+    pub fn start_in_netns(&mut self, netns: &str) {
+        self.start_in(Some(netns));
+    }
+
+    fn start_in(&mut self, netns: Option<&str>) {
         assert!(self.child.is_none(), "already running");
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.log)
             .expect("log");
-        let child = Command::new(center_bin())
+        let mut cmd = match netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns]).arg(center_bin());
+                c
+            }
+            None => Command::new(center_bin()),
+        };
+        let child = cmd
             .arg("serve")
             .arg("--config")
             .arg(&self.config)
@@ -129,7 +147,17 @@ impl Center {
             .expect("start tapwatch-center");
         self.child = Some(child);
         let until = Instant::now() + Duration::from_secs(60);
-        while TcpStream::connect(self.grpc).is_err() {
+        let listening = |addr: SocketAddr| match netns {
+            None => TcpStream::connect(addr).is_ok(),
+            // The port is in the other namespace: ask bash to connect from there.
+            Some(ns) => Command::new("ip")
+                .args(["netns", "exec", ns, "bash", "-c"])
+                .arg(format!("exec 3<>/dev/tcp/{}/{}", addr.ip(), addr.port()))
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success()),
+        };
+        while !listening(self.grpc) {
             assert!(
                 Instant::now() < until,
                 "center not listening: {}",

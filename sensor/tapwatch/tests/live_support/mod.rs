@@ -16,6 +16,9 @@ use tapwatch_testkit::netns;
 
 /// The veth end in namespace A, where tapwatch captures.
 pub const IFACE_A: &str = "twla";
+/// The capabilities `tapwatch run` needs without root (`setpriv` names, as the unit's).
+pub const CAPTURE_CAPS: &[&str] = &["bpf", "perfmon", "net_admin", "net_raw", "ipc_lock"];
+
 /// The veth end in namespace B, where tcpreplay sends.
 pub const IFACE_B: &str = "twlb";
 
@@ -99,17 +102,40 @@ impl Sensor {
     /// Starts `tapwatch run -i IFACE_A --summary-json ARGS` in `ns` and waits until its
     /// capture runs (or it exits, which fails the test with its stderr).
     pub fn start(ns: &Netns, args: &[&str]) -> Self {
-        let child = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &ns.a,
-                env!("CARGO_BIN_EXE_tapwatch"),
-                "run",
-            ])
+        Self::start_as(ns, args, &[], None)
+    }
+
+    /// Like [`Sensor::start`], with `env` set and, when `user` is given, as that user (uid,
+    /// gid) holding only the capabilities live capture needs (ambient, so that they survive
+    /// the change of user), as the systemd unit runs it.
+    pub fn start_as(
+        ns: &Netns,
+        args: &[&str],
+        env: &[(&str, &str)],
+        user: Option<(u32, u32)>,
+    ) -> Self {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &ns.a]);
+        if let Some((uid, gid)) = user {
+            let caps = CAPTURE_CAPS
+                .iter()
+                .map(|c| format!("+{c}"))
+                .collect::<Vec<_>>()
+                .join(",");
+            cmd.arg("setpriv")
+                .arg(format!("--reuid={uid}"))
+                .arg(format!("--regid={gid}"))
+                .arg("--clear-groups")
+                .arg(format!("--inh-caps=-all,{caps}"))
+                .arg(format!("--ambient-caps=-all,{caps}"))
+                .arg(format!("--bounding-set=-all,{caps}"));
+        }
+        let child = cmd
+            .args([env!("CARGO_BIN_EXE_tapwatch"), "run"])
             .args(["--interface", IFACE_A, "--summary-json"])
             .args(args)
             .env("TAPWATCH_CACHE_DIR", cache_dir())
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -142,6 +168,32 @@ impl Sensor {
         panic!(
             "tapwatch run did not start capturing:\n{}",
             sensor.seen.join("\n")
+        );
+    }
+
+    /// Sends `signal` (`"USR2"`, `"HUP"`, ...) to the sensor.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill -{signal} {pid}");
+    }
+
+    /// Waits for a stderr line containing `text` (a guard against a hang, not a timing
+    /// assertion: 120 s); returns it, or fails with everything seen.
+    pub fn wait_for(&mut self, text: &str) -> String {
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(120)) {
+            let found = line.contains(text);
+            self.seen.push(line.clone());
+            if found {
+                return line;
+            }
+        }
+        panic!(
+            "no line with {text:?} from tapwatch run:\n{}",
+            self.seen.join("\n")
         );
     }
 
@@ -255,4 +307,107 @@ pub fn packets_in(pcaps: &[PathBuf]) -> u64 {
         }
     }
     n
+}
+
+/// Writes `frames` (Ethernet) as a classic pcap file, one record per millisecond from
+/// `first_secs`.
+pub fn write_pcap(path: &Path, first_secs: u32, frames: &[Vec<u8>]) {
+    let mut out = Vec::new();
+    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&4u16.to_le_bytes());
+    out.extend_from_slice(&[0; 8]);
+    out.extend_from_slice(&65535u32.to_le_bytes());
+    out.extend_from_slice(&1u32.to_le_bytes());
+    for (i, f) in frames.iter().enumerate() {
+        let usecs = (i as u32) * 1000;
+        out.extend_from_slice(&(first_secs + usecs / 1_000_000).to_le_bytes());
+        out.extend_from_slice(&(usecs % 1_000_000).to_le_bytes());
+        let len = f.len() as u32;
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(f);
+    }
+    std::fs::write(path, out).expect("write pcap");
+}
+
+/// One side of a made-up TCP connection 10.9.0.1:40000 <-> 10.9.0.2:8080, keeping the
+/// sequence numbers, for frames built across several captures.
+#[derive(Debug, Clone, Copy)]
+pub struct TcpTalk {
+    client_seq: u32,
+    server_seq: u32,
+}
+
+impl TcpTalk {
+    /// The handshake's three frames, and the connection after it.
+    pub fn open() -> (Self, Vec<Vec<u8>>) {
+        let mut t = Self {
+            client_seq: 1000,
+            server_seq: 9000,
+        };
+        let frames = vec![
+            t.frame(true, true, false, false, b""),
+            t.frame(false, true, true, false, b""),
+            t.frame(true, false, true, false, b""),
+        ];
+        (t, frames)
+    }
+
+    /// Data from the client, acknowledged by the server: two frames.
+    pub fn client_says(&mut self, data: &[u8]) -> Vec<Vec<u8>> {
+        vec![
+            self.frame(true, false, true, false, data),
+            self.frame(false, false, true, false, b""),
+        ]
+    }
+
+    /// Both sides close: four frames.
+    pub fn close(&mut self) -> Vec<Vec<u8>> {
+        vec![
+            self.frame(true, false, true, true, b""),
+            self.frame(false, false, true, false, b""),
+            self.frame(false, false, true, true, b""),
+            self.frame(true, false, true, false, b""),
+        ]
+    }
+
+    fn frame(
+        &mut self,
+        from_client: bool,
+        syn: bool,
+        ack: bool,
+        fin: bool,
+        data: &[u8],
+    ) -> Vec<u8> {
+        let (c, s) = ([10, 9, 0, 1], [10, 9, 0, 2]);
+        let (cm, sm) = ([2, 0, 0, 9, 0, 1], [2, 0, 0, 9, 0, 2]);
+        let (seq, ack_no) = if from_client {
+            (self.client_seq, self.server_seq)
+        } else {
+            (self.server_seq, self.client_seq)
+        };
+        let b = if from_client {
+            etherparse::PacketBuilder::ethernet2(cm, sm)
+                .ipv4(c, s, 64)
+                .tcp(40000, 8080, seq, 64240)
+        } else {
+            etherparse::PacketBuilder::ethernet2(sm, cm)
+                .ipv4(s, c, 64)
+                .tcp(8080, 40000, seq, 64240)
+        };
+        let b = if syn { b.syn() } else { b };
+        let b = if ack { b.ack(ack_no) } else { b };
+        let b = if fin { b.fin() } else { b };
+        let b = if data.is_empty() { b } else { b.psh() };
+        let mut out = Vec::new();
+        b.write(&mut out, data).expect("build frame");
+        let used = data.len() as u32 + u32::from(syn) + u32::from(fin);
+        if from_client {
+            self.client_seq = self.client_seq.wrapping_add(used);
+        } else {
+            self.server_seq = self.server_seq.wrapping_add(used);
+        }
+        out
+    }
 }
