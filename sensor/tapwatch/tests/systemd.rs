@@ -197,6 +197,28 @@ fn run_notifies_ready_pings_the_watchdog_and_says_stopping() {
     let pings = later.iter().filter(|m| *m == "WATCHDOG=1").count();
     assert!(pings >= 4, "a ping every 200 ms: {later:?}");
     let pid = s.child.id().to_string();
+    // A reload (refused here: no rule file) is framed by RELOADING=1 and READY=1.
+    assert!(Command::new("kill")
+        .args(["-USR2", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let end = Instant::now() + Duration::from_secs(20);
+    let mut reload = Vec::new();
+    while Instant::now() < end && !reload.iter().any(|m| m == "READY=1") {
+        reload.extend(
+            s.messages(Duration::from_millis(100))
+                .into_iter()
+                .filter(|m| m != "WATCHDOG=1"),
+        );
+    }
+    assert!(
+        reload
+            .first()
+            .is_some_and(|m| m.starts_with("RELOADING=1\nMONOTONIC_USEC=")),
+        "{reload:?}"
+    );
+    assert!(reload.iter().any(|m| m == "READY=1"), "{reload:?}");
     assert!(Command::new("kill")
         .args(["-TERM", &pid])
         .status()
