@@ -21,12 +21,14 @@ use crate::rules_cmd::counts_line;
 use crate::CheckArgs;
 
 /// What a reload (SIGUSR2, `systemctl reload tapwatch`) applies without a restart: the rule
-/// set and what it is built from. Everything else needs a restart.
+/// set and what it is built from (`tapwatch_runtime::reload`). Everything else needs a
+/// restart.
 pub const RELOADABLE: &[&str] = &[
     "the contents of the rule files",
     "[detect] rule_files and rule_path",
     "[detect.vars] (rule variables)",
     "[detect] classification_file and threshold_file (and their contents)",
+    "the rest of [detect] (cache, prefilter, limits, reload_min_percent) but not [detect.alert]",
 ];
 
 /// What `check` found: problems stop the service from starting; warnings do not.
@@ -325,7 +327,14 @@ pub(crate) struct ReloadDiff {
 }
 
 pub(crate) fn reload_diff(old: &Config, new: &Config) -> ReloadDiff {
+    // What the reload itself reports as left unapplied (one list for both), with
+    // [capture] told apart, and [logging], which only a start reads.
     let mut d = ReloadDiff::default();
+    for section in tapwatch_runtime::reload::restart_needed(old, new) {
+        if section != "[capture]" {
+            d.restart.push(format!("{section} changed"));
+        }
+    }
     let mut restart = |changed: bool, what: &str| {
         if changed {
             d.restart.push(format!("{what} changed"));
@@ -348,23 +357,8 @@ pub(crate) fn reload_diff(old: &Config, new: &Config) -> ReloadDiff {
         c
     };
     restart(rest(oc) != rest(nc), "[capture] (other settings)");
-    restart(old.decode != new.decode, "[decode]");
-    restart(old.defrag != new.defrag, "[defrag]");
-    restart(old.flow != new.flow, "[flow]");
-    restart(old.stream != new.stream, "[stream]");
-    restart(old.app != new.app, "[app]");
-    restart(old.eve != new.eve, "[eve]");
-    restart(old.export != new.export, "[export]");
-    restart(old.runtime != new.runtime, "[runtime]");
     restart(old.logging != new.logging, "[logging]");
     let (od, nd) = (&old.detect, &new.detect);
-    restart(
-        od.cache != nd.cache || od.cache_dir != nd.cache_dir,
-        "[detect] cache",
-    );
-    restart(od.prefilter != nd.prefilter, "[detect] prefilter");
-    restart(od.alert != nd.alert, "[detect.alert]");
-    restart(od.limits != nd.limits, "[detect.limits]");
     let mut reload = |changed: bool, what: &str| {
         if changed {
             d.reload.push(format!("{what} changed"));
@@ -383,6 +377,17 @@ pub(crate) fn reload_diff(old: &Config, new: &Config) -> ReloadDiff {
         od.threshold_file != nd.threshold_file,
         "[detect] threshold_file",
     );
+    let rest = |d: &tapwatch_pipeline::config::DetectSection| {
+        let mut d = d.clone();
+        d.rule_files.clear();
+        d.rule_path = None;
+        d.vars.clear();
+        d.classification_file = None;
+        d.threshold_file = None;
+        d.alert = Default::default();
+        d
+    };
+    reload(rest(od) != rest(nd), "[detect] (other settings)");
     d
 }
 
