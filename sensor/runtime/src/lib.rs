@@ -9,18 +9,24 @@
 //! - [`health`]: the figures the exporter sends in `Health`, summed over workers;
 //! - [`capture`]: live packet sources (AF_XDP behind tapwatch's XDP program, or an
 //!   AF_PACKET socket) and the mode ladder that opens them;
-//! - [`live`]: the live capture threads, their ticks and counters, and the bypass policy.
+//! - [`live`]: the live capture threads, their ticks and counters, and the bypass policy;
+//! - [`board`]: the service's live figures (workers, queues, interfaces, rule set, export),
+//!   published about once a second, read by [`metrics`] (the Prometheus endpoint);
+//!   [`ruleset_status`]: the rule set's status and the last reload's outcome.
 //!
 //! The `tapwatch` binary wires these with its command line and configuration.
 
+pub mod board;
 pub mod capture;
 pub mod dispatch;
 pub mod eve_file;
 pub mod health;
 pub mod live;
+pub mod metrics;
 pub mod pool;
 pub mod reload;
 pub mod route;
+pub mod ruleset_status;
 pub mod swap;
 
 #[cfg(test)]
