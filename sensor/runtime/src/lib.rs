@@ -11,13 +11,15 @@
 //!   AF_PACKET socket) and the mode ladder that opens them;
 //! - [`live`]: the live capture threads, their ticks and counters, and the bypass policy;
 //! - [`board`]: the service's live figures (workers, queues, interfaces, rule set, export),
-//!   published about once a second, read by [`metrics`] (the Prometheus endpoint);
-//!   [`ruleset_status`]: the rule set's status and the last reload's outcome.
+//!   published about once a second, read by [`metrics`] (the Prometheus endpoint) and
+//!   [`control`] (the control socket behind `tapwatch ctl`); [`ruleset_status`]: the rule
+//!   set's status and the last reload's outcome.
 //!
 //! The `tapwatch` binary wires these with its command line and configuration.
 
 pub mod board;
 pub mod capture;
+pub mod control;
 pub mod dispatch;
 pub mod eve_file;
 pub mod health;
