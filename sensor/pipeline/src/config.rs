@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 mod capture;
 mod detect;
+mod service;
 
 pub use detect::{
     expand_rule_path, parse_var_assignment, AlertSection, DetectLimitsSection, DetectSection,
@@ -43,6 +44,10 @@ pub struct Config {
     pub runtime: RuntimeSection,
     /// Live capture (`tapwatch run`): interfaces, capture mode, rings, filter and bypass.
     pub capture: CaptureSection,
+    /// The Prometheus metrics endpoint of `tapwatch run`.
+    pub metrics: MetricsSection,
+    /// The control socket of `tapwatch run` (`tapwatch ctl`).
+    pub control: ControlSection,
 }
 
 /// `[runtime]`
@@ -75,6 +80,7 @@ impl RuntimeSection {
 }
 
 pub use capture::{CaptureMode, CaptureSection, NetworkPrefix, Queues};
+pub use service::{ControlSection, MetricsSection, DEFAULT_CONTROL_SOCKET, DEFAULT_METRICS_LISTEN};
 
 /// `[decode]`
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

@@ -9,10 +9,12 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 
 use crate::export_link;
+use crate::service::{self, Services};
 use crate::session::{self, CpuTimes, Origin, Summary};
 use crate::RunArgs;
 use tapwatch_pipeline::config::Config;
 use tapwatch_pipeline::detect_setup;
+use tapwatch_runtime::board::ServiceBoard;
 use tapwatch_runtime::capture::{self, OpenInterface};
 use tapwatch_runtime::dispatch::{Affinity, Backpressure, Dispatcher};
 use tapwatch_runtime::eve_file::{EveFile, Reopen};
@@ -89,6 +91,12 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         .map_or(sources.max(1), std::num::NonZeroUsize::get);
 
     let health = Arc::new(HealthBoard::default());
+    // Always published (metrics, control socket), whether or not the run exports.
+    let board = Arc::new(ServiceBoard::new(
+        env!("CARGO_PKG_VERSION"),
+        Arc::clone(&health),
+    ));
+    board.set_ruleset(service::initial_ruleset(&startup));
     let exporter = session::start_exporter(
         args.export,
         &config,
@@ -97,6 +105,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         &health,
         export_link::WhenFull::Drop,
     )?;
+    if let Some(x) = &exporter {
+        board.set_export(x.stats_reader());
+    }
     let eve_file = session::open_eve(
         args.eve.as_deref(),
         false,
@@ -132,7 +143,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     }
     let pool_options = PoolOptions {
         cpus: config.runtime.worker_cpus.clone(),
-        health: exporter.as_ref().map(|_| Arc::clone(&health)),
+        health: Some(Arc::clone(&health)),
         bypass: config.capture.bypass.then_some(bypass_tx),
         swap: Some(swap),
     };
@@ -143,7 +154,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             .capture
             .bypass
             .then(|| Duration::from_secs(config.capture.bypass_idle_timeout_secs)),
+        board: Some(Arc::clone(&board)),
     };
+    let config_dir = detect_setup::config_dir(args.config.as_deref());
+    let mut services: Option<anyhow::Result<Services>> = None;
     let cpu_at_start = session::process_cpu_secs();
     let started = Instant::now();
     let (mut report, finished) = std::thread::scope(|scope| -> anyhow::Result<_> {
@@ -172,9 +186,22 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             Some(bypass_rx),
             &stop,
             |_| {
-                eprintln!(
-                    "tapwatch: capture started with {workers} worker(s); stop with Ctrl-C or SIGTERM"
-                )
+                // Served once every queue captures; a failure stops the run.
+                let started = Services::start(
+                    &config,
+                    config_dir.as_deref(),
+                    args.control_socket.as_deref(),
+                    &board,
+                    &stop,
+                );
+                if started.is_err() {
+                    stop.store(true, Ordering::Release);
+                } else {
+                    eprintln!(
+                        "tapwatch: capture started with {workers} worker(s); stop with Ctrl-C or SIGTERM"
+                    );
+                }
+                services = Some(started);
             },
         )
         .context("live capture failed");
@@ -191,6 +218,11 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         }
         Ok((report, finished))
     })?;
+    match services {
+        Some(Ok(s)) => s.stop(),
+        Some(Err(e)) => return Err(e),
+        None => {}
+    }
     if !stop.load(Ordering::Acquire) {
         eprintln!("tapwatch: every capture thread ended; stopping");
     }
