@@ -491,7 +491,7 @@ impl Collector for SnapshotCollector {
         family(
             e,
             "tapwatch_worker_batches",
-            "Batches each worker processed",
+            "Batches each worker processed (clock ticks included)",
             C,
             &wu(&|v| v.batches),
         )?;
