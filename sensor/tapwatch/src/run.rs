@@ -22,6 +22,7 @@ use tapwatch_runtime::health::HealthBoard;
 use tapwatch_runtime::live::{self, LiveSettings};
 use tapwatch_runtime::pool::{self, PoolOptions};
 use tapwatch_runtime::reload::{Reloader, RuleSource};
+use tapwatch_runtime::ruleset_status::RulesetStatus;
 use tapwatch_runtime::swap::EngineSwap;
 
 /// Bypass reports waiting between the workers and the control loop at most.
@@ -96,7 +97,6 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         env!("CARGO_PKG_VERSION"),
         Arc::clone(&health),
     ));
-    board.set_ruleset(service::initial_ruleset(&startup));
     let exporter = session::start_exporter(
         args.export,
         &config,
@@ -133,8 +133,23 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         config_path: args.config.clone(),
         args: args.detect.to_args(false),
     };
-    let reloader = Reloader::new(source, &startup, engine, host, Arc::clone(&swap));
+    let reloader = Arc::new(Reloader::new(
+        source,
+        &startup,
+        engine,
+        host,
+        Arc::clone(&swap),
+    ));
     health.set_ruleset(&reloader.ruleset());
+    board.set_ruleset(service::ruleset_status(&reloader.ruleset(), &health));
+    let reload_from_socket: service::ReloadFn = {
+        let (reloader, health, board) = (
+            Arc::clone(&reloader),
+            Arc::clone(&health),
+            Arc::clone(&board),
+        );
+        Arc::new(move || reload_rules(&reloader, &health, &board, "control socket"))
+    };
     let (bypass_tx, bypass_rx) = crossbeam_channel::bounded(BYPASS_CHANNEL);
     if config.capture.bypass {
         for w in &mut pipeline {
@@ -175,7 +190,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             .name("tw-reload".into())
             .spawn_scoped(scope, || {
                 for _ in reload_signals.forever() {
-                    reload_on_signal(&reloader, &health);
+                    let _ = reload_rules(&reloader, &health, &board, "SIGUSR2");
                 }
             })
             .context("cannot start the reload thread")?;
@@ -193,6 +208,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
                     args.control_socket.as_deref(),
                     &board,
                     &stop,
+                    reload_from_socket,
                 );
                 if started.is_err() {
                     stop.store(true, Ordering::Release);
@@ -255,13 +271,20 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Reloads the rules on SIGUSR2, telling the operator (and the center, in `Health`) what
-/// happened.
-fn reload_on_signal(reloader: &Reloader, health: &HealthBoard) {
-    eprintln!("tapwatch: SIGUSR2: reloading the rules");
+/// Reloads the rules on SIGUSR2 or the control socket's `reload-rules` (`trigger`), telling
+/// the operator, the center (in `Health`) and the service board (metrics, `ruleset-stats`)
+/// what happened; returns the status then, or why the running rules stay.
+fn reload_rules(
+    reloader: &Reloader,
+    health: &HealthBoard,
+    board: &ServiceBoard,
+    trigger: &str,
+) -> Result<RulesetStatus, String> {
+    eprintln!("tapwatch: {trigger}: reloading the rules");
     let outcome = reloader.reload();
     health.set_reload(&outcome, &reloader.ruleset());
-    match outcome {
+    board.set_ruleset(service::ruleset_status(&reloader.ruleset(), health));
+    match &outcome {
         Ok(done) => {
             eprintln!(
                 "tapwatch: rules reloaded: {} rules running (were {}), {} rejected; built in \
@@ -290,4 +313,7 @@ fn reload_on_signal(reloader: &Reloader, health: &HealthBoard) {
         }
         Err(e) => eprintln!("tapwatch: rule reload refused, the running rules stay: {e}"),
     }
+    outcome
+        .map(|_| board.ruleset())
+        .map_err(|e| format!("rule reload refused, the running rules stay: {e}"))
 }

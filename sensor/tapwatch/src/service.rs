@@ -6,14 +6,19 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use std::time::{Duration, UNIX_EPOCH};
+
+use tapwatch_export::HealthSource as _;
 use tapwatch_pipeline::config::Config;
-use tapwatch_pipeline::detect_setup::Startup;
 use tapwatch_runtime::board::ServiceBoard;
 use tapwatch_runtime::control::{ControlActions, ControlOptions, ControlServer};
+use tapwatch_runtime::health::HealthBoard;
 use tapwatch_runtime::metrics::MetricsServer;
-use tapwatch_runtime::ruleset_status::RulesetStatus;
+use tapwatch_runtime::reload::Ruleset;
+use tapwatch_runtime::ruleset_status::{ReloadOutcome, RulesetStatus};
 
-use crate::export_link;
+/// Reloads the rules and returns the status then (the control socket's `reload-rules`).
+pub type ReloadFn = Arc<dyn Fn() -> Result<RulesetStatus, String> + Send + Sync>;
 
 /// The running endpoints.
 #[derive(Debug, Default)]
@@ -25,13 +30,14 @@ pub struct Services {
 impl Services {
     /// Starts what the configuration enables; `control_socket` (`--control-socket`)
     /// replaces `[control] socket`. `stop` is the run's stop flag, which the control
-    /// socket's `shutdown` sets.
+    /// socket's `shutdown` sets; `reload` is what its `reload-rules` calls.
     pub fn start(
         config: &Config,
         config_dir: Option<&Path>,
         control_socket: Option<&Path>,
         board: &Arc<ServiceBoard>,
         stop: &Arc<AtomicBool>,
+        reload: ReloadFn,
     ) -> anyhow::Result<Self> {
         let mut services = Services::default();
         if config.metrics.enabled {
@@ -52,6 +58,7 @@ impl Services {
             };
             let actions = Arc::new(RunActions {
                 stop: Arc::clone(stop),
+                reload,
             });
             let server = ControlServer::start(&options, Arc::clone(board), actions)?;
             eprintln!(
@@ -77,11 +84,12 @@ impl Services {
 /// What the control socket may ask of `tapwatch run`.
 struct RunActions {
     stop: Arc<AtomicBool>,
+    reload: ReloadFn,
 }
 
 impl ControlActions for RunActions {
     fn reload_rules(&self) -> Result<RulesetStatus, String> {
-        Err("live rule reload is not available in this build".into())
+        (self.reload)()
     }
 
     fn shutdown(&self) {
@@ -89,19 +97,25 @@ impl ControlActions for RunActions {
     }
 }
 
-/// The rule set's status at start-up: the loader's counts and the SHA-256 of the rule
-/// files (empty when they cannot be read again or none was named).
-pub fn initial_ruleset(startup: &Startup) -> RulesetStatus {
-    let version = if startup.files.is_empty() {
-        String::new()
-    } else {
-        export_link::ruleset_sha256(&startup.files).unwrap_or_default()
-    };
+/// The status of the rule set `running`, with the last reload's outcome as published for
+/// `Health` in `health`.
+pub fn ruleset_status(running: &Ruleset, health: &HealthBoard) -> RulesetStatus {
+    let last_reload = health
+        .sensor_health()
+        .ruleset
+        .and_then(|r| r.last_reload)
+        .map(|r| ReloadOutcome {
+            at: UNIX_EPOCH + Duration::from_micros(u64::try_from(r.at_us).unwrap_or(0)),
+            ok: r.ok,
+            message: r.message,
+            loaded: r.loaded,
+            rejected: r.rejected,
+        });
     RulesetStatus {
-        version,
-        loaded: startup.loaded as u64,
-        rejected: startup.rejected() as u64,
-        last_reload: None,
+        version: running.sha256.clone(),
+        loaded: running.loaded,
+        rejected: running.rejected,
+        last_reload,
     }
 }
 
