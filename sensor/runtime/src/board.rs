@@ -11,7 +11,8 @@
 //!   bypass policy's figures;
 //! - `tapwatch run` sets the rule set's status at start, live rule reload after each
 //!   attempt ([`ServiceBoard::set_ruleset`], [`ServiceBoard::record_reload`]);
-//! - the exporter's counters are read at each snapshot through a [`StatsReader`].
+//! - the exporter's and the EVE file's counters are read at each snapshot through a
+//!   [`StatsReader`] and an [`EveStatsHandle`] (atomics).
 //!
 //! The packet path takes no lock and touches no atomic per packet: a capture thread's
 //! counters are its own until it publishes a copy; a worker's likewise.
@@ -23,6 +24,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::Serialize;
 use tapwatch_export::{ExportStats, StatsReader};
 
+use crate::eve_file::{EveStats, EveStatsHandle};
 use crate::health::HealthBoard;
 use crate::live::{BypassReport, InterfaceReport, QueueReport};
 use crate::ruleset_status::{unix, ReloadOutcome, RulesetStatus};
@@ -42,6 +44,7 @@ pub struct ServiceBoard {
     bypass: Mutex<BypassReport>,
     ruleset: Mutex<RulesetStatus>,
     export: Mutex<Option<StatsReader>>,
+    eve: Mutex<Option<EveStatsHandle>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -63,6 +66,7 @@ impl ServiceBoard {
             bypass: Mutex::default(),
             ruleset: Mutex::default(),
             export: Mutex::default(),
+            eve: Mutex::default(),
         }
     }
 
@@ -140,6 +144,11 @@ impl ServiceBoard {
         *lock(&self.export) = Some(reader);
     }
 
+    /// Reads the EVE file's counters from now on.
+    pub fn set_eve(&self, handle: EveStatsHandle) {
+        *lock(&self.eve) = Some(handle);
+    }
+
     /// Everything the board holds now, with the workers' figures summed.
     pub fn snapshot(&self) -> Snapshot {
         let workers = self.health.workers();
@@ -167,6 +176,7 @@ impl ServiceBoard {
             });
         }
         let export = lock(&self.export).as_ref().map(StatsReader::stats);
+        let eve = lock(&self.eve).as_ref().map(EveStatsHandle::snapshot);
         Snapshot {
             version: self.version.clone(),
             start_time_unix: unix(self.started_at),
@@ -177,6 +187,7 @@ impl ServiceBoard {
             workers: views,
             totals,
             export,
+            eve,
             ruleset: self.ruleset(),
         }
     }
@@ -239,6 +250,8 @@ pub struct Snapshot {
     pub totals: Totals,
     /// The exporter's counters, when exporting.
     pub export: Option<ExportStats>,
+    /// The EVE file's counters, when writing one.
+    pub eve: Option<EveStats>,
     /// The rule set.
     pub ruleset: RulesetStatus,
 }

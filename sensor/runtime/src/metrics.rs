@@ -13,8 +13,9 @@
 //! unit in the name (`_bytes`, `_seconds`), and labels for `interface`, `queue` (`all` for
 //! the socket fallback, which takes every queue), `cause`, `mode`, `worker`, `protocol`,
 //! `severity` (the rule's priority, 1 most severe; `4` counts 4 and above), `event`,
-//! `reason`, `kind` and `outcome`. The EVE output never drops a record (a worker waits for
-//! the EVE thread), so only the export side has drop counters.
+//! `reason`, `kind` and `outcome`. The EVE output loses records only when its file cannot be
+//! written (a worker waits for the EVE thread rather than drop):
+//! `tapwatch_eve_dropped_records_total`.
 
 use std::fmt;
 use std::io::{Read, Write};
@@ -630,10 +631,47 @@ impl Collector for SnapshotCollector {
         family(
             e,
             "tapwatch_eve_records",
-            "EVE records written (EVE never drops: a worker waits for the writer)",
+            "EVE records the workers produced",
             C,
             &one(t.eve_records),
         )?;
+        if let Some(x) = &s.eve {
+            family(
+                e,
+                "tapwatch_eve_written_records",
+                "EVE records written to the file",
+                C,
+                &one(x.records_written),
+            )?;
+            family(
+                e,
+                "tapwatch_eve_written_bytes",
+                "Bytes written to the EVE file",
+                C,
+                &one(x.bytes_written),
+            )?;
+            family(
+                e,
+                "tapwatch_eve_dropped_records",
+                "EVE records lost because the file could not be written or opened",
+                C,
+                &one(x.records_dropped),
+            )?;
+            family(
+                e,
+                "tapwatch_eve_write_errors",
+                "Failed writes, opens and renames of the EVE file",
+                C,
+                &one(x.write_errors),
+            )?;
+            family(
+                e,
+                "tapwatch_eve_rotations",
+                "EVE files rotated out",
+                C,
+                &one(x.rotations),
+            )?;
+        }
         if let Some(x) = &s.export {
             let kinds = |p: [u64; 2]| [("alert", p[0]), ("flow", p[1])];
             family(
@@ -882,6 +920,10 @@ mod tests {
             !m.keys().any(|k| k.starts_with("tapwatch_export_")),
             "not exporting"
         );
+        assert!(
+            !m.contains_key("tapwatch_eve_dropped_records_total"),
+            "no EVE file"
+        );
         assert_eq!(types["tapwatch_capture_packets_total"], "counter");
         assert_eq!(types["tapwatch_flows_active"], "gauge");
         assert_eq!(types["tapwatch_worker_busy_seconds_total"], "counter");
@@ -896,8 +938,12 @@ mod tests {
             },
             None,
         );
+        let eve = crate::eve_file::EveFile::start(std::io::sink(), 1).unwrap();
+        board.set_eve(eve.stats_handle());
         let answer = get("/metrics?x=1", server.local_addr());
         let (m, _) = parse(answer.split_once("\r\n\r\n").unwrap().1);
+        assert_eq!(m["tapwatch_eve_dropped_records_total"], 0.0);
+        assert_eq!(m["tapwatch_eve_write_errors_total"], 0.0);
         assert_eq!(m["tapwatch_ruleset_last_reload_success"], 0.0);
         assert_eq!(m["tapwatch_ruleset_last_reload_timestamp_seconds"], 1.8e9);
 

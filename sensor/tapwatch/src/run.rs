@@ -117,6 +117,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         reopen,
     )?;
     let eve_stats = eve_file.as_ref().map(EveFile::stats_handle);
+    if let Some(h) = &eve_stats {
+        board.set_eve(h.clone());
+    }
     let engine = startup.engine.take().map(Arc::new);
     let host = Arc::new(tapwatch_detect::HostState::new());
     let mut pipeline = session::build_workers(
