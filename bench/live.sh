@@ -46,13 +46,15 @@ done
 # Frames of the input reach 10014 bytes: jumbo MTU on both ends.
 ip link add twba netns "$ns_a" mtu 10100 type veth peer name twbb netns "$ns_b" mtu 10100
 ip -n "$ns_a" link set twba up; ip -n "$ns_b" link set twbb up
+# The metrics endpoint listens on 127.0.0.1 inside the namespace.
+ip -n "$ns_a" link set lo up
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 start_sensor() { # mode -> sets pid
     : >"$work/err"
     ip netns exec "$ns_a" "$bin" run -i twba --capture "$1" --workers 1 --rules "$rules" \
-        --summary-json --eve /dev/null 2>"$work/err" &
+        --summary-json --eve /dev/null --control-socket "$work/ctl.sock" 2>"$work/err" &
     pid=$!
     for _ in $(seq 600); do
         grep -q "capture started" "$work/err" && return 0

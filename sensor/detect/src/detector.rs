@@ -64,6 +64,14 @@ pub struct DetectStats {
     pub flow_vars_full: u64,
     /// Prefilter scans that failed (the scan's candidates are then lost).
     pub scan_errors: u64,
+    /// Alerts by the rule's priority (EVE `alert.severity`): index 0 for priority 1 (the
+    /// most severe), 1 for 2, 2 for 3, and 3 for priority 4 or a larger number.
+    pub alerts_by_priority: [u64; 4],
+}
+
+/// The slot of [`DetectStats::alerts_by_priority`] that counts an alert of `priority`.
+pub fn priority_slot(priority: u8) -> usize {
+    usize::from(priority.clamp(1, 4) - 1)
 }
 
 impl std::ops::AddAssign<&DetectStats> for DetectStats {
@@ -77,6 +85,13 @@ impl std::ops::AddAssign<&DetectStats> for DetectStats {
         self.xbits_table_full += other.xbits_table_full;
         self.flow_vars_full += other.flow_vars_full;
         self.scan_errors += other.scan_errors;
+        for (sum, n) in self
+            .alerts_by_priority
+            .iter_mut()
+            .zip(other.alerts_by_priority)
+        {
+            *sum += n;
+        }
     }
 }
 
@@ -592,6 +607,13 @@ impl Detector {
             return true;
         }
         self.stats.alerts += 1;
+        if let Some(n) = self
+            .stats
+            .alerts_by_priority
+            .get_mut(priority_slot(cs.sig.priority))
+        {
+            *n += 1;
+        }
         if let Some(f) = flow {
             f.set_alerted();
         }

@@ -38,7 +38,7 @@ mod tests;
 pub use config::{
     track_name, DetectLimits, EngineConfig, Prefilter, SuppressTrack, ThresholdOverride,
 };
-pub use detector::{Alert, AlertSource, DetectStats, Detector};
+pub use detector::{priority_slot, Alert, AlertSource, DetectStats, Detector};
 pub use engine::{Engine, SigInfo};
 pub use flowvars::FlowDetect;
 pub use host::HostState;

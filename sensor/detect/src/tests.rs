@@ -806,3 +806,30 @@ alert tcp any any -> any any (msg:"every 3rd"; content:"T"; threshold:type thres
         assert!(alerted.is_empty(), "{prefilter:?}: {alerted:?}");
     }
 }
+
+#[test]
+fn alerts_are_counted_by_priority() {
+    let rules = r#"alert tcp any any -> any any (msg:"a"; content:"X"; priority:1; sid:1;)
+alert tcp any any -> any any (msg:"b"; content:"X"; sid:2;)
+alert tcp any any -> any any (msg:"c"; content:"X"; priority:4; sid:3;)
+alert tcp any any -> any any (msg:"d"; content:"X"; priority:9; sid:4;)
+alert tcp any any -> any any (msg:"e"; content:"Y"; priority:2; sid:5;)"#;
+    let engine = engine(rules, Prefilter::Hyperscan);
+    let mut det = Detector::new(&engine).unwrap();
+    let mut flow = FlowDetect::default();
+    let mut alerts = Vec::new();
+    det.inspect_packet(
+        &engine,
+        &tcp(b"xXx", b"", TS, 1),
+        Some(&mut flow),
+        &mut alerts,
+    );
+    let stats = det.stats();
+    assert_eq!(stats.alerts, 4);
+    // Priority 3 is the default; 9 counts with 4 (the least severe slot).
+    assert_eq!(stats.alerts_by_priority, [1, 0, 1, 2]);
+    let mut sum = stats;
+    sum += &stats;
+    assert_eq!(sum.alerts_by_priority, [2, 0, 2, 4]);
+    assert_eq!(crate::priority_slot(0), 0);
+}

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 mod capture;
 mod detect;
+mod service;
 
 pub use detect::{
     expand_rule_path, parse_var_assignment, AlertSection, DetectLimitsSection, DetectSection,
@@ -45,6 +46,10 @@ pub struct Config {
     pub capture: CaptureSection,
     /// The sensor's own log (not EVE): level and form.
     pub logging: tapwatch_service::LoggingSection,
+    /// The Prometheus metrics endpoint of `tapwatch run`.
+    pub metrics: MetricsSection,
+    /// The control socket of `tapwatch run` (`tapwatch ctl`).
+    pub control: ControlSection,
 }
 
 /// `[runtime]`
@@ -77,6 +82,7 @@ impl RuntimeSection {
 }
 
 pub use capture::{CaptureMode, CaptureSection, NetworkPrefix, Queues};
+pub use service::{ControlSection, MetricsSection, DEFAULT_CONTROL_SOCKET, DEFAULT_METRICS_LISTEN};
 
 /// `[decode]`
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

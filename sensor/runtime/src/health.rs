@@ -13,7 +13,7 @@ use tapwatch_eve::RecordSink;
 use tapwatch_export::{HealthSource, ReloadHealth, RulesetHealth, SensorHealth};
 
 use crate::reload::{ReloadError, Reloaded, Ruleset};
-use tapwatch_pipeline::counters::Counters;
+use tapwatch_pipeline::counters::{Counters, TableStats};
 use tapwatch_pipeline::worker::Worker;
 
 /// Packets between two looks at the clock.
@@ -34,9 +34,40 @@ pub struct HealthBoard {
     /// Decoder events by name; written once a second, read once per `Health`.
     decode_events: Mutex<Vec<(String, u64)>>,
     /// Each worker's last published figures, by worker index.
-    workers: Mutex<Vec<Option<(Counters, WorkerFigures)>>>,
+    workers: Mutex<Vec<Option<WorkerSnapshot>>>,
     /// The rule set running and the last reload, when rules run.
     ruleset: Mutex<Option<RulesetHealth>>,
+}
+
+/// One worker's figures as it last published them (for the metrics endpoint and the
+/// control socket).
+#[derive(Debug, Clone, Default)]
+pub struct WorkerSnapshot {
+    /// Its counters.
+    pub counters: Counters,
+    /// Its flow table, reassembly and defragmentation state.
+    pub figures: WorkerFigures,
+    /// Its detection counters (zero without rules).
+    pub detect: tapwatch_detect::DetectStats,
+    /// Its tables' counters (flows created and ended by reason, reassembly, defrag).
+    pub tables: TableStats,
+    /// Bytes held by stream reassembly.
+    pub stream_memory_bytes: u64,
+    /// Bytes held by defragmentation.
+    pub defrag_memory_bytes: u64,
+    /// EVE records written.
+    pub eve_records: u64,
+    /// How busy its thread was.
+    pub load: WorkerLoad,
+}
+
+/// A worker thread's time spent processing, measured per batch (never per packet).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WorkerLoad {
+    /// Time spent processing batches (packets and clock ticks), since start.
+    pub busy: Duration,
+    /// Batches processed.
+    pub batches: u64,
 }
 
 /// What the worker knows besides its [`Counters`].
@@ -70,9 +101,30 @@ impl std::ops::AddAssign<&WorkerFigures> for WorkerFigures {
 }
 
 impl HealthBoard {
-    /// Publishes worker number `index`'s figures now; the board then holds the sums over
-    /// every worker that has published.
-    pub fn publish_worker<W: RecordSink>(&self, index: usize, worker: &Worker<W>) {
+    /// Publishes worker number `index`'s figures now, with its thread's `load`; the board
+    /// then holds the sums over every worker that has published.
+    pub fn publish_worker<W: RecordSink>(
+        &self,
+        index: usize,
+        worker: &Worker<W>,
+        load: WorkerLoad,
+    ) {
+        let snapshot = WorkerSnapshot {
+            counters: worker.counters().clone(),
+            figures: WorkerFigures::of(worker),
+            detect: worker.detect_stats().unwrap_or_default(),
+            tables: worker.table_stats(),
+            stream_memory_bytes: worker.stream_memory() as u64,
+            defrag_memory_bytes: worker.defrag_memory() as u64,
+            eve_records: worker.eve_records(),
+            load,
+        };
+        self.publish_snapshot(index, snapshot);
+    }
+
+    /// Publishes `snapshot` as worker number `index`'s figures (see
+    /// [`HealthBoard::publish_worker`]).
+    pub fn publish_snapshot(&self, index: usize, snapshot: WorkerSnapshot) {
         let sums = {
             let mut workers = self
                 .workers
@@ -82,17 +134,25 @@ impl HealthBoard {
                 workers.resize_with(index + 1, || None);
             }
             if let Some(slot) = workers.get_mut(index) {
-                *slot = Some((worker.counters().clone(), WorkerFigures::of(worker)));
+                *slot = Some(snapshot);
             }
             let mut counters = Counters::default();
             let mut figures = WorkerFigures::default();
-            for (c, f) in workers.iter().flatten() {
-                counters += c;
-                figures += f;
+            for w in workers.iter().flatten() {
+                counters += &w.counters;
+                figures += &w.figures;
             }
             (counters, figures)
         };
         self.publish(&sums.0, sums.1);
+    }
+
+    /// Each worker's last published figures, by worker index (`None`: not published yet).
+    pub fn workers(&self) -> Vec<Option<WorkerSnapshot>> {
+        self.workers
+            .lock()
+            .map(|w| w.clone())
+            .unwrap_or_else(|e| e.into_inner().clone())
     }
 
     /// Publishes these figures as the sensor's now.

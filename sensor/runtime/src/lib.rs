@@ -10,19 +10,27 @@
 //! - [`capture`]: live packet sources (AF_XDP behind tapwatch's XDP program, or an
 //!   AF_PACKET socket) and the mode ladder that opens them;
 //! - [`live`]: the live capture threads, their ticks and counters, and the bypass policy;
-//! - [`liveness`]: per-worker heartbeats behind the service's watchdog.
+//! - [`liveness`]: per-worker heartbeats behind the service's watchdog;
+//! - [`board`]: the service's live figures (workers, queues, interfaces, rule set, export),
+//!   published about once a second, read by [`metrics`] (the Prometheus endpoint) and
+//!   [`control`] (the control socket behind `tapwatch ctl`); [`ruleset_status`]: the rule
+//!   set's status and the last reload's outcome.
 //!
 //! The `tapwatch` binary wires these with its command line and configuration.
 
+pub mod board;
 pub mod capture;
+pub mod control;
 pub mod dispatch;
 pub mod eve_file;
 pub mod health;
 pub mod live;
 pub mod liveness;
+pub mod metrics;
 pub mod pool;
 pub mod reload;
 pub mod route;
+pub mod ruleset_status;
 pub mod swap;
 
 #[cfg(test)]

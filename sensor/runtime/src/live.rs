@@ -33,6 +33,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
@@ -43,6 +44,7 @@ use tapwatch_pipeline::worker::BypassFlow;
 use tapwatch_wire::Decoded;
 use tapwatch_xdp::{Endpoint, FlowKey, XdpCounters};
 
+use crate::board::{QueuePublisher, ServiceBoard};
 use crate::capture::{self, KernelCounters, OpenInterface, QueueMode, Source};
 use crate::dispatch::Dispatcher;
 
@@ -67,6 +69,9 @@ pub struct LiveSettings {
     pub prefixes: Vec<NetworkPrefix>,
     /// The bypass idle timeout, when bypass is on.
     pub bypass_idle: Option<Duration>,
+    /// Where the capture threads and the control loop publish their figures about once a
+    /// second while capturing (for the metrics endpoint and the control socket), when set.
+    pub board: Option<Arc<ServiceBoard>>,
 }
 
 /// One capture queue's figures at the end.
@@ -251,7 +256,15 @@ pub fn run(
         }
         started(&interfaces);
         let mut last_sweep = Instant::now();
+        let mut last_publish: Option<Instant> = None;
         loop {
+            if let Some(board) = &settings.board {
+                if last_publish.is_none_or(|t| t.elapsed() >= crate::board::PUBLISH_INTERVAL) {
+                    last_publish = Some(Instant::now());
+                    board.publish_interfaces(interface_reports(&interfaces));
+                    board.publish_bypass(&report.bypass);
+                }
+            }
             let stopping = stop.load(Ordering::Acquire)
                 || handles
                     .iter()
@@ -299,15 +312,25 @@ pub fn run(
         // Every remaining entry's counts, for the report (the programs go away next).
         sweep(&mut interfaces, Duration::ZERO, &mut report.bypass);
     }
-    for iface in &interfaces {
-        report.interfaces.push(InterfaceReport {
+    report.interfaces = interface_reports(&interfaces);
+    if let Some(board) = &settings.board {
+        board.publish_interfaces(report.interfaces.clone());
+        board.publish_bypass(&report.bypass);
+    }
+    Ok(report)
+}
+
+/// The interfaces' figures now (reads each XDP program's counters: a map lookup per CPU).
+fn interface_reports(interfaces: &[OpenInterface]) -> Vec<InterfaceReport> {
+    interfaces
+        .iter()
+        .map(|iface| InterfaceReport {
             name: iface.name.clone(),
             mode: iface.mode,
             refusals: iface.refusals.clone(),
             xdp: iface.xdp_counters().map(XdpCountersReport::from),
-        });
-    }
-    Ok(report)
+        })
+        .collect()
 }
 
 /// The kernel bypass key of a flow reported by a worker.
@@ -390,6 +413,11 @@ impl CaptureThread {
             receive_errors: 0,
             last_error: None,
         };
+        let mut publisher = self
+            .settings
+            .board
+            .clone()
+            .map(|board| QueuePublisher::new(board, &r));
         let max = self.settings.rx_batch.max(1);
         let mut number = 0u64;
         let mut bypassed: HashMap<FlowKey, Timestamp> = HashMap::new();
@@ -461,6 +489,13 @@ impl CaptureThread {
                 d.advance_clock(capture::now());
                 gone |= d.flush().is_err();
             }
+            if let Some(p) = publisher.as_mut() {
+                if p.due() {
+                    r.kernel = source.kernel_counters();
+                    r.dispatch_drops = d.dropped().iter().sum();
+                    p.publish(&r);
+                }
+            }
             if let Some(idle) = self.settings.bypass_idle.filter(|_| !bypassed.is_empty()) {
                 if last_sweep.elapsed() >= SWEEP_INTERVAL {
                     last_sweep = Instant::now();
@@ -484,6 +519,9 @@ impl CaptureThread {
         r.kernel = source.kernel_counters();
         r.dispatch_drops = d.dropped().iter().sum();
         let _ = d.close();
+        if let Some(p) = &publisher {
+            p.publish(&r);
+        }
         r
     }
 }

@@ -9,7 +9,7 @@ use tapwatch_eve::RecordSink;
 use tapwatch_pipeline::worker::Worker;
 
 use crate::dispatch::WorkerQueue;
-use crate::health::HealthBoard;
+use crate::health::{HealthBoard, WorkerLoad};
 use crate::liveness::{self, Watch};
 use crate::swap::EngineSwap;
 
@@ -21,7 +21,8 @@ const PUBLISH_INTERVAL: Duration = Duration::from_secs(1);
 pub struct PoolOptions {
     /// CPU of each worker (worker `i` on `cpus[i % len]`); empty: no pinning.
     pub cpus: Vec<usize>,
-    /// Where the workers publish their figures about once a second, when set.
+    /// Where the workers publish their figures about once a second, when set (for the
+    /// exporter's `Health`, the metrics endpoint and the control socket).
     pub health: Option<Arc<HealthBoard>>,
     /// Where the workers hand the flows they report bypassable (after each batch; never
     /// waited on: a full channel drops the report, counted in [`Finished::bypass_dropped`]).
@@ -96,7 +97,10 @@ fn run<W: RecordSink>(
     let pinned = cpu.filter(|&id| core_affinity::set_for_current(core_affinity::CoreId { id }));
     let mut last_publish = Instant::now();
     let started = Instant::now();
+    let mut load = WorkerLoad::default();
     for mut batch in queue.batches.iter() {
+        // Busy time is measured per batch (two clock reads), never per packet.
+        let begun = Instant::now();
         for (number, packet) in batch.iter() {
             worker.process(number, &packet);
         }
@@ -110,10 +114,13 @@ fn run<W: RecordSink>(
                 }
             }
         }
+        let ended = Instant::now();
+        load.busy += ended.duration_since(begun);
+        load.batches += 1;
         if let Some(board) = &health {
-            if last_publish.elapsed() >= PUBLISH_INTERVAL {
-                last_publish = Instant::now();
-                board.publish_worker(index, &worker);
+            if ended.duration_since(last_publish) >= PUBLISH_INTERVAL {
+                last_publish = ended;
+                board.publish_worker(index, &worker, load);
             }
         }
         batch.clear();
@@ -135,7 +142,7 @@ fn run<W: RecordSink>(
     }
     let eve = worker.finish();
     if let Some(board) = &health {
-        board.publish_worker(index, &worker);
+        board.publish_worker(index, &worker, load);
     }
     Finished {
         worker,

@@ -333,6 +333,8 @@ pub fn restart_needed(running: &Config, new: &Config) -> Vec<&'static str> {
     check("[export]", running.export == new.export);
     check("[runtime]", running.runtime == new.runtime);
     check("[capture]", running.capture == new.capture);
+    check("[metrics]", running.metrics == new.metrics);
+    check("[control]", running.control == new.control);
     changed
 }
 

@@ -4,6 +4,8 @@
 //! configuration file and the packet pipeline's assembly.
 
 mod check;
+mod ctl;
+mod endpoints;
 mod export_link;
 mod replay;
 mod rules_cmd;
@@ -35,6 +37,7 @@ use clap::{Parser, Subcommand, ValueEnum};
         tapwatch replay --config sensor.toml --export --rules local.rules --eve eve.json capture.pcap\n  \
         tapwatch replay --rules emerging-all.rules --var HOME_NET=[10.0.0.0/8] --eve eve.json capture.pcap\n  \
         tapwatch run --interface eth1 --rules emerging-all.rules --eve /var/log/tapwatch/eve.json\n  \
+        tapwatch ctl iface-stat eth1\n  \
         tapwatch rules check /etc/tapwatch/rules/\n  \
         tapwatch config default > sensor.toml\n  \
         tapwatch config check sensor.toml\n  \
@@ -79,6 +82,10 @@ enum Command {
     /// kernel drops by cause, dispatch drops) goes to stderr. A second signal exits at once.
     /// SIGHUP closes and reopens the EVE file (for logrotate).
     ///
+    /// While it captures, Prometheus metrics are served at `[metrics] listen` (default
+    /// http://127.0.0.1:9917/metrics) and the control socket for `tapwatch ctl` at
+    /// `[control] socket` (default /run/tapwatch/tapwatch.sock); both can be turned off.
+    ///
     /// Needs CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN, CAP_NET_RAW and CAP_IPC_LOCK (or root);
     /// the socket fallback needs only CAP_NET_RAW. Never attach to the interface the
     /// machine is managed through: XDP takes its traffic away from the host.
@@ -86,7 +93,9 @@ enum Command {
         tapwatch run --interface eth1 --eve /var/log/tapwatch/eve.json\n  \
         tapwatch run -i eth1 -i eth2 --workers 4 --rules emerging-all.rules --eve eve.json\n  \
         tapwatch run -i eth1 --capture socket --config sensor.toml --summary-json\n  \
-        tapwatch run -i ens1f0 --capture xdp-drv --config sensor.toml --export")]
+        tapwatch run -i ens1f0 --capture xdp-drv --config sensor.toml --export\n  \
+        tapwatch run -i eth1 --config sensor.toml --control-socket /tmp/tw.sock   # then: tapwatch ctl --socket /tmp/tw.sock uptime\n  \
+        curl -s http://127.0.0.1:9917/metrics   # while it runs ([metrics] listen)")]
     Run(RunArgs),
     /// Check that `tapwatch run` could start with a configuration (like `suricata -T`).
     ///
@@ -102,6 +111,24 @@ enum Command {
         tapwatch check --config tapwatch.toml --eve /var/log/tapwatch/eve.json\n  \
         tapwatch check --reload --config tapwatch.toml --running /run/tapwatch/running.toml")]
     Check(CheckArgs),
+    /// Talk to a running `tapwatch run` over its control socket (like `suricatasc -c`).
+    ///
+    /// Commands: version, uptime, capture-mode (per interface and queue), iface-list,
+    /// iface-stat IFACE, dump-counters (everything the metrics endpoint shows, as JSON),
+    /// ruleset-stats, reload-rules, shutdown, command-list. Prints text for a person, or
+    /// the socket's JSON answer (`{"return": "OK"|"NOK", "message": ...}`) with --json.
+    ///
+    /// Exit status: 0 when the service answered OK, 1 when it refused (NOK, the reason on
+    /// stderr), 2 when the socket cannot be reached. Connecting needs the socket's
+    /// permissions ([control] mode and group).
+    #[command(after_help = "Examples:\n  \
+        tapwatch ctl uptime\n  \
+        tapwatch ctl capture-mode\n  \
+        tapwatch ctl iface-stat eth1\n  \
+        tapwatch ctl --json dump-counters | jq .message.totals\n  \
+        tapwatch ctl --config /etc/tapwatch/tapwatch.toml ruleset-stats\n  \
+        tapwatch ctl --socket /run/tapwatch/tapwatch.sock shutdown")]
+    Ctl(CtlArgs),
     /// Check rule files and show how they compile (like `suricata -T`).
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -275,6 +302,31 @@ struct RunArgs {
     /// tests can see the systemd watchdog's pings stop. Never use it on a sensor.
     #[arg(long, value_name = "SECS", hide = true)]
     test_hang_worker_after_secs: Option<u64>,
+    /// Serve the control socket at PATH (overrides `[control] socket`):
+    /// `--control-socket /run/tapwatch/tapwatch.sock`.
+    #[arg(long, value_name = "PATH")]
+    control_socket: Option<PathBuf>,
+}
+
+/// `tapwatch ctl`'s arguments.
+#[derive(Debug, clap::Args)]
+struct CtlArgs {
+    /// The control socket (default: the one of --config, else /run/tapwatch/tapwatch.sock).
+    #[arg(long, value_name = "PATH")]
+    socket: Option<PathBuf>,
+    /// The service's configuration file, to find its `[control] socket`.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Print the raw JSON answer.
+    #[arg(long)]
+    json: bool,
+    /// The command: version, uptime, capture-mode, iface-list, iface-stat, dump-counters,
+    /// ruleset-stats, reload-rules, shutdown, command-list.
+    #[arg(value_name = "COMMAND")]
+    command: String,
+    /// The command's arguments (iface-stat: the interface).
+    #[arg(value_name = "ARGS")]
+    args: Vec<String>,
 }
 
 /// Rule options shared by `replay`, `run` and `rules`.
@@ -411,6 +463,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => replay::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Check(args) => check::check(&args),
+        Command::Ctl(args) => ctl::run(&args),
         Command::Rules(RulesCommand::Check(args)) => rules_cmd::check(&args),
         Command::Rules(RulesCommand::Stats(args)) => rules_cmd::stats(&args),
         Command::Export(ExportCommand::TrainDict { eve, out, size }) => {

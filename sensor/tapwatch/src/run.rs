@@ -8,12 +8,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
+use crate::endpoints::{self, Services};
 use crate::export_link;
 use crate::service::{self, Watchdog};
 use crate::session::{self, CpuTimes, Origin, Summary};
 use crate::RunArgs;
 use tapwatch_pipeline::config::Config;
 use tapwatch_pipeline::detect_setup;
+use tapwatch_runtime::board::ServiceBoard;
 use tapwatch_runtime::capture::{self, OpenInterface};
 use tapwatch_runtime::dispatch::{Affinity, Backpressure, Dispatcher};
 use tapwatch_runtime::eve_file::{EveFile, Reopen};
@@ -22,6 +24,7 @@ use tapwatch_runtime::live::{self, LiveSettings};
 use tapwatch_runtime::liveness::Liveness;
 use tapwatch_runtime::pool::{self, PoolOptions};
 use tapwatch_runtime::reload::{Reloader, RuleSource};
+use tapwatch_runtime::ruleset_status::RulesetStatus;
 use tapwatch_runtime::swap::EngineSwap;
 use tapwatch_service::Notifier;
 
@@ -96,6 +99,11 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
 
     let liveness = Arc::new(Liveness::new(workers));
     let health = Arc::new(HealthBoard::default());
+    // Always published (metrics, control socket), whether or not the run exports.
+    let board = Arc::new(ServiceBoard::new(
+        env!("CARGO_PKG_VERSION"),
+        Arc::clone(&health),
+    ));
     let exporter = session::start_exporter(
         args.export,
         &config,
@@ -104,6 +112,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         &health,
         export_link::WhenFull::Drop,
     )?;
+    if let Some(x) = &exporter {
+        board.set_export(x.stats_reader());
+    }
     let eve_file = session::open_eve(
         args.eve.as_deref(),
         false,
@@ -113,6 +124,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         reopen,
     )?;
     let eve_stats = eve_file.as_ref().map(EveFile::stats_handle);
+    if let Some(h) = &eve_stats {
+        board.set_eve(h.clone());
+    }
     let engine = startup.engine.take().map(Arc::new);
     let host = Arc::new(tapwatch_detect::HostState::new());
     let mut pipeline = session::build_workers(
@@ -129,8 +143,24 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         config_path: args.config.clone(),
         args: args.detect.to_args(false),
     };
-    let reloader = Reloader::new(source, &startup, engine, host, Arc::clone(&swap));
+    let reloader = Arc::new(Reloader::new(
+        source,
+        &startup,
+        engine,
+        host,
+        Arc::clone(&swap),
+    ));
     health.set_ruleset(&reloader.ruleset());
+    board.set_ruleset(endpoints::ruleset_status(&reloader.ruleset(), &health));
+    let reload_from_socket: endpoints::ReloadFn = {
+        let (reloader, health, board, notifier) = (
+            Arc::clone(&reloader),
+            Arc::clone(&health),
+            Arc::clone(&board),
+            Arc::clone(&notifier),
+        );
+        Arc::new(move || reload_rules(&reloader, &health, &board, &notifier, "control socket"))
+    };
     let (bypass_tx, bypass_rx) = crossbeam_channel::bounded(BYPASS_CHANNEL);
     if config.capture.bypass {
         for w in &mut pipeline {
@@ -139,7 +169,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     }
     let pool_options = PoolOptions {
         cpus: config.runtime.worker_cpus.clone(),
-        health: exporter.as_ref().map(|_| Arc::clone(&health)),
+        health: Some(Arc::clone(&health)),
         bypass: config.capture.bypass.then_some(bypass_tx),
         swap: Some(swap),
         watch: tapwatch_runtime::liveness::Watch {
@@ -154,7 +184,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             .capture
             .bypass
             .then(|| Duration::from_secs(config.capture.bypass_idle_timeout_secs)),
+        board: Some(Arc::clone(&board)),
     };
+    let config_dir = detect_setup::config_dir(args.config.as_deref());
+    let mut services: Option<anyhow::Result<Services>> = None;
     let ready = Arc::new(AtomicBool::new(false));
     let watchdog = Watchdog::start(
         &notifier,
@@ -184,7 +217,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             .name("tw-reload".into())
             .spawn_scoped(scope, || {
                 for _ in reload_signals.forever() {
-                    reload_on_signal(&reloader, &health, &notifier);
+                    let _ = reload_rules(&reloader, &health, &board, &notifier, "SIGUSR2");
                 }
             })
             .context("cannot start the reload thread")?;
@@ -195,12 +228,26 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             Some(bypass_rx),
             &stop,
             |_| {
-                tracing::info!(
-                    "capture started with {workers} worker(s); stop with Ctrl-C or SIGTERM"
+                // Served once every queue captures; a failure stops the run.
+                let started = Services::start(
+                    &config,
+                    config_dir.as_deref(),
+                    args.control_socket.as_deref(),
+                    &board,
+                    &stop,
+                    reload_from_socket,
                 );
-                notifier.ready();
-                notifier.status(&status);
-                ready.store(true, Ordering::Release);
+                if started.is_err() {
+                    stop.store(true, Ordering::Release);
+                } else {
+                    tracing::info!(
+                        "capture started with {workers} worker(s); stop with Ctrl-C or SIGTERM"
+                    );
+                    notifier.ready();
+                    notifier.status(&status);
+                    ready.store(true, Ordering::Release);
+                }
+                services = Some(started);
             },
         )
         .context("live capture failed");
@@ -222,6 +269,11 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         Ok((report, finished))
     })?;
     drop(watchdog);
+    match services {
+        Some(Ok(s)) => s.stop(),
+        Some(Err(e)) => return Err(e),
+        None => {}
+    }
     if !stop.load(Ordering::Acquire) {
         tracing::warn!("every capture thread ended; stopping");
     }
@@ -254,14 +306,23 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Reloads the rules on SIGUSR2, telling the operator (and the center, in `Health`, and
-/// systemd: `RELOADING=1` then `READY=1`) what happened.
-fn reload_on_signal(reloader: &Reloader, health: &HealthBoard, notifier: &Notifier) {
-    tracing::info!("SIGUSR2: reloading the rules");
+/// Reloads the rules on SIGUSR2 or the control socket's `reload-rules` (`trigger`), telling
+/// the operator, the center (in `Health`), the service board (metrics, `ruleset-stats`) and
+/// systemd (`RELOADING=1` then `READY=1`) what happened; returns the status then, or why the
+/// running rules stay.
+fn reload_rules(
+    reloader: &Reloader,
+    health: &HealthBoard,
+    board: &ServiceBoard,
+    notifier: &Notifier,
+    trigger: &str,
+) -> Result<RulesetStatus, String> {
+    tracing::info!("{trigger}: reloading the rules");
     notifier.reloading();
     notifier.status("reloading the rules");
     let outcome = reloader.reload();
     health.set_reload(&outcome, &reloader.ruleset());
+    board.set_ruleset(endpoints::ruleset_status(&reloader.ruleset(), health));
     match &outcome {
         Ok(done) => {
             tracing::info!(
@@ -296,4 +357,7 @@ fn reload_on_signal(reloader: &Reloader, health: &HealthBoard, notifier: &Notifi
         Ok(done) => format!("capturing; {} rules running", done.ruleset.loaded),
         Err(_) => "capturing; the last rule reload was refused (see the log)".to_owned(),
     });
+    outcome
+        .map(|_| board.ruleset())
+        .map_err(|e| format!("rule reload refused, the running rules stay: {e}"))
 }

@@ -368,3 +368,109 @@ const BYPASS_PCAP: &str = "ndpi/tor.pcap";
 const BYPASS_PPS: u32 = 200;
 /// Signatures that fire before their flow is bypassed (ET INFO on the TLS handshake).
 const BYPASS_ALERTS_BEFORE: &[u64] = &[2012648];
+
+/// Scrapes the metrics endpoint inside namespace `ns` (bash's /dev/tcp: no HTTP client
+/// needed) and returns each sample's value by its name and labels.
+fn scrape(ns: &str) -> BTreeMap<String, f64> {
+    let out = std::process::Command::new("ip")
+        .args(["netns", "exec", ns, "bash", "-c"])
+        .arg(
+            "exec 3<>/dev/tcp/127.0.0.1/9917 && printf 'GET /metrics HTTP/1.0\\r\\n\\r\\n' >&3 \
+             && cat <&3",
+        )
+        .output()
+        .expect("run bash in the namespace");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("HTTP/1.1 200"), "scrape: {text}");
+    text.lines()
+        .filter(|l| l.starts_with("tapwatch_"))
+        .filter_map(|l| {
+            let (k, v) = l.rsplit_once(' ')?;
+            Some((k.to_owned(), v.parse().ok()?))
+        })
+        .collect()
+}
+
+fn ctl(socket: &std::path::Path, args: &[&str]) -> Value {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tapwatch"))
+        .arg("ctl")
+        .arg("--socket")
+        .arg(socket)
+        .arg("--json")
+        .args(args)
+        .output()
+        .expect("run tapwatch ctl");
+    assert!(out.status.success(), "tapwatch ctl {args:?}: {out:?}");
+    let answer: Value = serde_json::from_slice(&out.stdout).expect("JSON answer");
+    assert_eq!(answer["return"], "OK", "{answer}");
+    answer["message"].clone()
+}
+
+/// While `tapwatch run` captures, the metrics endpoint and `tapwatch ctl dump-counters`
+/// show every packet tcpreplay sent (capture threads and workers publish once a second),
+/// and `tapwatch ctl shutdown` ends the run as SIGTERM does.
+#[test]
+fn metrics_and_the_control_socket_report_a_live_run() {
+    let Some(inputs) = inputs("metrics and control socket") else {
+        return;
+    };
+    let ns = Netns::new(1).expect("namespaces and veth pair");
+    let dir = TempDir::new("metrics");
+    let eve = dir.0.join("eve.json");
+    let eve_arg = eve.display().to_string();
+    let sensor = Sensor::start(&ns, &["--rules", &inputs.rules, "--eve", &eve_arg]);
+    ns.send(&inputs.pcaps, None, None);
+    let sent = packets_in(&inputs.pcaps);
+    let socket = sensor.control.clone();
+    // Published about once a second: wait (bounded) until the figures cover the traffic.
+    let mut metrics = BTreeMap::new();
+    let mut counters = Value::Null;
+    for _ in 0..40 {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        metrics = scrape(&ns.a);
+        counters = ctl(&socket, &["dump-counters"]);
+        if counters["totals"]["packets"] == sent
+            && metrics.get("tapwatch_packets_total") == Some(&(sent as f64))
+        {
+            break;
+        }
+    }
+    let captured: f64 = metrics
+        .iter()
+        .filter(|(k, _)| k.starts_with("tapwatch_capture_packets_total{"))
+        .map(|(_, v)| v)
+        .sum();
+    assert_eq!(captured, sent as f64, "{metrics:#?}");
+    assert_eq!(
+        metrics["tapwatch_packets_total"], sent as f64,
+        "{metrics:#?}"
+    );
+    let alerts: f64 = metrics
+        .iter()
+        .filter(|(k, _)| k.starts_with("tapwatch_alerts_total{"))
+        .map(|(_, v)| v)
+        .sum();
+    assert!(alerts > 0.0, "alerts by severity: {metrics:#?}");
+    assert!(metrics["tapwatch_rules_loaded"] > 1000.0);
+    assert_eq!(counters["totals"]["packets"], sent, "{counters:#}");
+    let queued: u64 = counters["queues"]
+        .as_array()
+        .expect("queues")
+        .iter()
+        .filter_map(|q| q["packets"].as_u64())
+        .sum();
+    assert_eq!(queued, sent, "{counters:#}");
+    let stat = ctl(&socket, &["iface-stat", live_support::IFACE_A]);
+    assert_eq!(stat["pkts"], sent, "{stat:#}");
+    assert_eq!(stat["drop"], 0, "{stat:#}");
+    let modes = ctl(&socket, &["capture-mode"]);
+    assert_eq!(
+        modes["interfaces"][0]["iface"],
+        live_support::IFACE_A,
+        "{modes:#}"
+    );
+    assert_eq!(ctl(&socket, &["shutdown"]), "Closing tapwatch");
+    let (summary, stderr) = sensor.exited();
+    assert_eq!(summary["packets"], sent, "{stderr}");
+    assert!(!socket.exists(), "the socket file is removed at exit");
+}

@@ -106,6 +106,19 @@ fn check_passes_a_sound_configuration_and_lists_every_problem() {
     );
 }
 
+/// A configuration without the metrics endpoint and the control socket (tested elsewhere):
+/// runs in parallel then share no port or socket path, and an unprivileged run needs no
+/// `/run/tapwatch`.
+fn without_endpoints(dir: &std::path::Path) -> String {
+    let path = dir.join("tapwatch.toml");
+    std::fs::write(
+        &path,
+        "[metrics]\nenabled = false\n[control]\nenabled = false\n",
+    )
+    .unwrap();
+    path.display().to_string()
+}
+
 /// `tapwatch run -i lo --capture socket` with a notification socket and a watchdog.
 struct Service {
     child: Child,
@@ -118,8 +131,10 @@ impl Service {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("notify");
         let socket = UnixDatagram::bind(&path).unwrap();
+        let config = without_endpoints(dir.path());
         let child = Command::new(env!("CARGO_BIN_EXE_tapwatch"))
             .args(["run", "-i", "lo", "--capture", "socket", "--summary-json"])
+            .args(["--config", &config])
             .args(extra)
             .env("NOTIFY_SOCKET", &path)
             .env("WATCHDOG_USEC", watchdog.as_micros().to_string())
@@ -283,6 +298,7 @@ fn an_unprivileged_user_with_the_units_five_capabilities_captures_with_xdp() {
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let config = without_endpoints(dir.path());
     let child = Command::new("ip")
         .args(["netns", "exec", &pair.a, "setpriv"])
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
@@ -290,7 +306,13 @@ fn an_unprivileged_user_with_the_units_five_capabilities_captures_with_xdp() {
         .arg(format!("--ambient-caps={SERVICE_CAPS}"))
         .arg(format!("--bounding-set={SERVICE_CAPS}"))
         .args(["--", env!("CARGO_BIN_EXE_tapwatch"), "run", "-i", "twsvc0"])
-        .args(["--capture", "xdp-drv", "--summary-json"])
+        .args([
+            "--capture",
+            "xdp-drv",
+            "--summary-json",
+            "--config",
+            &config,
+        ])
         .env("NOTIFY_SOCKET", &path)
         .env("WATCHDOG_USEC", "400000")
         .stdout(Stdio::null())

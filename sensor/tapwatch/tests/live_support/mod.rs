@@ -96,11 +96,14 @@ pub struct Sensor {
     child: Child,
     lines: mpsc::Receiver<String>,
     seen: Vec<String>,
+    /// Its control socket.
+    pub control: PathBuf,
 }
 
 impl Sensor {
     /// Starts `tapwatch run -i IFACE_A --summary-json ARGS` in `ns` and waits until its
-    /// capture runs (or it exits, which fails the test with its stderr).
+    /// capture runs (or it exits, which fails the test with its stderr). Its control socket
+    /// is [`Sensor::control`], one per namespace (tests run side by side).
     pub fn start(ns: &Netns, args: &[&str]) -> Self {
         Self::start_as(ns, args, &[], None)
     }
@@ -114,6 +117,9 @@ impl Sensor {
         env: &[(&str, &str)],
         user: Option<(u32, u32)>,
     ) -> Self {
+        // One control socket per namespace: tests run side by side. In /tmp, which any user
+        // may write.
+        let control = std::env::temp_dir().join(format!("{}.sock", ns.a));
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", &ns.a]);
         if let Some((uid, gid)) = user {
@@ -133,6 +139,8 @@ impl Sensor {
         let child = cmd
             .args([env!("CARGO_BIN_EXE_tapwatch"), "run"])
             .args(["--interface", IFACE_A, "--summary-json"])
+            .arg("--control-socket")
+            .arg(&control)
             .args(args)
             .env("TAPWATCH_CACHE_DIR", cache_dir())
             .envs(env.iter().copied())
@@ -155,6 +163,7 @@ impl Sensor {
             child,
             lines,
             seen: Vec::new(),
+            control,
         };
         // A guard against a hang, not a timing assertion: start-up takes seconds.
         while let Ok(line) = sensor.lines.recv_timeout(Duration::from_secs(120)) {
@@ -199,12 +208,18 @@ impl Sensor {
 
     /// Lets the last packets through the veth pair, sends SIGTERM, waits for the exit and
     /// returns the summary (the last stderr line, JSON) and all of stderr.
-    pub fn stop(mut self) -> (Value, String) {
+    pub fn stop(self) -> (Value, String) {
         // The capture drains its ring after the signal; this pause only lets packets still
         // inside the sender's namespace reach it. Counts are asserted, not times.
         std::thread::sleep(Duration::from_millis(500));
         let pid = self.child.id().to_string();
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        self.exited()
+    }
+
+    /// Waits for the exit of a sensor told to stop otherwise (`tapwatch ctl shutdown`) and
+    /// returns the summary and stderr, as [`Sensor::stop`].
+    pub fn exited(mut self) -> (Value, String) {
         let status = self.child.wait().expect("wait for tapwatch run");
         self.seen.extend(self.lines.iter());
         let stderr = self.seen.join("\n");
