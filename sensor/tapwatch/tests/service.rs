@@ -17,6 +17,21 @@ use live_support::{
     TcpTalk, TempDir,
 };
 
+/// `n` UDP frames between two hosts, spread over 100 source ports.
+fn udp_frames(n: u32) -> Vec<Vec<u8>> {
+    (0..n)
+        .map(|i| {
+            let mut frame = Vec::new();
+            etherparse::PacketBuilder::ethernet2([2, 0, 0, 8, 0, 1], [2, 0, 0, 8, 0, 2])
+                .ipv4([10, 8, 0, 1], [10, 8, 0, 2], 64)
+                .udp(20_000 + (i % 100) as u16, 9999)
+                .write(&mut frame, &i.to_be_bytes())
+                .expect("frame");
+            frame
+        })
+        .collect()
+}
+
 /// The unprivileged user the service test runs the sensor as (`nobody`).
 const NOBODY: (u32, u32) = (65534, 65534);
 
@@ -67,11 +82,22 @@ fn a_rule_reload_under_traffic_applies_the_new_rules_keeps_flowbits_and_refuses_
     ns.send(std::slice::from_ref(&before), None, None);
     sent.push(before);
 
-    // The reload adds CHECK, which needs the flowbit set before the swap.
+    // The reload adds CHECK, which needs the flowbit set before the swap. It happens while
+    // other traffic flows (20,000 UDP packets at 10,000 per second): none may be lost.
+    let background = dir.0.join("background.pcap");
+    write_pcap(&background, 1_700_000_005, &udp_frames(20_000));
     std::fs::write(&rules, format!("{OTHER}{MARK}{HELLO}{CHECK}")).unwrap();
-    sensor.signal("USR2");
-    let line = sensor.wait_for("rules reloaded");
-    assert!(line.contains("4 rules running (were 2)"), "{line}");
+    std::thread::scope(|scope| {
+        let sending =
+            scope.spawn(|| ns.send(std::slice::from_ref(&background), Some(10_000), None));
+        // Well inside the two seconds of sending.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        sensor.signal("USR2");
+        let line = sensor.wait_for("rules reloaded");
+        assert!(line.contains("4 rules running (were 2)"), "{line}");
+        sending.join().expect("background traffic");
+    });
+    sent.push(background);
     let after = dir.0.join("after.pcap");
     write_pcap(&after, 1_700_000_010, &talk.client_says(b"CHECK after"));
     ns.send(std::slice::from_ref(&after), None, None);
