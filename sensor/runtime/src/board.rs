@@ -100,9 +100,22 @@ impl ServiceBoard {
 
     /// Replaces the figures of the queue in `slot`.
     pub fn publish_queue(&self, slot: usize, report: &QueueReport) {
-        if let Some(q) = lock(&self.queues).get_mut(slot) {
-            q.clone_from(report);
-        }
+        let drops: Vec<(u32, u64)> = {
+            let mut queues = lock(&self.queues);
+            if let Some(q) = queues.get_mut(slot) {
+                q.clone_from(report);
+            }
+            queues
+                .iter()
+                .enumerate()
+                .map(|(i, q)| {
+                    let queue = u32::try_from(i).unwrap_or(u32::MAX);
+                    (queue, q.kernel.drops() + q.dispatch_drops)
+                })
+                .collect()
+        };
+        // The center hears of every packet the capture could not take.
+        self.health.set_capture_drops(drops);
     }
 
     /// Replaces the interfaces' figures.
@@ -462,6 +475,9 @@ pub(crate) mod tests {
         let json = serde_json::to_value(&s).unwrap();
         assert_eq!(json["queues"][0]["kernel"]["rx_ring_full"], 4);
         assert_eq!(json["totals"]["stream_memory_bytes"], 4096);
+        // The center hears of the queue's drops (kernel 5 + 4, dispatch 66) in `Health`.
+        use tapwatch_export::HealthSource as _;
+        assert_eq!(board.health().sensor_health().capture_drops, vec![(0, 75)]);
     }
 
     #[test]

@@ -37,6 +37,9 @@ pub struct HealthBoard {
     workers: Mutex<Vec<Option<WorkerSnapshot>>>,
     /// The rule set running and the last reload, when rules run.
     ruleset: Mutex<Option<RulesetHealth>>,
+    /// Packets each live capture queue could not take (kernel and dispatch drops), by the
+    /// queue's position among the run's queues.
+    capture_drops: Mutex<Vec<(u32, u64)>>,
 }
 
 /// One worker's figures as it last published them (for the metrics endpoint and the
@@ -175,6 +178,15 @@ impl HealthBoard {
 }
 
 impl HealthBoard {
+    /// Publishes the live capture queues' drops: `(queue, packets dropped)`, the queue
+    /// numbered by its position among the run's queues (interface by interface).
+    pub fn set_capture_drops(&self, drops: Vec<(u32, u64)>) {
+        *self
+            .capture_drops
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = drops;
+    }
+
     /// Publishes the rule set running (at start).
     pub fn set_ruleset(&self, ruleset: &Ruleset) {
         let mut slot = self
@@ -235,8 +247,12 @@ impl HealthSource for HealthBoard {
         SensorHealth {
             packets: self.packets.load(Relaxed),
             bytes: self.bytes.load(Relaxed),
-            // Offline replay reads files: nothing is dropped by a capture queue.
-            capture_drops: Vec::new(),
+            // Empty for a replay: reading files drops nothing.
+            capture_drops: self
+                .capture_drops
+                .lock()
+                .map(|g| g.clone())
+                .unwrap_or_default(),
             decode_events: self
                 .decode_events
                 .lock()
