@@ -32,22 +32,8 @@ bin=$(realpath "${CARGO_TARGET_DIR:-target}/release/tapwatch")
 export TAPWATCH_CACHE_DIR=${TAPWATCH_CACHE_DIR:-/tmp/tapwatch-bench-cache}
 mkdir -p "$TAPWATCH_CACHE_DIR"
 
-ns_a="twbench-$$-a"; ns_b="twbench-$$-b"; work=$(mktemp -d)
-cleanup() {
-    ip netns del "$ns_a" 2>/dev/null || true
-    ip netns del "$ns_b" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-ip netns add "$ns_a"; ip netns add "$ns_b"
-for ns in "$ns_a" "$ns_b"; do
-    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-done
-# Frames of the input reach 10014 bytes: jumbo MTU on both ends.
-ip link add twba netns "$ns_a" mtu 10100 type veth peer name twbb netns "$ns_b" mtu 10100
-ip -n "$ns_a" link set twba up; ip -n "$ns_b" link set twbb up
-# The metrics endpoint listens on 127.0.0.1 inside the namespace.
-ip -n "$ns_a" link set lo up
+source bench/netns-lib.sh
+make_netns twbench twba twbb
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 

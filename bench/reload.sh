@@ -30,21 +30,10 @@ fi
 cargo build --release --locked --bin tapwatch >/dev/null 2>&1 || cargo build --release --locked --bin tapwatch
 bin=$(realpath "${CARGO_TARGET_DIR:-target}/release/tapwatch")
 
-ns_a="twreload-$$-a"; ns_b="twreload-$$-b"; work=$(mktemp -d)
 replay_pid=""
-cleanup() {
-    [[ -n "$replay_pid" ]] && kill "$replay_pid" 2>/dev/null || true
-    ip netns del "$ns_a" 2>/dev/null || true
-    ip netns del "$ns_b" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-ip netns add "$ns_a"; ip netns add "$ns_b"
-for ns in "$ns_a" "$ns_b"; do
-    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-done
-ip link add twra netns "$ns_a" mtu 10100 type veth peer name twrb netns "$ns_b" mtu 10100
-ip -n "$ns_a" link set twra up; ip -n "$ns_b" link set twrb up
+bench_cleanup() { [[ -n "$replay_pid" ]] && kill "$replay_pid" 2>/dev/null || true; }
+source bench/netns-lib.sh
+make_netns twreload twra twrb
 
 cp "$rules" "$work/local.rules"
 mkdir -p "$work/cache"
@@ -57,7 +46,8 @@ EOF
 "$bin" rules check --config "$work/tapwatch.toml" >/dev/null 2>&1 || true
 
 ip netns exec "$ns_a" "$bin" run -i twra --capture xdp-drv --workers 1 \
-    --config "$work/tapwatch.toml" --summary-json --eve /dev/null 2>"$work/err" &
+    --config "$work/tapwatch.toml" --control-socket "$work/ctl.sock" --summary-json --eve /dev/null \
+    2>"$work/err" &
 pid=$!
 for _ in $(seq 600); do
     grep -q "capture started" "$work/err" && break
