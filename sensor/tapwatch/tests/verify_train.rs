@@ -100,9 +100,9 @@ fn find_pcap(dir: &Path, named: Option<&Path>) -> Option<PathBuf> {
     found.into_iter().next()
 }
 
-/// Whether an IPS-mode test depends on verdicts: its rules drop or reject, or its checks look
-/// at drops, verdicts or blocked actions.
-fn needs_verdicts(dir: &Path, rules: &[PathBuf]) -> bool {
+/// Whether an IPS-mode test depends on verdicts: its rules (or its threshold file's
+/// rate_filter) drop or reject, or its checks look at drops, verdicts or blocked actions.
+fn needs_verdicts(checks: &[Yaml], rules: &[PathBuf], threshold: Option<&Path>) -> bool {
     let drops = rules.iter().any(|r| {
         std::fs::read_to_string(r)
             .unwrap_or_default()
@@ -115,11 +115,37 @@ fn needs_verdicts(dir: &Path, rules: &[PathBuf]) -> bool {
                 )
             })
     });
-    let spec = std::fs::read_to_string(dir.join("test.yaml")).unwrap_or_default();
-    drops
-        || ["drop", "verdict", "blocked"]
-            .iter()
-            .any(|w| spec.contains(w))
+    let rate_filter_drops = threshold.is_some_and(|t| {
+        let text = std::fs::read_to_string(t).unwrap_or_default();
+        text.contains("new_action drop") || text.contains("new_action reject")
+    });
+    drops || rate_filter_drops || checks.iter().any(mentions_verdicts)
+}
+
+/// Whether a check's `match` names a drop, a verdict or a blocked action.
+fn mentions_verdicts(check: &Yaml) -> bool {
+    let Some(Yaml::Map(fields)) = check.get("filter").and_then(|f| f.get("match")) else {
+        return false;
+    };
+    fields.iter().any(|(k, v)| {
+        k.starts_with("verdict")
+            || k.starts_with("drop")
+            || k.contains(".drop")
+            || matches!(v.as_str(), Some("drop" | "blocked" | "rejected"))
+    })
+}
+
+fn files_with_ext(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == ext))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
 }
 
 /// The event type a filter check is about, when it names one.
@@ -190,21 +216,32 @@ fn run_case(name: &str, dir: &Path, out_root: &Path, cache_dir: &Path) -> Outcom
     } else if dir.join("test.rules").is_file() {
         vec![dir.join("test.rules")]
     } else {
-        Vec::new()
+        files_with_ext(dir, "rules")
     };
-    if settings.left_out.is_none() && settings.ips_mode && needs_verdicts(dir, &rules) {
+    let checks = spec.get("checks").map(Yaml::items).unwrap_or_default();
+    if settings.left_out.is_none()
+        && settings.ips_mode
+        && needs_verdicts(checks, &rules, settings.threshold_file.as_deref())
+    {
         settings.left_out = Some("IPS verdicts (drop/reject in inline mode)".into());
     }
     if let Some(why) = settings.left_out.clone() {
         return done(Verdict::LeftOut(why), lines);
     }
-    if matches!(spec.get("pcap").and_then(Yaml::as_str), Some("false")) {
+    let filters: Vec<&Yaml> = checks
+        .iter()
+        .filter(|c| c.get("filter").is_some())
+        .collect();
+    if !filters.is_empty()
+        && filters
+            .iter()
+            .all(|c| check_event_type(c).as_deref() == Some("engine"))
+    {
         return done(
-            Verdict::LeftOut("no capture (Suricata run without packets)".into()),
+            Verdict::LeftOut("Suricata's own log messages (event_type engine) only".into()),
             lines,
         );
     }
-    let checks = spec.get("checks").map(Yaml::items).unwrap_or_default();
     let eve_checks = checks.iter().filter(|c| c.get("filter").is_some()).count();
     if !checks.is_empty() && eve_checks == 0 {
         return done(
@@ -219,6 +256,17 @@ fn run_case(name: &str, dir: &Path, out_root: &Path, cache_dir: &Path) -> Outcom
         .clone()
         .or_else(|| spec.get("pcap").and_then(Yaml::as_str).map(|p| dir.join(p)));
     let Some(pcap) = find_pcap(dir, named.as_deref()) else {
+        let no_pcap = spec
+            .get("requires")
+            .and_then(|r| r.get("pcap"))
+            .and_then(Yaml::as_str)
+            == Some("false");
+        if no_pcap {
+            return done(
+                Verdict::LeftOut("no capture (Suricata run without packets)".into()),
+                lines,
+            );
+        }
         return done(
             Verdict::Fail("capture not found".into(), String::new()),
             lines,

@@ -249,6 +249,12 @@ pub fn equals(actual: &Value, expected: &Yaml) -> bool {
         (Value::Array(a), Yaml::List(e)) => {
             a.len() == e.len() && a.iter().zip(e).all(|(a, e)| equals(a, e))
         }
+        // A mapping equals an object with exactly its keys, each equal.
+        (Value::Object(a), Yaml::Map(e)) => {
+            a.len() == e.len()
+                && e.iter()
+                    .all(|(k, e)| a.get(k).is_some_and(|a| equals(a, e)))
+        }
         _ => false,
     }
 }
