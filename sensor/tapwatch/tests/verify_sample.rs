@@ -8,7 +8,9 @@
 //! records whose dotted fields all equal the expected values must equal `count` (and be below
 //! `lt` / above `gt` when given). `shell` and other check kinds are skipped with a note; tests
 //! whose `requires` asks for a Suricata version newer than the one tapwatch follows (8.0.6) are
-//! skipped. One tapwatch process per test, two at a time.
+//! skipped. One tapwatch process per test, two at a time. The YAML reader, the filter
+//! semantics and the mapping of arguments are shared with `verify_train.rs`
+//! (`common/verify.rs`).
 //!
 //! Without the corpus the test prints a `skipped:` line and passes. Run with `--nocapture` to
 //! see the per-test report.
