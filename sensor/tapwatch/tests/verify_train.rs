@@ -108,7 +108,7 @@ fn needs_verdicts(checks: &[Yaml], rules: &[PathBuf], threshold: Option<&Path>) 
             .unwrap_or_default()
             .lines()
             .any(|l| {
-                let first = l.trim_start().split_whitespace().next().unwrap_or("");
+                let first = l.split_whitespace().next().unwrap_or("");
                 matches!(
                     first,
                     "drop" | "reject" | "rejectsrc" | "rejectdst" | "rejectboth"

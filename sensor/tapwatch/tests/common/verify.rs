@@ -330,7 +330,11 @@ pub fn version(text: &str) -> [u64; 3] {
     v
 }
 
-/// Why the `requires` block rules the test (or a check) out, if it does.
+/// Why the `requires` block rules the test (or a check) out, if it does: its version gates
+/// (`min-version`, `lt-version`, `gt-version`) with tapwatch following Suricata 8.0.6. Its
+/// `features` are taken as present: the tests run are those the 8.0.6 build used for the
+/// outcomes (with Hyperscan, JA3/JA4, Lua) passed, so that build had them; a feature tapwatch
+/// lacks shows as a rejected rule or a missing record instead.
 pub fn unmet_requirement(requires: Option<&Yaml>) -> Option<String> {
     let requires = requires?;
     if let Some(v) = requires.get("min-version").and_then(Yaml::as_str) {
