@@ -49,6 +49,11 @@ const TAPWATCH_EVENT_TYPES: &[&str] = &[
     "alert", "http", "dns", "mdns", "tls", "ssh", "flow", "anomaly", "stats",
 ];
 
+/// Application-layer protocols tapwatch detects (`tapwatch-app`).
+const TAPWATCH_PROTOCOLS: &[&str] = &[
+    "http", "http1", "tls", "dns", "mdns", "ssh", "smb", "ftp", "smtp", "dcerpc",
+];
+
 fn ratchet_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/verify_train")
 }
@@ -308,9 +313,14 @@ fn run_case(name: &str, dir: &Path, out_root: &Path, cache_dir: &Path) -> Outcom
         lines.push(format!("note: {}", r.trim()));
     }
     let records: Vec<Value> = verify::read_eve(&eve);
+    let eve_names = if settings.eve_filenames.is_empty() {
+        vec!["eve.json".to_owned()]
+    } else {
+        settings.eve_filenames.clone()
+    };
     let mut failed: Vec<(Option<String>, String)> = Vec::new();
     for check in checks {
-        match verify::judge(check, &records) {
+        match verify::judge_in(check, &records, &eve_names) {
             Ok(msg) => lines.push(format!("ok   {msg}")),
             Err(msg) => {
                 lines.push(format!("FAIL {msg}"));
@@ -321,13 +331,24 @@ fn run_case(name: &str, dir: &Path, out_root: &Path, cache_dir: &Path) -> Outcom
     let Some((event_type, first)) = failed.first().cloned() else {
         return done(Verdict::Pass, lines);
     };
-    let category = if let Some(r) = rejections.first() {
+    let unsupported_proto = settings.unmapped.iter().find_map(|u| {
+        let proto = u.strip_prefix("app-layer.protocols.")?.split('.').next()?;
+        (!TAPWATCH_PROTOCOLS.contains(&proto)).then(|| proto.to_owned())
+    });
+    let category = if let Some(file) = first
+        .strip_prefix("filter on ")
+        .and_then(|f| f.split(':').next())
+    {
+        format!("check reads a file tapwatch does not write: {file}")
+    } else if let Some(r) = rejections.first() {
         rejection_category(r)
     } else if let Some(t) = event_type
         .as_deref()
         .filter(|t| !TAPWATCH_EVENT_TYPES.contains(t))
     {
         format!("EVE event type not written: {t}")
+    } else if let Some(p) = unsupported_proto {
+        format!("app-layer protocol not supported: {p}")
     } else if let Some(s) = settings.unmapped.first() {
         let key = s.split('=').next().unwrap_or(s);
         format!("Suricata setting not mapped: {key}")

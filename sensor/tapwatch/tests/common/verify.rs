@@ -357,6 +357,12 @@ pub fn unmet_requirement(requires: Option<&Yaml>) -> Option<String> {
 
 /// The verdict on one check: `Err` holds the failure's description.
 pub fn judge(check: &Yaml, records: &[Value]) -> Result<String, String> {
+    judge_in(check, records, &["eve.json".to_owned()])
+}
+
+/// `judge`, with the records of the EVE file Suricata would have written under one of
+/// `eve_names` (a test's eve-log `filename`).
+pub fn judge_in(check: &Yaml, records: &[Value], eve_names: &[String]) -> Result<String, String> {
     let Some(filter) = check.get("filter") else {
         let kind = match check {
             Yaml::Map(e) => e.first().map(|(k, _)| k.clone()).unwrap_or_default(),
@@ -368,7 +374,7 @@ pub fn judge(check: &Yaml, records: &[Value]) -> Result<String, String> {
         return Ok(format!("filter skipped: {why}"));
     }
     if let Some(file) = filter.get("filename").and_then(Yaml::as_str) {
-        if file != "eve.json" {
+        if !eve_names.iter().any(|n| n == file) {
             return Err(format!("filter on {file}: not an EVE file tapwatch writes"));
         }
     }
@@ -456,6 +462,8 @@ pub struct Settings {
     pub ips_mode: bool,
     /// The capture named on a custom command line (`-r`).
     pub pcap: Option<PathBuf>,
+    /// The `filename` of the test's eve-log outputs (`eve.json` when it has none of its own).
+    pub eve_filenames: Vec<String>,
 }
 
 /// Suricata settings that change nothing tapwatch's EVE output could show (logging, stats
@@ -654,6 +662,15 @@ impl Settings {
     }
 
     fn apply_eve_log(&mut self, eve: &Yaml) {
+        let name = eve
+            .get("filename")
+            .and_then(Yaml::as_str)
+            .unwrap_or("eve.json");
+        if !self.eve_filenames.is_empty() {
+            // tapwatch writes one EVE file; the types of every output go to it.
+            self.unmapped.push("outputs: several eve-log files".into());
+        }
+        self.eve_filenames.push(name.to_owned());
         if let Some(f) = eve.get("filetype").and_then(Yaml::as_str) {
             if f != "regular" {
                 self.unmapped.push(format!("eve-log filetype {f}"));
@@ -717,7 +734,11 @@ impl Settings {
                 _ => {}
             }
         }
-        self.eve_types = Some(list);
+        let mut all = self.eve_types.take().unwrap_or_default();
+        all.extend(list);
+        all.sort();
+        all.dedup();
+        self.eve_types = Some(all);
     }
 
     /// The tapwatch configuration file for these settings.
