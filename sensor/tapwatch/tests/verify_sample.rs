@@ -8,383 +8,31 @@
 //! records whose dotted fields all equal the expected values must equal `count` (and be below
 //! `lt` / above `gt` when given). `shell` and other check kinds are skipped with a note; tests
 //! whose `requires` asks for a Suricata version newer than the one tapwatch follows (8.0.6) are
-//! skipped. One tapwatch process per test, two at a time.
+//! skipped. One tapwatch process per test, two at a time. The YAML reader, the filter
+//! semantics and the mapping of arguments are shared with `verify_train.rs`
+//! (`common/verify.rs`).
 //!
 //! Without the corpus the test prints a `skipped:` line and passes. Run with `--nocapture` to
 //! see the per-test report.
 
 #[path = "common/shared.rs"]
 mod shared;
+#[path = "common/verify.rs"]
+mod verify;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use serde_json::Value;
+use verify::{judge, lookup, parse_yaml, unmet_requirement, Settings, Yaml};
 
 /// Tests allowed to fail while detection is being completed, each with the reason. A listed test
 /// that passes is reported so that it can be taken off the list.
 const EXPECTED_FAILURES: &[(&str, &str)] = &[];
 
-/// The Suricata version whose behaviour tapwatch follows.
-const SURICATA_VERSION: [u64; 3] = [8, 0, 6];
-
 fn shared_dir() -> Option<PathBuf> {
     shared::shared_dir("corpus/verify-sample/INDEX.yaml")
-}
-
-// ---------------------------------------------------------------------------------------------
-// A small YAML reader for the subset suricata-verify's test.yaml files use: block mappings and
-// sequences by indentation, plain and quoted scalars, `[a, b]` flow lists, comments.
-
-#[derive(Debug, Clone, PartialEq)]
-enum Yaml {
-    Map(Vec<(String, Yaml)>),
-    List(Vec<Yaml>),
-    Scalar(String),
-    Null,
-}
-
-impl Yaml {
-    fn get(&self, key: &str) -> Option<&Yaml> {
-        match self {
-            Yaml::Map(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| v),
-            _ => None,
-        }
-    }
-
-    fn as_str(&self) -> Option<&str> {
-        match self {
-            Yaml::Scalar(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    fn items(&self) -> &[Yaml] {
-        match self {
-            Yaml::List(items) => items,
-            _ => &[],
-        }
-    }
-}
-
-struct Line {
-    indent: usize,
-    text: String,
-}
-
-fn strip_comment(line: &str) -> &str {
-    let mut quote = None;
-    let bytes = line.as_bytes();
-    for (i, &b) in bytes.iter().enumerate() {
-        match (quote, b) {
-            (None, b'"' | b'\'') => quote = Some(b),
-            (Some(q), _) if q == b => quote = None,
-            (None, b'#') if i == 0 || bytes[i - 1] == b' ' => return &line[..i],
-            _ => {}
-        }
-    }
-    line
-}
-
-fn parse_yaml(text: &str) -> Yaml {
-    let mut lines: Vec<Line> = text
-        .lines()
-        .map(strip_comment)
-        .filter(|l| !l.trim().is_empty() && l.trim() != "---")
-        .map(|l| Line {
-            indent: l.len() - l.trim_start().len(),
-            text: l.trim().to_owned(),
-        })
-        .collect();
-    let mut i = 0;
-    parse_node(&mut lines, &mut i, 0)
-}
-
-fn is_item(text: &str) -> bool {
-    text == "-" || text.starts_with("- ")
-}
-
-fn parse_node(lines: &mut [Line], i: &mut usize, min_indent: usize) -> Yaml {
-    let Some(first) = lines.get(*i) else {
-        return Yaml::Null;
-    };
-    if first.indent < min_indent {
-        return Yaml::Null;
-    }
-    let indent = first.indent;
-    if is_item(&first.text) {
-        parse_list(lines, i, indent)
-    } else if split_key(&first.text).is_some() {
-        parse_map(lines, i, indent)
-    } else {
-        *i += 1;
-        scalar(&lines[*i - 1].text)
-    }
-}
-
-fn parse_list(lines: &mut [Line], i: &mut usize, indent: usize) -> Yaml {
-    let mut items = Vec::new();
-    while let Some(line) = lines.get(*i) {
-        if line.indent != indent || !is_item(&line.text) {
-            break;
-        }
-        let rest = line.text[1..].trim_start().to_owned();
-        if rest.is_empty() {
-            *i += 1;
-            items.push(parse_node(lines, i, indent + 1));
-        } else if split_key(&rest).is_some() {
-            // "- key: value" opens a mapping whose keys sit where "key" is.
-            let offset = line.text.len() - rest.len();
-            lines[*i] = Line {
-                indent: indent + offset,
-                text: rest,
-            };
-            items.push(parse_map(lines, i, indent + offset));
-        } else {
-            *i += 1;
-            items.push(scalar(&rest));
-        }
-    }
-    Yaml::List(items)
-}
-
-fn parse_map(lines: &mut [Line], i: &mut usize, indent: usize) -> Yaml {
-    let mut entries = Vec::new();
-    while let Some(line) = lines.get(*i) {
-        if line.indent != indent || is_item(&line.text) {
-            break;
-        }
-        let Some((key, value)) = split_key(&line.text) else {
-            break;
-        };
-        let (key, value) = (key.to_owned(), value.to_owned());
-        *i += 1;
-        let node = if !value.is_empty() {
-            scalar(&value)
-        } else {
-            match lines.get(*i) {
-                Some(next) if next.indent > indent => parse_node(lines, i, indent + 1),
-                // A sequence may sit at its key's own indentation.
-                Some(next) if next.indent == indent && is_item(&next.text) => {
-                    parse_list(lines, i, indent)
-                }
-                _ => Yaml::Null,
-            }
-        };
-        entries.push((key, node));
-    }
-    Yaml::Map(entries)
-}
-
-/// `key: value` or `key:`; quoted keys are unquoted.
-fn split_key(text: &str) -> Option<(&str, &str)> {
-    if text.starts_with('"') || text.starts_with('\'') {
-        let q = &text[..1];
-        let end = text[1..].find(q)? + 1;
-        let rest = text[end + 1..].strip_prefix(':')?;
-        if !(rest.is_empty() || rest.starts_with(' ')) {
-            return None;
-        }
-        return Some((&text[1..end], rest.trim()));
-    }
-    if let Some(k) = text.strip_suffix(':') {
-        return (!k.contains(": ")).then_some((k.trim(), ""));
-    }
-    let (k, v) = text.split_once(": ")?;
-    Some((k.trim(), v.trim()))
-}
-
-fn scalar(text: &str) -> Yaml {
-    let t = text.trim();
-    if t.len() >= 2
-        && ((t.starts_with('"') && t.ends_with('"')) || (t.starts_with('\'') && t.ends_with('\'')))
-    {
-        return Yaml::Scalar(t[1..t.len() - 1].to_owned());
-    }
-    if let Some(inner) = t.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
-        return Yaml::List(
-            inner
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(scalar)
-                .collect(),
-        );
-    }
-    match t {
-        "" | "~" | "null" => Yaml::Null,
-        _ => Yaml::Scalar(t.to_owned()),
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// suricata-verify's filter semantics.
-
-/// The value at a dotted path (`alert.signature_id`, `dns.answers[0].rrname`).
-fn lookup<'a>(record: &'a Value, path: &str) -> Option<&'a Value> {
-    let mut cur = record;
-    for part in path.split('.') {
-        let (name, index) = match part.split_once('[') {
-            Some((n, rest)) => (
-                n,
-                rest.strip_suffix(']').and_then(|i| i.parse::<usize>().ok()),
-            ),
-            None => (part, None),
-        };
-        if !name.is_empty() {
-            cur = cur.get(name)?;
-        }
-        if let Some(i) = index {
-            cur = cur.get(i)?;
-        }
-    }
-    Some(cur)
-}
-
-/// Whether `actual` equals the YAML scalar `expected`, with YAML's typing of plain scalars.
-fn equals(actual: &Value, expected: &Yaml) -> bool {
-    match (actual, expected) {
-        (Value::Null, Yaml::Null) => true,
-        (Value::Number(n), Yaml::Scalar(s)) => match (n.as_f64(), s.parse::<f64>()) {
-            (Some(a), Ok(e)) => a == e,
-            _ => false,
-        },
-        (Value::Bool(b), Yaml::Scalar(s)) => s == if *b { "true" } else { "false" },
-        (Value::String(a), Yaml::Scalar(s)) => a == s,
-        (Value::Array(a), Yaml::List(e)) => {
-            a.len() == e.len() && a.iter().zip(e).all(|(a, e)| equals(a, e))
-        }
-        _ => false,
-    }
-}
-
-/// Whether `record` satisfies one `match` entry, including suricata-verify's `__len`,
-/// `__find`, `__startswith` and `__endswith` suffixes.
-fn matches_field(record: &Value, key: &str, expected: &Yaml) -> bool {
-    for (suffix, op) in [
-        ("__len", 0u8),
-        ("__find", 1),
-        ("__startswith", 2),
-        ("__endswith", 3),
-    ] {
-        if let Some(path) = key.strip_suffix(suffix) {
-            let Some(v) = lookup(record, path) else {
-                return false;
-            };
-            let e = expected.as_str().unwrap_or("");
-            return match op {
-                0 => {
-                    let len = match v {
-                        Value::Array(a) => a.len(),
-                        Value::Object(o) => o.len(),
-                        Value::String(s) => s.len(),
-                        _ => return false,
-                    };
-                    e.parse::<usize>().map(|n| n == len).unwrap_or(false)
-                }
-                _ => {
-                    let Value::String(s) = v else { return false };
-                    match op {
-                        1 => s.contains(e),
-                        2 => s.starts_with(e),
-                        _ => s.ends_with(e),
-                    }
-                }
-            };
-        }
-    }
-    lookup(record, key).is_some_and(|v| equals(v, expected))
-}
-
-fn version(text: &str) -> [u64; 3] {
-    let mut v = [0u64; 3];
-    for (slot, part) in v.iter_mut().zip(text.split('.')) {
-        *slot = part.trim().parse().unwrap_or(0);
-    }
-    v
-}
-
-/// Why the `requires` block rules the test (or a check) out, if it does.
-fn unmet_requirement(requires: Option<&Yaml>) -> Option<String> {
-    let requires = requires?;
-    if let Some(v) = requires.get("min-version").and_then(Yaml::as_str) {
-        if version(v) > SURICATA_VERSION {
-            return Some(format!("requires min-version {v}"));
-        }
-    }
-    if let Some(v) = requires.get("lt-version").and_then(Yaml::as_str) {
-        if SURICATA_VERSION >= version(v) {
-            return Some(format!("requires lt-version {v}"));
-        }
-    }
-    if let Some(v) = requires.get("gt-version").and_then(Yaml::as_str) {
-        if SURICATA_VERSION <= version(v) {
-            return Some(format!("requires gt-version {v}"));
-        }
-    }
-    None
-}
-
-/// The verdict on one check: `Err` holds the failure's description.
-fn judge(check: &Yaml, records: &[Value]) -> Result<String, String> {
-    let Some(filter) = check.get("filter") else {
-        let kind = match check {
-            Yaml::Map(e) => e.first().map(|(k, _)| k.clone()).unwrap_or_default(),
-            _ => "?".into(),
-        };
-        return Ok(format!("{kind} check skipped (not a filter)"));
-    };
-    if let Some(why) = unmet_requirement(filter.get("requires")) {
-        return Ok(format!("filter skipped: {why}"));
-    }
-    let fields: &[(String, Yaml)] = match filter.get("match") {
-        Some(Yaml::Map(e)) => e,
-        _ => &[],
-    };
-    let count = records
-        .iter()
-        .filter(|r| fields.iter().all(|(k, v)| matches_field(r, k, v)))
-        .count();
-    let describe = || {
-        fields
-            .iter()
-            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("?")))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let num = |key: &str| {
-        filter
-            .get(key)
-            .and_then(Yaml::as_str)
-            .and_then(|s| s.parse::<usize>().ok())
-    };
-    if let Some(want) = num("count") {
-        if count != want {
-            return Err(format!(
-                "{{{}}}: expected count {want}, got {count}",
-                describe()
-            ));
-        }
-    }
-    if let Some(lt) = num("lt") {
-        if count >= lt {
-            return Err(format!(
-                "{{{}}}: expected fewer than {lt}, got {count}",
-                describe()
-            ));
-        }
-    }
-    if let Some(gt) = num("gt") {
-        if count <= gt {
-            return Err(format!(
-                "{{{}}}: expected more than {gt}, got {count}",
-                describe()
-            ));
-        }
-    }
-    Ok(format!("{{{}}}: {count}", describe()))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -457,44 +105,18 @@ fn cases(root: &Path) -> Vec<Case> {
     out
 }
 
-/// The tapwatch configuration matching the test's Suricata command-line arguments.
-fn config_for(case: &Case) -> Result<String, String> {
-    let args: Vec<String> = case
-        .spec
-        .get("args")
-        .map(Yaml::items)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(Yaml::as_str)
-        .flat_map(|a| a.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
-        .collect();
-    // Suricata's default checksum mode (auto) gives up checking on captures with offloaded
-    // checksums; tapwatch's default (off) behaves the same on these captures.
-    let mut checksums = false;
-    let mut midstream = false;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "-k" => match it.next().map(String::as_str) {
-                Some("none") => checksums = false,
-                Some("all") => checksums = true,
-                other => return Err(format!("unsupported -k {other:?}")),
-            },
-            "--set" => match it.next().map(String::as_str) {
-                Some("stream.midstream=true") => midstream = true,
-                other => return Err(format!("unsupported --set {other:?}")),
-            },
-            other => return Err(format!("unsupported argument {other:?}")),
-        }
-    }
-    let mut cfg = format!(
-        "[decode]\nchecksum_validation = {checksums}\n[flow]\ntcp_midstream = {midstream}\n"
-    );
+/// The tapwatch configuration matching the test's Suricata command-line arguments
+/// (`common/verify.rs`); the sample's tests have no `suricata.yaml` of their own.
+fn config_for(case: &Case, cache_dir: &Path) -> Result<String, String> {
+    let mut settings = Settings::new();
+    settings.apply_args(&verify::test_args(&case.spec), &case.dir);
     if case.dir.join("suricata.yaml").is_file() {
         return Err("per-test suricata.yaml is not translated".into());
     }
-    cfg.push_str("[detect]\ncache = false\n");
-    Ok(cfg)
+    if let Some(u) = settings.unmapped.first() {
+        return Err(format!("unsupported argument {u}"));
+    }
+    Ok(settings.config_toml(cache_dir))
 }
 
 struct Outcome {
@@ -517,7 +139,7 @@ fn run_case(case: &Case, out_dir: &Path) -> Outcome {
             lines: vec![format!("skipped: {why}")],
         };
     }
-    let config = match config_for(case) {
+    let config = match config_for(case, &out_dir.join("cache")) {
         Ok(c) => c,
         Err(e) => return fail(&case.name, vec![format!("cannot run: {e}")]),
     };
@@ -526,34 +148,27 @@ fn run_case(case: &Case, out_dir: &Path) -> Outcome {
     let config_path = dir.join("tapwatch.toml");
     std::fs::write(&config_path, config).expect("write config");
     let eve = dir.join("eve.json");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tapwatch"));
-    cmd.args(["replay", "--progress", "never", "--config"])
-        .arg(&config_path)
-        .arg("--eve")
-        .arg(&eve);
-    for r in &case.rules {
-        cmd.arg("--rules").arg(r);
-    }
-    let output = cmd.arg(&case.pcap).output().expect("run tapwatch");
-    if !output.status.success() {
-        return fail(
-            &case.name,
-            vec![format!(
-                "tapwatch exited with {}: {}",
-                output.status,
-                String::from_utf8_lossy(&output.stderr).trim()
-            )],
-        );
-    }
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = match verify::replay(
+        &config_path,
+        &case.rules,
+        &[],
+        &case.pcap,
+        &eve,
+        std::time::Duration::from_secs(60),
+    ) {
+        verify::Run::Done { stderr } => stderr,
+        verify::Run::Timeout => return fail(&case.name, vec!["timeout".into()]),
+        verify::Run::Failed { status, stderr } => {
+            return fail(
+                &case.name,
+                vec![format!("tapwatch exited with {status}: {}", stderr.trim())],
+            )
+        }
+    };
     for l in stderr.lines().filter(|l| l.contains("reject")).take(5) {
         lines.push(format!("note: {}", l.trim()));
     }
-    let records: Vec<Value> = std::fs::read_to_string(&eve)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
+    let records: Vec<Value> = verify::read_eve(&eve);
     let mut passed = true;
     for check in case.spec.get("checks").map(Yaml::items).unwrap_or_default() {
         match judge(check, &records) {
