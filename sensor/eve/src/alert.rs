@@ -21,7 +21,8 @@ pub struct AlertBody<'a> {
     pub rev: u32,
     /// The rule's `msg`.
     pub signature: &'a str,
-    /// The classtype's description; omitted when the rule has no classtype.
+    /// The classtype's description; written empty when the rule has no classtype (as
+    /// Suricata 8 does).
     pub category: Option<&'a str>,
     /// The rule's priority.
     pub severity: u8,
@@ -43,10 +44,9 @@ impl AlertBody<'_> {
         push_u64(out, u64::from(self.rev));
         out.extend_from_slice(b",\"signature\":");
         push_json_str(out, self.signature);
-        if let Some(c) = self.category {
-            out.extend_from_slice(b",\"category\":");
-            push_json_str(out, c);
-        }
+        // Suricata writes the category always, empty for a rule without a classtype.
+        out.extend_from_slice(b",\"category\":");
+        push_json_str(out, self.category.unwrap_or(""));
         out.extend_from_slice(b",\"severity\":");
         push_u64(out, u64::from(self.severity));
         if let Some(m) = self.metadata.filter(|m| !m.is_empty()) {
@@ -86,16 +86,14 @@ impl Serialize for Metadata<'_> {
 impl Serialize for AlertBody<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let metadata = self.metadata.filter(|m| !m.is_empty());
-        let len = 6 + usize::from(self.category.is_some()) + usize::from(metadata.is_some());
+        let len = 7 + usize::from(metadata.is_some());
         let mut s = serializer.serialize_struct("alert", len)?;
         s.serialize_field("action", self.action)?;
         s.serialize_field("gid", &self.gid)?;
         s.serialize_field("signature_id", &self.signature_id)?;
         s.serialize_field("rev", &self.rev)?;
         s.serialize_field("signature", self.signature)?;
-        if let Some(c) = self.category {
-            s.serialize_field("category", c)?;
-        }
+        s.serialize_field("category", self.category.unwrap_or(""))?;
         s.serialize_field("severity", &self.severity)?;
         if let Some(m) = metadata {
             s.serialize_field("metadata", &Metadata(m))?;
@@ -301,7 +299,7 @@ mod tests {
     }
 
     #[test]
-    fn alert_body_omits_missing_category_and_groups_metadata() {
+    fn alert_body_writes_an_empty_category_without_classtype_and_groups_metadata() {
         let meta = vec![("created_at".to_owned(), vec!["2024_01_01".to_owned()])];
         let body = AlertBody {
             action: "allowed",
@@ -316,8 +314,11 @@ mod tests {
         let json = serde_json::to_string(&body).unwrap();
         assert_eq!(
             json,
-            r#"{"action":"allowed","gid":1,"signature_id":7,"rev":2,"signature":"x","severity":3,"metadata":{"created_at":["2024_01_01"]}}"#
+            r#"{"action":"allowed","gid":1,"signature_id":7,"rev":2,"signature":"x","category":"","severity":3,"metadata":{"created_at":["2024_01_01"]}}"#
         );
+        let mut written = Vec::new();
+        body.write_json(&mut written);
+        assert_eq!(String::from_utf8(written).unwrap(), json);
         assert_eq!(printable(b"a\x00b"), "a.b");
     }
 }
