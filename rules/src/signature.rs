@@ -300,8 +300,18 @@ pub enum Buffer {
     FileData,
     /// `dns.query` / `dns_query` (each question name: a multi-buffer).
     DnsQuery,
-    /// `dns.answers.rrname` (multi-buffer)
+    /// `dns.answers.rrname`: each answer record's name, in requests and responses
+    /// (multi-buffer).
     DnsAnswerName,
+    /// `dns.queries.rrname`: each question's name, in requests and responses (multi-buffer;
+    /// unlike `dns.query`, which is request-only).
+    DnsQueriesName,
+    /// `dns.authorities.rrname`: each authority record's name, in requests and responses
+    /// (multi-buffer).
+    DnsAuthorityName,
+    /// `dns.additionals.rrname`: each additional record's name, in requests and responses
+    /// (multi-buffer).
+    DnsAdditionalName,
     /// `tls.sni`
     TlsSni,
     /// `tls.cert_subject`
@@ -381,6 +391,9 @@ impl Buffer {
             Self::FileData => "file.data",
             Self::DnsQuery => "dns.query",
             Self::DnsAnswerName => "dns.answers.rrname",
+            Self::DnsQueriesName => "dns.queries.rrname",
+            Self::DnsAuthorityName => "dns.authorities.rrname",
+            Self::DnsAdditionalName => "dns.additionals.rrname",
             Self::TlsSni => "tls.sni",
             Self::TlsCertSubject => "tls.cert_subject",
             Self::TlsCertIssuer => "tls.cert_issuer",
@@ -445,7 +458,6 @@ impl Buffer {
             | Self::HttpLocation
             | Self::HttpServer
             | Self::HttpResponseBody
-            | Self::DnsAnswerName
             | Self::TlsCertSubject
             | Self::TlsCertIssuer
             | Self::TlsCertSerial
@@ -466,6 +478,9 @@ impl Buffer {
                 | Self::HttpResponseHeader
                 | Self::DnsQuery
                 | Self::DnsAnswerName
+                | Self::DnsQueriesName
+                | Self::DnsAuthorityName
+                | Self::DnsAdditionalName
                 | Self::TlsCerts
         )
     }

@@ -239,6 +239,25 @@ fn legacy_modifiers_and_sticky_buffers_normalise_alike() {
     assert_eq!(a.buffers[1].buffer, Buffer::HttpHeaderNames);
     let d = ok(r#"dns_query; content:"x";"#);
     assert_eq!(d.buffers[0].buffer, Buffer::DnsQuery);
+    for (kw, b) in [
+        ("dns.queries.rrname", Buffer::DnsQueriesName),
+        ("dns.answers.rrname", Buffer::DnsAnswerName),
+        ("dns.authorities.rrname", Buffer::DnsAuthorityName),
+        ("dns.additionals.rrname", Buffer::DnsAdditionalName),
+    ] {
+        let d = ok(&format!(r#"{kw}; content:"x"; bsize:<10;"#));
+        assert_eq!(d.buffers[0].buffer, b);
+        assert_eq!(b.name(), kw);
+        // Multi-buffers seen in requests and responses alike.
+        assert!(b.is_multi() && b.direction().is_none(), "{kw}");
+        rej_has(&format!("{kw};"), kw, "followed by no keyword");
+        rej_has(&format!("{kw}:x;"), kw, "takes no value");
+    }
+    rej_has(
+        r#"dns.response.rrname; content:"x";"#,
+        "dns.response.rrname",
+        "buffer not supported",
+    );
     rej_has(
         r#"http.uri; content:"a"; http_header;"#,
         "http_header",
@@ -270,8 +289,8 @@ fn buffers_switch_back_and_append() {
     );
     rej_has(r#"content:"a"; http.uri;"#, "http.uri", "no keyword");
     rej_has(
-        "dns.queries.rrname; content:\"a\";",
-        "dns.queries.rrname",
+        "dns.response.rrname; content:\"a\";",
+        "dns.response.rrname",
         "buffer not supported",
     );
     rej_has(

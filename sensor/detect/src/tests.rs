@@ -109,6 +109,16 @@ fn both(rules: &str, packets: &[PacketInput<'_>]) -> Vec<u32> {
 /// Inspects transaction 0 with `buffers`, to the server then to the client, through a fresh
 /// detector and flow; returns the sids that alerted with the side inspected.
 fn tx_sids(rules: &str, prefilter: Prefilter, buffers: &Buffers) -> Vec<(u32, Direction)> {
+    tx_sids_of(AppProto::Http, rules, prefilter, buffers)
+}
+
+/// [`tx_sids`] on a flow of application protocol `app`.
+fn tx_sids_of(
+    app: AppProto,
+    rules: &str,
+    prefilter: Prefilter,
+    buffers: &Buffers,
+) -> Vec<(u32, Direction)> {
     let engine = engine(rules, prefilter);
     let mut det = Detector::new(&engine).unwrap();
     let mut flow = FlowDetect::default();
@@ -120,13 +130,11 @@ fn tx_sids(rules: &str, prefilter: Prefilter, buffers: &Buffers) -> Vec<(u32, Di
             direction: side,
             buffers,
         };
-        det.inspect_tx(
-            &engine,
-            &tcp(b"", b"", side, 1),
-            &tx,
-            &mut flow,
-            &mut alerts,
-        );
+        let mut pkt = tcp(b"", b"", side, 1);
+        if let Some(f) = pkt.flow.as_mut() {
+            f.app = AppState::Detected(app);
+        }
+        det.inspect_tx(&engine, &pkt, &tx, &mut flow, &mut alerts);
         sids.extend(alerts.iter().map(|a| {
             assert_eq!(a.tx_id, Some(0));
             (engine.sig(a.sig).unwrap().signature.id.sid, side)
@@ -832,4 +840,61 @@ alert tcp any any -> any any (msg:"e"; content:"Y"; priority:2; sid:5;)"#;
     sum += &stats;
     assert_eq!(sum.alerts_by_priority, [2, 0, 2, 4]);
     assert_eq!(crate::priority_slot(0), 0);
+}
+
+/// The DNS record-name multi-buffers: each name is inspected on its own (a pattern spanning
+/// two names does not match), in requests and responses alike (`flow` narrows them), while
+/// `dns.query` stays request-only.
+#[test]
+fn dns_rrname_buffers_inspect_each_name_in_both_directions() {
+    let rules = r#"alert dns any any -> any any (msg:"q"; dns.queries.rrname; content:"evil.example"; sid:1;)
+alert dns any any -> any any (msg:"an"; dns.answers.rrname; content:"cdn.example"; endswith; sid:2;)
+alert dns any any -> any any (msg:"ns"; dns.authorities.rrname; content:"example"; startswith; sid:3;)
+alert dns any any -> any any (msg:"ar"; flow:to_client; dns.additionals.rrname; content:"ns1."; startswith; sid:4;)
+alert dns any any -> any any (msg:"span"; dns.queries.rrname; content:"exampleb"; sid:5;)
+alert dns any any -> any any (msg:"dq"; dns.query; content:"evil.example"; sid:6;)
+alert dns any any -> any any (msg:"q-ts"; flow:to_server; dns.queries.rrname; content:"evil"; sid:7;)"#;
+    let mut buffers = Buffers::new();
+    for (b, dir, name) in [
+        (Buffer::DnsQuery, TS, &b"a.evil.example"[..]),
+        (Buffer::DnsQueriesName, TS, b"a.evil.example"),
+        (Buffer::DnsQuery, TS, b"b.other"),
+        (Buffer::DnsQueriesName, TS, b"b.other"),
+        (Buffer::DnsQueriesName, TC, b"a.evil.example"),
+        (Buffer::DnsAnswerName, TC, b"a.evil.example"),
+        (Buffer::DnsAnswerName, TC, b"x.cdn.example"),
+        (Buffer::DnsAuthorityName, TC, b"example"),
+        (Buffer::DnsAdditionalName, TC, b"ns1.example"),
+        (Buffer::DnsAdditionalName, TS, b"ns1.example"),
+    ] {
+        buffers.push(b, dir, name);
+    }
+    for prefilter in [Prefilter::Hyperscan, Prefilter::Reference] {
+        assert_eq!(
+            tx_sids_of(AppProto::Dns, rules, prefilter, &buffers),
+            vec![
+                (1, TS),
+                (6, TS),
+                (7, TS),
+                (1, TC),
+                (2, TC),
+                (3, TC),
+                (4, TC)
+            ],
+            "{prefilter:?}"
+        );
+    }
+    // One name per instance: a content at the end of one name and the start of the next
+    // never matches, and a name that is only in answers is not a query name.
+    let mut only = Buffers::new();
+    only.push(Buffer::DnsAnswerName, TS, b"cdn.example");
+    only.push(Buffer::DnsQueriesName, TS, b"example");
+    only.push(Buffer::DnsQueriesName, TS, b"b.example");
+    for prefilter in [Prefilter::Hyperscan, Prefilter::Reference] {
+        assert_eq!(
+            tx_sids_of(AppProto::Dns, rules, prefilter, &only),
+            vec![(2, TS)],
+            "{prefilter:?}"
+        );
+    }
 }

@@ -2,6 +2,7 @@
 
 use tapwatch_common::Direction;
 use tapwatch_detect::{Buffers, Engine};
+use tapwatch_dns::DnsMessage;
 use tapwatch_http::{Header, HttpTransaction};
 use tapwatch_rules::Buffer;
 use tapwatch_tls::TlsInfo;
@@ -35,6 +36,30 @@ fn find<'a>(headers: &'a [Header], name: &str) -> Option<&'a [u8]> {
         .iter()
         .find(|h| h.name.eq_ignore_ascii_case(name.as_bytes()))
         .map(|h| h.value.as_slice())
+}
+
+/// The name buffers of one DNS message travelling in `dir`: `dns.query` (each question; the
+/// engine inspects it on requests only) and, in requests and responses alike, as Suricata 8,
+/// `dns.queries.rrname`, `dns.answers.rrname`, `dns.authorities.rrname` and
+/// `dns.additionals.rrname`, one instance per record.
+pub(crate) fn dns(engine: &Engine, msg: &DnsMessage, dir: Direction, b: &mut Buffers) {
+    for q in &msg.queries {
+        b.push(Buffer::DnsQuery, dir, &q.name);
+        if engine.uses_buffer(Buffer::DnsQueriesName) {
+            b.push_same(Buffer::DnsQueriesName, dir);
+        }
+    }
+    for (buffer, records) in [
+        (Buffer::DnsAnswerName, &msg.answers),
+        (Buffer::DnsAuthorityName, &msg.authorities),
+        (Buffer::DnsAdditionalName, &msg.additionals),
+    ] {
+        if engine.uses_buffer(buffer) {
+            for r in records {
+                b.push(buffer, dir, &r.name);
+            }
+        }
+    }
 }
 
 /// The buffers of an HTTP transaction that the engine's rules use.
@@ -374,5 +399,58 @@ mod tests {
         http(&e, &tx, &mut b);
         let raw: Vec<&[u8]> = b.get(Buffer::HttpHeaderRaw, TC).collect();
         assert_eq!(raw, vec![&b"Server: Yx(\r\n\r\n"[..]]);
+    }
+
+    fn rr(name: &[u8]) -> tapwatch_dns::ResourceRecord {
+        tapwatch_dns::ResourceRecord {
+            name: name.to_vec(),
+            rrtype: 1,
+            rrclass: 1,
+            ttl: 60,
+            data: tapwatch_dns::RData::A(std::net::Ipv4Addr::LOCALHOST),
+        }
+    }
+
+    #[test]
+    fn dns_names_fill_one_instance_per_record_in_the_message_direction() {
+        let msg = DnsMessage {
+            id: 1,
+            flags: 0x8180,
+            response: true,
+            opcode: 0,
+            rcode: 0,
+            queries: vec![tapwatch_dns::Question {
+                name: b"a.example".to_vec(),
+                rrtype: 1,
+                rrclass: 1,
+            }],
+            answers: vec![rr(b"a.example"), rr(b"b.example")],
+            authorities: vec![rr(b"example")],
+            additionals: vec![rr(b"ns1.example")],
+        };
+        let e = engine(
+            r#"alert dns any any -> any any (dns.queries.rrname; content:"x"; sid:1;)
+alert dns any any -> any any (dns.answers.rrname; content:"x"; sid:2;)
+alert dns any any -> any any (dns.authorities.rrname; content:"x"; sid:3;)
+alert dns any any -> any any (dns.additionals.rrname; content:"x"; sid:4;)"#,
+        );
+        let mut b = Buffers::new();
+        dns(&e, &msg, TC, &mut b);
+        let get = |x: Buffer| b.get(x, TC).collect::<Vec<&[u8]>>();
+        assert_eq!(get(Buffer::DnsQuery), vec![&b"a.example"[..]]);
+        assert_eq!(get(Buffer::DnsQueriesName), vec![&b"a.example"[..]]);
+        assert_eq!(
+            get(Buffer::DnsAnswerName),
+            vec![&b"a.example"[..], &b"b.example"[..]]
+        );
+        assert_eq!(get(Buffer::DnsAuthorityName), vec![&b"example"[..]]);
+        assert_eq!(get(Buffer::DnsAdditionalName), vec![&b"ns1.example"[..]]);
+        assert!(!b.has(Buffer::DnsAnswerName, TS));
+        // Only what the rules use is filled (`dns.query` always is).
+        let e = engine(r#"alert dns any any -> any any (dns.query; content:"x"; sid:1;)"#);
+        let mut b = Buffers::new();
+        dns(&e, &msg, TS, &mut b);
+        assert!(b.has(Buffer::DnsQuery, TS));
+        assert!(!b.has(Buffer::DnsQueriesName, TS) && !b.has(Buffer::DnsAnswerName, TS));
     }
 }
