@@ -192,6 +192,8 @@ pub enum NumCmp {
     Ge(u64),
     /// `A<>B`: strictly between.
     Between(u64, u64),
+    /// `!A-B`: not strictly between (Suricata's negated range of its integer keywords).
+    NotBetween(u64, u64),
 }
 
 impl NumCmp {
@@ -205,6 +207,7 @@ impl NumCmp {
             Self::Gt(n) => value > n,
             Self::Ge(n) => value >= n,
             Self::Between(a, b) => a < value && value < b,
+            Self::NotBetween(a, b) => !(a < value && value < b),
         }
     }
 }
@@ -312,6 +315,10 @@ pub enum Buffer {
     /// `dns.additionals.rrname`: each additional record's name, in requests and responses
     /// (multi-buffer).
     DnsAdditionalName,
+    /// The DNS header's opcode as one byte (`dns.opcode`), in requests and responses.
+    DnsOpcode,
+    /// The DNS header's rcode as one byte (`dns.rcode`), in requests and responses.
+    DnsRcode,
     /// `tls.sni`
     TlsSni,
     /// `tls.cert_subject`
@@ -394,6 +401,8 @@ impl Buffer {
             Self::DnsQueriesName => "dns.queries.rrname",
             Self::DnsAuthorityName => "dns.authorities.rrname",
             Self::DnsAdditionalName => "dns.additionals.rrname",
+            Self::DnsOpcode => "dns.opcode",
+            Self::DnsRcode => "dns.rcode",
             Self::TlsSni => "tls.sni",
             Self::TlsCertSubject => "tls.cert_subject",
             Self::TlsCertIssuer => "tls.cert_issuer",
@@ -761,6 +770,9 @@ pub enum Matcher {
     Bsize(NumCmp),
     /// `base64_decode`
     Base64Decode(Base64Decode),
+    /// An integer keyword (`dns.opcode`, `dns.rcode`): the buffer holds the field's value,
+    /// big-endian, and the comparison applies to that value.
+    Uint(NumCmp),
 }
 
 /// `absent` on a buffer: the buffer must not exist (`absent`), or, with `or_else`, either not

@@ -1,9 +1,9 @@
 //! Sticky buffers, legacy content modifiers and transforms.
 
-use super::num::uint;
+use super::num::{uint, uint_cmp};
 use super::{Ctx, Cursor};
 use crate::parse::strings::unquote;
-use crate::signature::{Base64Mode, Buffer, Transform};
+use crate::signature::{Base64Mode, Buffer, Matcher, Transform};
 
 /// The sticky buffer a keyword selects (dotted names and their legacy aliases).
 pub(crate) fn sticky(name: &str) -> Option<Buffer> {
@@ -149,6 +149,32 @@ pub(crate) fn is_known_unsupported_buffer(name: &str) -> bool {
         "smb_ntlmssp_domain",
     ];
     NAMES.contains(&name) || PREFIXES.iter().any(|p| name.starts_with(p))
+}
+
+/// Integer keywords on application-layer fields: the field becomes a value buffer of the
+/// rule (the current sticky buffer is left as it is) with a [`Matcher::Uint`] on it.
+pub(super) fn integer(ctx: &mut Ctx<'_>, name: &str, v: Option<&str>) -> Result<bool, String> {
+    let (buffer, max) = match name {
+        // Both are read from the header's 4-bit fields (0 to 15) and compared as Suricata's
+        // unsigned 8-bit integers. Suricata 8.0 also accepts an rcode's name, which tapwatch
+        // does not: the number must be given.
+        "dns.opcode" => (Buffer::DnsOpcode, u64::from(u8::MAX)),
+        "dns.rcode" => (Buffer::DnsRcode, u64::from(u8::MAX)),
+        _ => return Ok(false),
+    };
+    let v = v.ok_or_else(|| format!("'{name}' needs a value"))?;
+    let t = v.trim();
+    if t.trim_start_matches('!')
+        .starts_with(|c: char| c.is_ascii_alphabetic())
+    {
+        return Err(format!(
+            "'{name}:{t}': named values are not supported, give the number"
+        ));
+    }
+    let cmp = uint_cmp(v, max).map_err(|e| format!("'{name}': {e}"))?;
+    let s = ctx.slot_for(buffer, &[]);
+    ctx.push_to(s, Matcher::Uint(cmp));
+    Ok(true)
 }
 
 /// A transform keyword and its value.

@@ -204,6 +204,9 @@ impl<'o> Ctx<'o> {
         if buffers::apply(self, name, v)? {
             return Ok(());
         }
+        if buffers::integer(self, name, v)? {
+            return Ok(());
+        }
         if bytes::apply(self, name, v)? {
             return Ok(());
         }

@@ -253,6 +253,32 @@ fn legacy_modifiers_and_sticky_buffers_normalise_alike() {
         rej_has(&format!("{kw};"), kw, "followed by no keyword");
         rej_has(&format!("{kw}:x;"), kw, "takes no value");
     }
+    // Integer keywords: a value buffer with its comparison; the sticky buffer stays current.
+    let d = ok(r#"dns.query; dns.opcode:!7-15; content:"x"; dns.rcode:3;"#);
+    assert_eq!(d.buffers[0].buffer, Buffer::DnsOpcode);
+    assert_eq!(
+        d.buffers[0].matchers,
+        vec![Matcher::Uint(NumCmp::NotBetween(7, 15))]
+    );
+    assert_eq!(d.buffers[1].buffer, Buffer::DnsQuery);
+    assert_eq!(d.buffers[2].matchers, vec![Matcher::Uint(NumCmp::Eq(3))]);
+    for (v, cmp) in [
+        ("4", NumCmp::Eq(4)),
+        ("!0", NumCmp::Ne(0)),
+        ("<2", NumCmp::Lt(2)),
+        (">=5", NumCmp::Ge(5)),
+        ("7-15", NumCmp::Between(7, 15)),
+        ("0x0f", NumCmp::Eq(15)),
+        ("255", NumCmp::Eq(255)),
+    ] {
+        let d = ok(&format!("dns.rcode:{v};"));
+        assert_eq!(d.buffers[0].matchers, vec![Matcher::Uint(cmp)], "{v}");
+    }
+    rej_has("dns.opcode;", "dns.opcode", "needs a value");
+    rej_has("dns.opcode:256;", "dns.opcode", "out of range");
+    rej_has("dns.opcode:7-8;", "dns.opcode", "empty range");
+    rej_has("dns.rcode:nxdomain;", "dns.rcode", "named values");
+    rej_has("dns.rcode:&0x0f;", "dns.rcode", "bit-mask");
     rej_has(
         r#"dns.response.rrname; content:"x";"#,
         "dns.response.rrname",

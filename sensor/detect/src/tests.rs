@@ -898,3 +898,50 @@ alert dns any any -> any any (msg:"q-ts"; flow:to_server; dns.queries.rrname; co
         );
     }
 }
+
+/// `dns.opcode` and `dns.rcode` compare the header field of the side inspected (requests and
+/// responses alike), with Suricata's integer forms at their boundaries.
+#[test]
+fn dns_opcode_and_rcode_compare_the_header_of_each_side() {
+    let rules = r#"alert dns any any -> any any (msg:"op4"; dns.opcode:4; sid:1;)
+alert dns any any -> any any (msg:"op!0"; dns.opcode:!0; sid:2;)
+alert dns any any -> any any (msg:"op in"; dns.opcode:3-5; sid:3;)
+alert dns any any -> any any (msg:"op out"; dns.opcode:!3-5; sid:4;)
+alert dns any any -> any any (msg:"nx"; flow:to_client; dns.rcode:3; sid:5;)
+alert dns any any -> any any (msg:"rc>=3"; dns.rcode:>=3; sid:6;)
+alert dns any any -> any any (msg:"rc+q"; dns.rcode:<1; dns.query; content:"evil"; sid:7;)"#;
+    let case = |op_ts: u8, op_tc: u8, rc_tc: u8| {
+        let mut b = Buffers::new();
+        b.push(Buffer::DnsQuery, TS, b"evil.example");
+        b.push(Buffer::DnsOpcode, TS, &[op_ts]);
+        b.push(Buffer::DnsRcode, TS, &[0]);
+        b.push(Buffer::DnsOpcode, TC, &[op_tc]);
+        b.push(Buffer::DnsRcode, TC, &[rc_tc]);
+        let hs = tx_sids_of(AppProto::Dns, rules, Prefilter::Hyperscan, &b);
+        let reference = tx_sids_of(AppProto::Dns, rules, Prefilter::Reference, &b);
+        assert_eq!(hs, reference, "hyperscan and reference engines disagree");
+        hs
+    };
+    // Opcode 4 both ways, NXDOMAIN answer.
+    assert_eq!(
+        case(4, 4, 3),
+        vec![
+            (1, TS),
+            (2, TS),
+            (3, TS),
+            (7, TS),
+            (1, TC),
+            (2, TC),
+            (3, TC),
+            (5, TC),
+            (6, TC)
+        ]
+    );
+    // The range is exclusive: 3 and 5 are outside it; rcode 2 is below 3.
+    assert_eq!(
+        case(3, 5, 2),
+        vec![(2, TS), (4, TS), (7, TS), (2, TC), (4, TC)]
+    );
+    // Opcode 0 with rcode 0 (the usual query) matches only the negations' complements.
+    assert_eq!(case(0, 0, 0), vec![(4, TS), (7, TS), (4, TC)]);
+}

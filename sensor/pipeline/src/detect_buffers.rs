@@ -41,8 +41,15 @@ fn find<'a>(headers: &'a [Header], name: &str) -> Option<&'a [u8]> {
 /// The name buffers of one DNS message travelling in `dir`: `dns.query` (each question; the
 /// engine inspects it on requests only) and, in requests and responses alike, as Suricata 8,
 /// `dns.queries.rrname`, `dns.answers.rrname`, `dns.authorities.rrname` and
-/// `dns.additionals.rrname`, one instance per record.
+/// `dns.additionals.rrname`, one instance per record; and the header's opcode and rcode as
+/// one-byte value buffers (`dns.opcode`, `dns.rcode`).
 pub(crate) fn dns(engine: &Engine, msg: &DnsMessage, dir: Direction, b: &mut Buffers) {
+    if engine.uses_buffer(Buffer::DnsOpcode) {
+        b.push(Buffer::DnsOpcode, dir, &[msg.opcode]);
+    }
+    if engine.uses_buffer(Buffer::DnsRcode) {
+        b.push(Buffer::DnsRcode, dir, &[msg.rcode]);
+    }
     for q in &msg.queries {
         b.push(Buffer::DnsQuery, dir, &q.name);
         if engine.uses_buffer(Buffer::DnsQueriesName) {
@@ -446,6 +453,23 @@ alert dns any any -> any any (dns.additionals.rrname; content:"x"; sid:4;)"#,
         assert_eq!(get(Buffer::DnsAuthorityName), vec![&b"example"[..]]);
         assert_eq!(get(Buffer::DnsAdditionalName), vec![&b"ns1.example"[..]]);
         assert!(!b.has(Buffer::DnsAnswerName, TS));
+        assert!(!b.has(Buffer::DnsOpcode, TC));
+        let e = engine(r#"alert dns any any -> any any (dns.opcode:4; dns.rcode:!0; sid:1;)"#);
+        let msg = DnsMessage {
+            opcode: 4,
+            rcode: 3,
+            ..msg
+        };
+        let mut b = Buffers::new();
+        dns(&e, &msg, TC, &mut b);
+        assert_eq!(
+            b.get(Buffer::DnsOpcode, TC).collect::<Vec<_>>(),
+            vec![&[4u8][..]]
+        );
+        assert_eq!(
+            b.get(Buffer::DnsRcode, TC).collect::<Vec<_>>(),
+            vec![&[3u8][..]]
+        );
         // Only what the rules use is filled (`dns.query` always is).
         let e = engine(r#"alert dns any any -> any any (dns.query; content:"x"; sid:1;)"#);
         let mut b = Buffers::new();
