@@ -2,8 +2,8 @@
 
 use super::num::{uint, uint_cmp};
 use super::{Ctx, Cursor};
-use crate::parse::strings::unquote;
-use crate::signature::{Base64Mode, Buffer, Matcher, Transform};
+use crate::parse::strings::{unquote, unquote_negatable};
+use crate::signature::{Base64Mode, Buffer, Content, Matcher, Transform};
 
 /// The sticky buffer a keyword selects (dotted names and their legacy aliases).
 pub(crate) fn sticky(name: &str) -> Option<Buffer> {
@@ -174,6 +174,44 @@ pub(super) fn integer(ctx: &mut Ctx<'_>, name: &str, v: Option<&str>) -> Result<
     let cmp = uint_cmp(v, max).map_err(|e| format!("'{name}': {e}"))?;
     let s = ctx.slot_for(buffer, &[]);
     ctx.push_to(s, Matcher::Uint(cmp));
+    Ok(true)
+}
+
+/// Legacy keywords that compare a whole buffer with a string (`tls.fingerprint:[!]"..."`):
+/// an exact, case-sensitive match (a content anchored at both ends, negated for `!`) on the
+/// buffer, leaving the current sticky buffer and the last content as they were. As in
+/// Suricata, a handshake without the field matches neither form.
+pub(super) fn legacy_equals(
+    ctx: &mut Ctx<'_>,
+    name: &str,
+    v: Option<&str>,
+) -> Result<bool, String> {
+    let buffer = match name {
+        // The first (server) certificate's SHA-1 fingerprint, lower-case hex with colons.
+        "tls.fingerprint" => Buffer::TlsCertFingerprint,
+        _ => return Ok(false),
+    };
+    let v = v.ok_or_else(|| format!("'{name}' needs a value"))?;
+    let (negated, body) = unquote_negatable(v)?;
+    if body.is_empty() {
+        return Err(format!("'{name}' needs a non-empty value"));
+    }
+    let content = Content {
+        pattern: body.as_bytes().to_vec(),
+        negated,
+        nocase: false,
+        offset: None,
+        depth: None,
+        distance: None,
+        within: None,
+        startswith: true,
+        endswith: true,
+        rawbytes: false,
+    };
+    let last = ctx.last_content;
+    let s = ctx.slot_for(buffer, &[]);
+    ctx.push_to(s, Matcher::Content(content));
+    ctx.last_content = last;
     Ok(true)
 }
 

@@ -204,7 +204,7 @@ impl<'o> Ctx<'o> {
         if buffers::apply(self, name, v)? {
             return Ok(());
         }
-        if buffers::integer(self, name, v)? {
+        if buffers::integer(self, name, v)? || buffers::legacy_equals(self, name, v)? {
             return Ok(());
         }
         if bytes::apply(self, name, v)? {

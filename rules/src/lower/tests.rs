@@ -279,6 +279,28 @@ fn legacy_modifiers_and_sticky_buffers_normalise_alike() {
     rej_has("dns.opcode:7-8;", "dns.opcode", "empty range");
     rej_has("dns.rcode:nxdomain;", "dns.rcode", "named values");
     rej_has("dns.rcode:&0x0f;", "dns.rcode", "bit-mask");
+    // Legacy `tls.fingerprint`: an exact, case-sensitive comparison, negatable; the sticky
+    // buffer and the last content stay as they were.
+    let fp = "ff:15:52:d1:df:5c:d0:0e:c5:69:00:31:9e:9f:24:80:4a:e6:0c:63";
+    let t = ok(&format!(
+        r#"tls.sni; content:"a"; tls.fingerprint:"{fp}"; nocase; content:"b";"#
+    ));
+    assert_eq!(t.buffers[0].buffer, Buffer::TlsSni);
+    assert_eq!(t.buffers[1].buffer, Buffer::TlsCertFingerprint);
+    let Matcher::Content(c) = &t.buffers[1].matchers[0] else {
+        panic!("{t:?}")
+    };
+    assert!(c.startswith && c.endswith && !c.negated && !c.nocase);
+    assert_eq!(c.pattern, fp.as_bytes());
+    let Matcher::Content(a) = &t.buffers[0].matchers[0] else {
+        panic!("{t:?}")
+    };
+    assert!(a.nocase, "nocase applies to the sticky buffer's content");
+    assert_eq!(t.buffers[0].matchers.len(), 2);
+    let n = ok(&format!(r#"tls.fingerprint:!"{fp}";"#));
+    assert!(matches!(&n.buffers[0].matchers[0], Matcher::Content(c) if c.negated));
+    rej_has("tls.fingerprint;", "tls.fingerprint", "needs a value");
+    rej_has(r#"tls.fingerprint:"";"#, "tls.fingerprint", "non-empty");
     rej_has(
         r#"dns.response.rrname; content:"x";"#,
         "dns.response.rrname",

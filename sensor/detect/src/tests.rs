@@ -945,3 +945,32 @@ alert dns any any -> any any (msg:"rc+q"; dns.rcode:<1; dns.query; content:"evil
     // Opcode 0 with rcode 0 (the usual query) matches only the negations' complements.
     assert_eq!(case(0, 0, 0), vec![(4, TS), (7, TS), (4, TC)]);
 }
+
+/// Legacy `tls.fingerprint:[!]"..."`: the whole fingerprint, case-sensitive; a prefix, a
+/// longer value or other case do not match; the negation matches another certificate, and
+/// neither form matches a handshake without a certificate.
+#[test]
+fn tls_fingerprint_compares_the_whole_value_and_needs_a_certificate() {
+    let fp = "ff:15:52:d1:df:5c:d0:0e:c5:69:00:31:9e:9f:24:80:4a:e6:0c:63";
+    let rules = format!(
+        r#"alert tls any any -> any any (msg:"eq"; tls.fingerprint:"{fp}"; sid:1;)
+alert tls any any -> any any (msg:"ne"; tls.fingerprint:!"{fp}"; sid:2;)
+alert tls any any -> any any (msg:"prefix"; tls.fingerprint:"ff:15:52"; sid:3;)"#
+    );
+    let run = |value: Option<&[u8]>| {
+        let mut b = Buffers::new();
+        b.push(Buffer::TlsSni, TS, b"example.com");
+        if let Some(v) = value {
+            b.push(Buffer::TlsCertFingerprint, TC, v);
+        }
+        let hs = tx_sids_of(AppProto::Tls, &rules, Prefilter::Hyperscan, &b);
+        let reference = tx_sids_of(AppProto::Tls, &rules, Prefilter::Reference, &b);
+        assert_eq!(hs, reference, "hyperscan and reference engines disagree");
+        hs.into_iter().map(|(sid, _)| sid).collect::<Vec<u32>>()
+    };
+    assert_eq!(run(Some(fp.as_bytes())), vec![1]);
+    assert_eq!(run(Some(fp.to_uppercase().as_bytes())), vec![2]);
+    assert_eq!(run(Some(format!("{fp}:00").as_bytes())), vec![2]);
+    assert_eq!(run(Some(b"ff:15:52")), vec![2, 3]);
+    assert_eq!(run(None), Vec::<u32>::new());
+}
