@@ -333,6 +333,12 @@ pub enum Buffer {
     TlsCerts,
     /// `tls.version` as text, when used as a buffer.
     TlsVersion,
+    /// `tls.alpn`: each ALPN protocol name, the client's offers to the server and the
+    /// server's choice to the client (multi-buffer).
+    TlsAlpn,
+    /// `tls.subjectaltname`: each subject alternative name of the server's (first)
+    /// certificate, as EVE writes them (multi-buffer).
+    TlsSubjectAltName,
     /// `ja3.hash`
     Ja3Hash,
     /// `ja3.string`
@@ -410,6 +416,8 @@ impl Buffer {
             Self::TlsCertFingerprint => "tls.cert_fingerprint",
             Self::TlsCerts => "tls.certs",
             Self::TlsVersion => "tls.version",
+            Self::TlsAlpn => "tls.alpn",
+            Self::TlsSubjectAltName => "tls.subjectaltname",
             Self::Ja3Hash => "ja3.hash",
             Self::Ja3String => "ja3.string",
             Self::Ja3sHash => "ja3s.hash",
@@ -472,6 +480,7 @@ impl Buffer {
             | Self::TlsCertSerial
             | Self::TlsCertFingerprint
             | Self::TlsCerts
+            | Self::TlsSubjectAltName
             | Self::Ja3sHash
             | Self::Ja3sString => Some(Direction::ToClient),
             _ => None,
@@ -491,6 +500,8 @@ impl Buffer {
                 | Self::DnsAuthorityName
                 | Self::DnsAdditionalName
                 | Self::TlsCerts
+                | Self::TlsAlpn
+                | Self::TlsSubjectAltName
         )
     }
 }

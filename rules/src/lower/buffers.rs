@@ -49,6 +49,8 @@ pub(crate) fn sticky(name: &str) -> Option<Buffer> {
         "tls.cert_serial" | "tls_cert_serial" => Buffer::TlsCertSerial,
         "tls.cert_fingerprint" | "tls_cert_fingerprint" => Buffer::TlsCertFingerprint,
         "tls.certs" => Buffer::TlsCerts,
+        "tls.alpn" => Buffer::TlsAlpn,
+        "tls.subjectaltname" => Buffer::TlsSubjectAltName,
         "ja3.hash" | "ja3_hash" => Buffer::Ja3Hash,
         "ja3.string" | "ja3_string" => Buffer::Ja3String,
         "ja3s.hash" | "ja3s_hash" => Buffer::Ja3sHash,

@@ -301,6 +301,15 @@ fn legacy_modifiers_and_sticky_buffers_normalise_alike() {
     assert!(matches!(&n.buffers[0].matchers[0], Matcher::Content(c) if c.negated));
     rej_has("tls.fingerprint;", "tls.fingerprint", "needs a value");
     rej_has(r#"tls.fingerprint:"";"#, "tls.fingerprint", "non-empty");
+    for (kw, b) in [
+        ("tls.alpn", Buffer::TlsAlpn),
+        ("tls.subjectaltname", Buffer::TlsSubjectAltName),
+    ] {
+        let t = ok(&format!(r#"{kw}; content:"h2";"#));
+        assert_eq!(t.buffers[0].buffer, b);
+        assert!(b.is_multi() && b.name() == kw);
+        rej_has(&format!("{kw};"), kw, "followed by no keyword");
+    }
     rej_has(
         r#"dns.response.rrname; content:"x";"#,
         "dns.response.rrname",

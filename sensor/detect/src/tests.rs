@@ -974,3 +974,27 @@ alert tls any any -> any any (msg:"prefix"; tls.fingerprint:"ff:15:52"; sid:3;)"
     assert_eq!(run(Some(b"ff:15:52")), vec![2, 3]);
     assert_eq!(run(None), Vec::<u32>::new());
 }
+
+/// `tls.alpn` (both directions: the client's offers, the server's choice) and
+/// `tls.subjectaltname` (to the client) inspect each name on its own.
+#[test]
+fn tls_alpn_and_subjectaltname_inspect_each_name() {
+    let rules = r#"alert tls any any -> any any (msg:"h2"; tls.alpn; content:"h2"; startswith; endswith; sid:1;)
+alert tls any any -> any any (msg:"srv"; flow:to_client; tls.alpn; content:"http/1.1"; sid:2;)
+alert tls any any -> any any (msg:"span"; tls.alpn; content:"h2http"; sid:3;)
+alert tls any any -> any any (msg:"san"; tls.subjectaltname; content:".example.com"; endswith; sid:4;)
+alert tls any any -> any any (msg:"san span"; tls.subjectaltname; content:"comwww"; sid:5;)"#;
+    let mut b = Buffers::new();
+    b.push(Buffer::TlsAlpn, TS, b"h2");
+    b.push(Buffer::TlsAlpn, TS, b"http/1.1");
+    b.push(Buffer::TlsAlpn, TC, b"http/1.1");
+    b.push(Buffer::TlsSubjectAltName, TC, b"example.com");
+    b.push(Buffer::TlsSubjectAltName, TC, b"www.example.com");
+    for prefilter in [Prefilter::Hyperscan, Prefilter::Reference] {
+        assert_eq!(
+            tx_sids_of(AppProto::Tls, rules, prefilter, &b),
+            vec![(1, TS), (2, TC), (4, TC)],
+            "{prefilter:?}"
+        );
+    }
+}

@@ -297,6 +297,23 @@ pub(crate) fn tls(engine: &Engine, info: &TlsInfo, b: &mut Buffers) {
         b.push(Buffer::Ja3sHash, TC, ja3s.hash.as_bytes());
         b.push(Buffer::Ja3sString, TC, ja3s.string.as_bytes());
     }
+    // `tls.alpn`: the client's offers to the server, the server's choice to the client.
+    if engine.uses_buffer(Buffer::TlsAlpn) {
+        for p in &info.client_alpns {
+            b.push(Buffer::TlsAlpn, TS, p);
+        }
+        for p in &info.server_alpns {
+            b.push(Buffer::TlsAlpn, TC, p);
+        }
+    }
+    // `tls.subjectaltname`: the server certificate's names, as EVE writes them.
+    if engine.uses_buffer(Buffer::TlsSubjectAltName) {
+        if let Some(cert) = info.certificates.first() {
+            for san in &cert.sans {
+                b.push(Buffer::TlsSubjectAltName, TC, san.as_bytes());
+            }
+        }
+    }
     // `tls.certs`: each DER certificate of the server's chain, leaf first.
     if engine.uses_buffer(Buffer::TlsCerts) {
         for cert in &info.certificates {
@@ -374,6 +391,41 @@ mod tests {
             &mut b,
         );
         assert!(!b.has(Buffer::TlsCerts, TC));
+    }
+
+    #[test]
+    fn tls_alpn_and_subjectaltname_hold_one_instance_per_name() {
+        let mut leaf = cert(b"leaf-der");
+        leaf.sans = vec!["example.com".into(), "*.example.com".into()];
+        let mut ca = cert(b"ca-der");
+        ca.sans = vec!["ca.example".into()];
+        let info = TlsInfo {
+            client_alpns: vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+            server_alpns: vec![b"h2".to_vec()],
+            certificates: vec![leaf, ca],
+            ..TlsInfo::default()
+        };
+        let e = engine(
+            r#"alert tls any any -> any any (tls.alpn; content:"h2"; sid:1;)
+alert tls any any -> any any (tls.subjectaltname; content:"example"; sid:2;)"#,
+        );
+        let mut b = Buffers::new();
+        tls(&e, &info, &mut b);
+        let get = |x: Buffer, d: Direction| b.get(x, d).collect::<Vec<&[u8]>>();
+        assert_eq!(get(Buffer::TlsAlpn, TS), vec![&b"h2"[..], &b"http/1.1"[..]]);
+        assert_eq!(get(Buffer::TlsAlpn, TC), vec![&b"h2"[..]]);
+        assert_eq!(
+            get(Buffer::TlsSubjectAltName, TC),
+            vec![&b"example.com"[..], &b"*.example.com"[..]]
+        );
+        assert!(!b.has(Buffer::TlsSubjectAltName, TS));
+        let mut b = Buffers::new();
+        tls(
+            &engine(r#"alert tls any any -> any any (tls.sni; content:"x"; sid:1;)"#),
+            &info,
+            &mut b,
+        );
+        assert!(!b.has(Buffer::TlsAlpn, TS) && !b.has(Buffer::TlsSubjectAltName, TC));
     }
 
     #[test]
