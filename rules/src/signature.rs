@@ -339,6 +339,9 @@ pub enum Buffer {
     /// `tls.subjectaltname`: each subject alternative name of the server's (first)
     /// certificate, as EVE writes them (multi-buffer).
     TlsSubjectAltName,
+    /// The number of certificates in the server's chain as a 4-byte big-endian value buffer
+    /// (`tls.cert_chain_len`).
+    TlsCertChainLen,
     /// `ja3.hash`
     Ja3Hash,
     /// `ja3.string`
@@ -418,6 +421,7 @@ impl Buffer {
             Self::TlsVersion => "tls.version",
             Self::TlsAlpn => "tls.alpn",
             Self::TlsSubjectAltName => "tls.subjectaltname",
+            Self::TlsCertChainLen => "tls.cert_chain_len",
             Self::Ja3Hash => "ja3.hash",
             Self::Ja3String => "ja3.string",
             Self::Ja3sHash => "ja3s.hash",
@@ -481,6 +485,7 @@ impl Buffer {
             | Self::TlsCertFingerprint
             | Self::TlsCerts
             | Self::TlsSubjectAltName
+            | Self::TlsCertChainLen
             | Self::Ja3sHash
             | Self::Ja3sString => Some(Direction::ToClient),
             _ => None,

@@ -162,6 +162,8 @@ pub(super) fn integer(ctx: &mut Ctx<'_>, name: &str, v: Option<&str>) -> Result<
         // does not: the number must be given.
         "dns.opcode" => (Buffer::DnsOpcode, u64::from(u8::MAX)),
         "dns.rcode" => (Buffer::DnsRcode, u64::from(u8::MAX)),
+        // The server's chain, counted as Suricata's unsigned 32-bit integer.
+        "tls.cert_chain_len" => (Buffer::TlsCertChainLen, u64::from(u32::MAX)),
         _ => return Ok(false),
     };
     let v = v.ok_or_else(|| format!("'{name}' needs a value"))?;

@@ -274,6 +274,17 @@ fn legacy_modifiers_and_sticky_buffers_normalise_alike() {
         let d = ok(&format!("dns.rcode:{v};"));
         assert_eq!(d.buffers[0].matchers, vec![Matcher::Uint(cmp)], "{v}");
     }
+    let t = ok("tls.cert_chain_len:0<>2;");
+    assert_eq!(t.buffers[0].buffer, Buffer::TlsCertChainLen);
+    assert_eq!(
+        t.buffers[0].matchers,
+        vec![Matcher::Uint(NumCmp::Between(0, 2))]
+    );
+    rej_has(
+        "tls.cert_chain_len:4294967296;",
+        "tls.cert_chain_len",
+        "out of range",
+    );
     rej_has("dns.opcode;", "dns.opcode", "needs a value");
     rej_has("dns.opcode:256;", "dns.opcode", "out of range");
     rej_has("dns.opcode:7-8;", "dns.opcode", "empty range");

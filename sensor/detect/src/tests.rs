@@ -998,3 +998,35 @@ alert tls any any -> any any (msg:"san span"; tls.subjectaltname; content:"comww
         );
     }
 }
+
+/// `tls.cert_chain_len` compares the server chain's length (a 4-byte value buffer) with
+/// Suricata's integer forms; no match before a Certificate message was seen.
+#[test]
+fn tls_cert_chain_len_compares_the_server_chain_length() {
+    let rules = r#"alert tls any any -> any any (msg:"eq1"; tls.cert_chain_len:1; sid:1;)
+alert tls any any -> any any (msg:"lt2"; tls.cert_chain_len:<2; sid:2;)
+alert tls any any -> any any (msg:"gt0"; tls.cert_chain_len:>0; sid:3;)
+alert tls any any -> any any (msg:"in"; tls.cert_chain_len:0<>2; sid:4;)
+alert tls any any -> any any (msg:"ne2"; tls.cert_chain_len:!2; sid:5;)"#;
+    let run = |len: Option<u32>| {
+        let mut b = Buffers::new();
+        b.push(Buffer::TlsSni, TS, b"example.com");
+        if let Some(n) = len {
+            b.push(Buffer::TlsCertChainLen, TC, &n.to_be_bytes());
+        }
+        let hs = tx_sids_of(AppProto::Tls, rules, Prefilter::Hyperscan, &b);
+        let reference = tx_sids_of(AppProto::Tls, rules, Prefilter::Reference, &b);
+        assert_eq!(hs, reference, "hyperscan and reference engines disagree");
+        hs.into_iter()
+            .map(|(sid, dir)| {
+                assert_eq!(dir, TC);
+                sid
+            })
+            .collect::<Vec<u32>>()
+    };
+    assert_eq!(run(Some(0)), vec![2, 5]);
+    assert_eq!(run(Some(1)), vec![1, 2, 3, 4, 5]);
+    assert_eq!(run(Some(2)), vec![3]);
+    assert_eq!(run(Some(70_000)), vec![3, 5]);
+    assert_eq!(run(None), Vec::<u32>::new());
+}

@@ -314,6 +314,12 @@ pub(crate) fn tls(engine: &Engine, info: &TlsInfo, b: &mut Buffers) {
             }
         }
     }
+    // `tls.cert_chain_len`: once the server's Certificate message was parsed.
+    if let Some(n) = info.server_chain_len {
+        if engine.uses_buffer(Buffer::TlsCertChainLen) {
+            b.push(Buffer::TlsCertChainLen, TC, &n.to_be_bytes());
+        }
+    }
     // `tls.certs`: each DER certificate of the server's chain, leaf first.
     if engine.uses_buffer(Buffer::TlsCerts) {
         for cert in &info.certificates {
@@ -403,6 +409,7 @@ mod tests {
             client_alpns: vec![b"h2".to_vec(), b"http/1.1".to_vec()],
             server_alpns: vec![b"h2".to_vec()],
             certificates: vec![leaf, ca],
+            server_chain_len: Some(3),
             ..TlsInfo::default()
         };
         let e = engine(
@@ -419,6 +426,11 @@ alert tls any any -> any any (tls.subjectaltname; content:"example"; sid:2;)"#,
             vec![&b"example.com"[..], &b"*.example.com"[..]]
         );
         assert!(!b.has(Buffer::TlsSubjectAltName, TS));
+        let e = engine(r#"alert tls any any -> any any (tls.cert_chain_len:>2; sid:1;)"#);
+        let mut b = Buffers::new();
+        tls(&e, &info, &mut b);
+        let len: Vec<&[u8]> = b.get(Buffer::TlsCertChainLen, TC).collect();
+        assert_eq!(len, vec![&[0u8, 0, 0, 3][..]]);
         let mut b = Buffers::new();
         tls(
             &engine(r#"alert tls any any -> any any (tls.sni; content:"x"; sid:1;)"#),

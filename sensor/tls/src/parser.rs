@@ -491,7 +491,7 @@ impl TlsParser {
     fn on_certificate(&mut self, dir: Direction, body: &[u8], out: &mut Vec<TlsEvent>) {
         let tls13 = self.info.version.is_some_and(is_tls13);
         let mut anomalies = Vec::new();
-        let certs =
+        let (certs, count) =
             match parse_certificate_message(body, tls13, self.cfg.max_certificates, &mut anomalies)
             {
                 Ok(c) => c,
@@ -499,6 +499,9 @@ impl TlsParser {
             };
         for a in anomalies {
             self.report(a, out);
+        }
+        if dir == Direction::ToClient && self.info.server_chain_len.is_none() {
+            self.info.server_chain_len = Some(count);
         }
         let slot = match dir {
             Direction::ToClient => &mut self.info.certificates,
