@@ -342,6 +342,13 @@ pub enum Buffer {
     /// The number of certificates in the server's chain as a 4-byte big-endian value buffer
     /// (`tls.cert_chain_len`).
     TlsCertChainLen,
+    /// `tls.random`: the hello's 32-byte random, the client's to the server and the
+    /// server's to the client.
+    TlsRandom,
+    /// `tls.random_time`: the random's first 4 bytes.
+    TlsRandomTime,
+    /// `tls.random_bytes`: the random's last 28 bytes.
+    TlsRandomBytes,
     /// `ja3.hash`
     Ja3Hash,
     /// `ja3.string`
@@ -422,6 +429,9 @@ impl Buffer {
             Self::TlsAlpn => "tls.alpn",
             Self::TlsSubjectAltName => "tls.subjectaltname",
             Self::TlsCertChainLen => "tls.cert_chain_len",
+            Self::TlsRandom => "tls.random",
+            Self::TlsRandomTime => "tls.random_time",
+            Self::TlsRandomBytes => "tls.random_bytes",
             Self::Ja3Hash => "ja3.hash",
             Self::Ja3String => "ja3.string",
             Self::Ja3sHash => "ja3s.hash",

@@ -313,6 +313,15 @@ fn legacy_modifiers_and_sticky_buffers_normalise_alike() {
     rej_has("tls.fingerprint;", "tls.fingerprint", "needs a value");
     rej_has(r#"tls.fingerprint:"";"#, "tls.fingerprint", "non-empty");
     for (kw, b) in [
+        ("tls.random", Buffer::TlsRandom),
+        ("tls.random_time", Buffer::TlsRandomTime),
+        ("tls.random_bytes", Buffer::TlsRandomBytes),
+    ] {
+        let t = ok(&format!(r#"{kw}; content:"|01|";"#));
+        assert_eq!(t.buffers[0].buffer, b);
+        assert!(!b.is_multi() && b.direction().is_none() && b.name() == kw);
+    }
+    for (kw, b) in [
         ("tls.alpn", Buffer::TlsAlpn),
         ("tls.subjectaltname", Buffer::TlsSubjectAltName),
     ] {

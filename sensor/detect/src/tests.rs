@@ -1030,3 +1030,29 @@ alert tls any any -> any any (msg:"ne2"; tls.cert_chain_len:!2; sid:5;)"#;
     assert_eq!(run(Some(70_000)), vec![3, 5]);
     assert_eq!(run(None), Vec::<u32>::new());
 }
+
+/// `tls.random*`: the client's random on the request side, the server's on the response
+/// side; `startswith`/`endswith` at the parts' edges.
+#[test]
+fn tls_random_parts_are_inspected_per_side() {
+    let rules = r#"alert tls any any -> any any (msg:"time"; tls.random_time; content:"|01 02 03 04|"; startswith; endswith; sid:1;)
+alert tls any any -> any any (msg:"bytes"; tls.random_bytes; content:"|05 06|"; startswith; sid:2;)
+alert tls any any -> any any (msg:"whole"; tls.random; content:"|04 05|"; sid:3;)
+alert tls any any -> any any (msg:"srv"; flow:to_client; tls.random; content:"|aa aa|"; sid:4;)
+alert tls any any -> any any (msg:"bytes-no-time"; tls.random_bytes; content:"|01 02|"; sid:5;)"#;
+    let client: Vec<u8> = (1..=32).collect();
+    let server = [0xaau8; 32];
+    let mut b = Buffers::new();
+    for (r, dir) in [(&client[..], TS), (&server[..], TC)] {
+        b.push(Buffer::TlsRandom, dir, r);
+        b.push(Buffer::TlsRandomTime, dir, &r[..4]);
+        b.push(Buffer::TlsRandomBytes, dir, &r[4..]);
+    }
+    for prefilter in [Prefilter::Hyperscan, Prefilter::Reference] {
+        assert_eq!(
+            tx_sids_of(AppProto::Tls, rules, prefilter, &b),
+            vec![(1, TS), (2, TS), (3, TS), (4, TC)],
+            "{prefilter:?}"
+        );
+    }
+}

@@ -314,6 +314,21 @@ pub(crate) fn tls(engine: &Engine, info: &TlsInfo, b: &mut Buffers) {
             }
         }
     }
+    // `tls.random`, `tls.random_time` (first 4 bytes), `tls.random_bytes` (last 28): the
+    // client's random to the server, the server's to the client.
+    for (random, dir) in [(&info.client_random, TS), (&info.server_random, TC)] {
+        if let Some(r) = random {
+            for (buffer, part) in [
+                (Buffer::TlsRandom, &r[..]),
+                (Buffer::TlsRandomTime, r.get(..4).unwrap_or_default()),
+                (Buffer::TlsRandomBytes, r.get(4..).unwrap_or_default()),
+            ] {
+                if engine.uses_buffer(buffer) {
+                    b.push(buffer, dir, part);
+                }
+            }
+        }
+    }
     // `tls.cert_chain_len`: once the server's Certificate message was parsed.
     if let Some(n) = info.server_chain_len {
         if engine.uses_buffer(Buffer::TlsCertChainLen) {
@@ -410,6 +425,7 @@ mod tests {
             server_alpns: vec![b"h2".to_vec()],
             certificates: vec![leaf, ca],
             server_chain_len: Some(3),
+            client_random: Some(std::array::from_fn(|i| i as u8)),
             ..TlsInfo::default()
         };
         let e = engine(
@@ -431,6 +447,28 @@ alert tls any any -> any any (tls.subjectaltname; content:"example"; sid:2;)"#,
         tls(&e, &info, &mut b);
         let len: Vec<&[u8]> = b.get(Buffer::TlsCertChainLen, TC).collect();
         assert_eq!(len, vec![&[0u8, 0, 0, 3][..]]);
+        let e = engine(
+            r#"alert tls any any -> any any (tls.random; content:"x"; sid:1;)
+alert tls any any -> any any (tls.random_time; content:"x"; sid:2;)
+alert tls any any -> any any (tls.random_bytes; content:"x"; sid:3;)"#,
+        );
+        let mut b = Buffers::new();
+        tls(&e, &info, &mut b);
+        let all: Vec<u8> = (0..32).collect();
+        assert_eq!(
+            b.get(Buffer::TlsRandom, TS).collect::<Vec<_>>(),
+            vec![&all[..]]
+        );
+        assert_eq!(
+            b.get(Buffer::TlsRandomTime, TS).collect::<Vec<_>>(),
+            vec![&all[..4]]
+        );
+        assert_eq!(
+            b.get(Buffer::TlsRandomBytes, TS).collect::<Vec<_>>(),
+            vec![&all[4..]]
+        );
+        // No ServerHello, no server random.
+        assert!(!b.has(Buffer::TlsRandom, TC));
         let mut b = Buffers::new();
         tls(
             &engine(r#"alert tls any any -> any any (tls.sni; content:"x"; sid:1;)"#),

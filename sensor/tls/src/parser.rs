@@ -444,6 +444,7 @@ impl TlsParser {
         info.ja3 = Some(fingerprint::ja3(&h));
         info.ja4 = Some(fingerprint::ja4(Some(&h)));
         info.client_version = h.version;
+        info.client_random = Some(h.random);
         self.client_session_id = h.session_id;
         info.sni = h.sni;
         info.client_supported_versions = h.supported_versions;
@@ -471,6 +472,7 @@ impl TlsParser {
             && h.session_id == self.client_session_id;
         let info = &mut self.info;
         info.server_hello_seen = true;
+        info.server_random = Some(h.random);
         info.version = Some(version);
         info.cipher_suite = Some(h.cipher);
         info.ja3s = Some(fingerprint::ja3s(&h));
