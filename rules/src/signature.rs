@@ -192,6 +192,8 @@ pub enum NumCmp {
     Ge(u64),
     /// `A<>B`: strictly between.
     Between(u64, u64),
+    /// `!A-B`: not strictly between (Suricata's negated range of its integer keywords).
+    NotBetween(u64, u64),
 }
 
 impl NumCmp {
@@ -205,6 +207,7 @@ impl NumCmp {
             Self::Gt(n) => value > n,
             Self::Ge(n) => value >= n,
             Self::Between(a, b) => a < value && value < b,
+            Self::NotBetween(a, b) => !(a < value && value < b),
         }
     }
 }
@@ -300,8 +303,22 @@ pub enum Buffer {
     FileData,
     /// `dns.query` / `dns_query` (each question name: a multi-buffer).
     DnsQuery,
-    /// `dns.answers.rrname` (multi-buffer)
+    /// `dns.answers.rrname`: each answer record's name, in requests and responses
+    /// (multi-buffer).
     DnsAnswerName,
+    /// `dns.queries.rrname`: each question's name, in requests and responses (multi-buffer;
+    /// unlike `dns.query`, which is request-only).
+    DnsQueriesName,
+    /// `dns.authorities.rrname`: each authority record's name, in requests and responses
+    /// (multi-buffer).
+    DnsAuthorityName,
+    /// `dns.additionals.rrname`: each additional record's name, in requests and responses
+    /// (multi-buffer).
+    DnsAdditionalName,
+    /// The DNS header's opcode as one byte (`dns.opcode`), in requests and responses.
+    DnsOpcode,
+    /// The DNS header's rcode as one byte (`dns.rcode`), in requests and responses.
+    DnsRcode,
     /// `tls.sni`
     TlsSni,
     /// `tls.cert_subject`
@@ -316,6 +333,22 @@ pub enum Buffer {
     TlsCerts,
     /// `tls.version` as text, when used as a buffer.
     TlsVersion,
+    /// `tls.alpn`: each ALPN protocol name, the client's offers to the server and the
+    /// server's choice to the client (multi-buffer).
+    TlsAlpn,
+    /// `tls.subjectaltname`: each subject alternative name of the server's (first)
+    /// certificate, as EVE writes them (multi-buffer).
+    TlsSubjectAltName,
+    /// The number of certificates in the server's chain as a 4-byte big-endian value buffer
+    /// (`tls.cert_chain_len`).
+    TlsCertChainLen,
+    /// `tls.random`: the hello's 32-byte random, the client's to the server and the
+    /// server's to the client.
+    TlsRandom,
+    /// `tls.random_time`: the random's first 4 bytes.
+    TlsRandomTime,
+    /// `tls.random_bytes`: the random's last 28 bytes.
+    TlsRandomBytes,
     /// `ja3.hash`
     Ja3Hash,
     /// `ja3.string`
@@ -381,6 +414,11 @@ impl Buffer {
             Self::FileData => "file.data",
             Self::DnsQuery => "dns.query",
             Self::DnsAnswerName => "dns.answers.rrname",
+            Self::DnsQueriesName => "dns.queries.rrname",
+            Self::DnsAuthorityName => "dns.authorities.rrname",
+            Self::DnsAdditionalName => "dns.additionals.rrname",
+            Self::DnsOpcode => "dns.opcode",
+            Self::DnsRcode => "dns.rcode",
             Self::TlsSni => "tls.sni",
             Self::TlsCertSubject => "tls.cert_subject",
             Self::TlsCertIssuer => "tls.cert_issuer",
@@ -388,6 +426,12 @@ impl Buffer {
             Self::TlsCertFingerprint => "tls.cert_fingerprint",
             Self::TlsCerts => "tls.certs",
             Self::TlsVersion => "tls.version",
+            Self::TlsAlpn => "tls.alpn",
+            Self::TlsSubjectAltName => "tls.subjectaltname",
+            Self::TlsCertChainLen => "tls.cert_chain_len",
+            Self::TlsRandom => "tls.random",
+            Self::TlsRandomTime => "tls.random_time",
+            Self::TlsRandomBytes => "tls.random_bytes",
             Self::Ja3Hash => "ja3.hash",
             Self::Ja3String => "ja3.string",
             Self::Ja3sHash => "ja3s.hash",
@@ -445,12 +489,13 @@ impl Buffer {
             | Self::HttpLocation
             | Self::HttpServer
             | Self::HttpResponseBody
-            | Self::DnsAnswerName
             | Self::TlsCertSubject
             | Self::TlsCertIssuer
             | Self::TlsCertSerial
             | Self::TlsCertFingerprint
             | Self::TlsCerts
+            | Self::TlsSubjectAltName
+            | Self::TlsCertChainLen
             | Self::Ja3sHash
             | Self::Ja3sString => Some(Direction::ToClient),
             _ => None,
@@ -466,7 +511,12 @@ impl Buffer {
                 | Self::HttpResponseHeader
                 | Self::DnsQuery
                 | Self::DnsAnswerName
+                | Self::DnsQueriesName
+                | Self::DnsAuthorityName
+                | Self::DnsAdditionalName
                 | Self::TlsCerts
+                | Self::TlsAlpn
+                | Self::TlsSubjectAltName
         )
     }
 }
@@ -746,6 +796,9 @@ pub enum Matcher {
     Bsize(NumCmp),
     /// `base64_decode`
     Base64Decode(Base64Decode),
+    /// An integer keyword (`dns.opcode`, `dns.rcode`): the buffer holds the field's value,
+    /// big-endian, and the comparison applies to that value.
+    Uint(NumCmp),
 }
 
 /// `absent` on a buffer: the buffer must not exist (`absent`), or, with `or_else`, either not

@@ -1,9 +1,9 @@
 //! Sticky buffers, legacy content modifiers and transforms.
 
-use super::num::uint;
+use super::num::{uint, uint_cmp};
 use super::{Ctx, Cursor};
-use crate::parse::strings::unquote;
-use crate::signature::{Base64Mode, Buffer, Transform};
+use crate::parse::strings::{unquote, unquote_negatable};
+use crate::signature::{Base64Mode, Buffer, Content, Matcher, Transform};
 
 /// The sticky buffer a keyword selects (dotted names and their legacy aliases).
 pub(crate) fn sticky(name: &str) -> Option<Buffer> {
@@ -39,13 +39,21 @@ pub(crate) fn sticky(name: &str) -> Option<Buffer> {
         "http.request_body" => Buffer::HttpRequestBody,
         "http.response_body" => Buffer::HttpResponseBody,
         "dns.query" | "dns_query" => Buffer::DnsQuery,
+        "dns.queries.rrname" => Buffer::DnsQueriesName,
         "dns.answers.rrname" => Buffer::DnsAnswerName,
+        "dns.authorities.rrname" => Buffer::DnsAuthorityName,
+        "dns.additionals.rrname" => Buffer::DnsAdditionalName,
         "tls.sni" | "tls_sni" => Buffer::TlsSni,
         "tls.cert_subject" | "tls_cert_subject" => Buffer::TlsCertSubject,
         "tls.cert_issuer" | "tls_cert_issuer" => Buffer::TlsCertIssuer,
         "tls.cert_serial" | "tls_cert_serial" => Buffer::TlsCertSerial,
         "tls.cert_fingerprint" | "tls_cert_fingerprint" => Buffer::TlsCertFingerprint,
         "tls.certs" => Buffer::TlsCerts,
+        "tls.alpn" => Buffer::TlsAlpn,
+        "tls.random" => Buffer::TlsRandom,
+        "tls.random_time" => Buffer::TlsRandomTime,
+        "tls.random_bytes" => Buffer::TlsRandomBytes,
+        "tls.subjectaltname" => Buffer::TlsSubjectAltName,
         "ja3.hash" | "ja3_hash" => Buffer::Ja3Hash,
         "ja3.string" | "ja3_string" => Buffer::Ja3String,
         "ja3s.hash" | "ja3s_hash" => Buffer::Ja3sHash,
@@ -146,6 +154,72 @@ pub(crate) fn is_known_unsupported_buffer(name: &str) -> bool {
         "smb_ntlmssp_domain",
     ];
     NAMES.contains(&name) || PREFIXES.iter().any(|p| name.starts_with(p))
+}
+
+/// Integer keywords on application-layer fields: the field becomes a value buffer of the
+/// rule (the current sticky buffer is left as it is) with a [`Matcher::Uint`] on it.
+pub(super) fn integer(ctx: &mut Ctx<'_>, name: &str, v: Option<&str>) -> Result<bool, String> {
+    let (buffer, max) = match name {
+        // Both are read from the header's 4-bit fields (0 to 15) and compared as Suricata's
+        // unsigned 8-bit integers. Suricata 8.0 also accepts an rcode's name, which tapwatch
+        // does not: the number must be given.
+        "dns.opcode" => (Buffer::DnsOpcode, u64::from(u8::MAX)),
+        "dns.rcode" => (Buffer::DnsRcode, u64::from(u8::MAX)),
+        // The server's chain, counted as Suricata's unsigned 32-bit integer.
+        "tls.cert_chain_len" => (Buffer::TlsCertChainLen, u64::from(u32::MAX)),
+        _ => return Ok(false),
+    };
+    let v = v.ok_or_else(|| format!("'{name}' needs a value"))?;
+    let t = v.trim();
+    if t.trim_start_matches('!')
+        .starts_with(|c: char| c.is_ascii_alphabetic())
+    {
+        return Err(format!(
+            "'{name}:{t}': named values are not supported, give the number"
+        ));
+    }
+    let cmp = uint_cmp(v, max).map_err(|e| format!("'{name}': {e}"))?;
+    let s = ctx.slot_for(buffer, &[]);
+    ctx.push_to(s, Matcher::Uint(cmp));
+    Ok(true)
+}
+
+/// Legacy keywords that compare a whole buffer with a string (`tls.fingerprint:[!]"..."`):
+/// an exact, case-sensitive match (a content anchored at both ends, negated for `!`) on the
+/// buffer, leaving the current sticky buffer and the last content as they were. As in
+/// Suricata, a handshake without the field matches neither form.
+pub(super) fn legacy_equals(
+    ctx: &mut Ctx<'_>,
+    name: &str,
+    v: Option<&str>,
+) -> Result<bool, String> {
+    let buffer = match name {
+        // The first (server) certificate's SHA-1 fingerprint, lower-case hex with colons.
+        "tls.fingerprint" => Buffer::TlsCertFingerprint,
+        _ => return Ok(false),
+    };
+    let v = v.ok_or_else(|| format!("'{name}' needs a value"))?;
+    let (negated, body) = unquote_negatable(v)?;
+    if body.is_empty() {
+        return Err(format!("'{name}' needs a non-empty value"));
+    }
+    let content = Content {
+        pattern: body.as_bytes().to_vec(),
+        negated,
+        nocase: false,
+        offset: None,
+        depth: None,
+        distance: None,
+        within: None,
+        startswith: true,
+        endswith: true,
+        rawbytes: false,
+    };
+    let last = ctx.last_content;
+    let s = ctx.slot_for(buffer, &[]);
+    ctx.push_to(s, Matcher::Content(content));
+    ctx.last_content = last;
+    Ok(true)
 }
 
 /// A transform keyword and its value.

@@ -204,6 +204,9 @@ impl<'o> Ctx<'o> {
         if buffers::apply(self, name, v)? {
             return Ok(());
         }
+        if buffers::integer(self, name, v)? || buffers::legacy_equals(self, name, v)? {
+            return Ok(());
+        }
         if bytes::apply(self, name, v)? {
             return Ok(());
         }
@@ -219,6 +222,22 @@ impl<'o> Ctx<'o> {
 
 /// Why a keyword tapwatch does not implement is refused.
 fn unsupported_reason(name: &str) -> String {
+    // DNS and TLS keywords of protocols tapwatch parses, not yet given Suricata's exact
+    // semantics: each says what is missing.
+    let missing = match name {
+        "dns.rrtype" => Some("which records (questions, answers) each direction compares"),
+        "dns.response.rrname" => Some("the names of a response's record data it also holds"),
+        "tls.version" => Some("the version Suricata keeps for each side (record or hello)"),
+        "ssl_version" => Some("the record version Suricata keeps for each side"),
+        "ssl_state" => Some("the handshake messages of the record being inspected"),
+        "tls_cert_expired" | "tls_cert_valid" => {
+            Some("the certificate's validity times compared with the packet's time")
+        }
+        _ => None,
+    };
+    if let Some(what) = missing {
+        return format!("keyword '{name}' is not supported yet: tapwatch does not track {what}");
+    }
     if buffers::is_known_unsupported_buffer(name) {
         return format!(
             "buffer not supported: '{name}' is not an inspection buffer tapwatch fills"
@@ -228,9 +247,8 @@ fn unsupported_reason(name: &str) -> String {
         "tag" => "'tag' (logging of following packets) is not supported".into(),
         "lua" | "luajit" => "Lua scripts are not supported".into(),
         "dataset" | "datarep" => "datasets are not supported".into(),
-        "asn1" | "ftpbounce" | "ssl_state" | "ssl_version" | "byte_math" | "replace"
-        | "filestore" | "iprep" | "flowvar" | "pktvar" | "bypass" | "config"
-        | "stream_size_raw" => {
+        "asn1" | "ftpbounce" | "byte_math" | "replace" | "filestore" | "iprep" | "flowvar"
+        | "pktvar" | "bypass" | "config" | "stream_size_raw" => {
             format!("keyword '{name}' is not supported by tapwatch's engine")
         }
         _ => format!("unknown or unsupported keyword '{name}'"),

@@ -87,6 +87,24 @@ pub(crate) fn num_cmp(s: &str, max: u64) -> Result<NumCmp, String> {
     Ok(NumCmp::Eq(n(t)?))
 }
 
+/// Suricata's integer-keyword forms (`dns.opcode`, `dns.rcode`, ...): those of [`num_cmp`]
+/// and the negated range `!A-B`. Bit-mask forms (`&`, `^`) are refused with their reason.
+pub(crate) fn uint_cmp(s: &str, max: u64) -> Result<NumCmp, String> {
+    let t = s.trim();
+    if t.contains('&') || t.contains('^') {
+        return Err(format!("bit-mask form '{t}' is not supported"));
+    }
+    if let Some(r) = t.strip_prefix('!').filter(|r| !r.starts_with('=')) {
+        if let Some((a, b)) = r.split_once('-') {
+            return match between(uint(a, max)?, uint(b, max)?, t)? {
+                NumCmp::Between(a, b) => Ok(NumCmp::NotBetween(a, b)),
+                c => Ok(c),
+            };
+        }
+    }
+    num_cmp(t, max)
+}
+
 fn between(a: u64, b: u64, t: &str) -> Result<NumCmp, String> {
     if b <= a.saturating_add(1) {
         return Err(format!("empty range '{t}': nothing lies strictly between"));
@@ -112,6 +130,14 @@ mod tests {
         assert!(num_cmp("256", 255).is_err());
         assert!(num_cmp("x", 255).is_err());
         assert!(num_cmp("", 255).is_err());
+        assert_eq!(uint_cmp("!7-15", 255), Ok(NumCmp::NotBetween(7, 15)));
+        assert_eq!(uint_cmp("7-15", 255), Ok(NumCmp::Between(7, 15)));
+        assert_eq!(uint_cmp("!0", 255), Ok(NumCmp::Ne(0)));
+        assert_eq!(uint_cmp(">=4", 255), Ok(NumCmp::Ge(4)));
+        assert!(uint_cmp("!7-8", 255).is_err());
+        assert!(uint_cmp("256", 255).is_err());
+        assert!(uint_cmp("!256-300", 255).is_err());
+        assert!(uint_cmp("&0x0f=4", 255).unwrap_err().contains("bit-mask"));
         assert_eq!(int("0x10"), Ok(16));
         assert_eq!(int("-5"), Ok(-5));
     }

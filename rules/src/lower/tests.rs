@@ -239,6 +239,111 @@ fn legacy_modifiers_and_sticky_buffers_normalise_alike() {
     assert_eq!(a.buffers[1].buffer, Buffer::HttpHeaderNames);
     let d = ok(r#"dns_query; content:"x";"#);
     assert_eq!(d.buffers[0].buffer, Buffer::DnsQuery);
+    for (kw, b) in [
+        ("dns.queries.rrname", Buffer::DnsQueriesName),
+        ("dns.answers.rrname", Buffer::DnsAnswerName),
+        ("dns.authorities.rrname", Buffer::DnsAuthorityName),
+        ("dns.additionals.rrname", Buffer::DnsAdditionalName),
+    ] {
+        let d = ok(&format!(r#"{kw}; content:"x"; bsize:<10;"#));
+        assert_eq!(d.buffers[0].buffer, b);
+        assert_eq!(b.name(), kw);
+        // Multi-buffers seen in requests and responses alike.
+        assert!(b.is_multi() && b.direction().is_none(), "{kw}");
+        rej_has(&format!("{kw};"), kw, "followed by no keyword");
+        rej_has(&format!("{kw}:x;"), kw, "takes no value");
+    }
+    // Integer keywords: a value buffer with its comparison; the sticky buffer stays current.
+    let d = ok(r#"dns.query; dns.opcode:!7-15; content:"x"; dns.rcode:3;"#);
+    assert_eq!(d.buffers[0].buffer, Buffer::DnsOpcode);
+    assert_eq!(
+        d.buffers[0].matchers,
+        vec![Matcher::Uint(NumCmp::NotBetween(7, 15))]
+    );
+    assert_eq!(d.buffers[1].buffer, Buffer::DnsQuery);
+    assert_eq!(d.buffers[2].matchers, vec![Matcher::Uint(NumCmp::Eq(3))]);
+    for (v, cmp) in [
+        ("4", NumCmp::Eq(4)),
+        ("!0", NumCmp::Ne(0)),
+        ("<2", NumCmp::Lt(2)),
+        (">=5", NumCmp::Ge(5)),
+        ("7-15", NumCmp::Between(7, 15)),
+        ("0x0f", NumCmp::Eq(15)),
+        ("255", NumCmp::Eq(255)),
+    ] {
+        let d = ok(&format!("dns.rcode:{v};"));
+        assert_eq!(d.buffers[0].matchers, vec![Matcher::Uint(cmp)], "{v}");
+    }
+    let t = ok("tls.cert_chain_len:0<>2;");
+    assert_eq!(t.buffers[0].buffer, Buffer::TlsCertChainLen);
+    assert_eq!(
+        t.buffers[0].matchers,
+        vec![Matcher::Uint(NumCmp::Between(0, 2))]
+    );
+    rej_has(
+        "tls.cert_chain_len:4294967296;",
+        "tls.cert_chain_len",
+        "out of range",
+    );
+    rej_has("dns.opcode;", "dns.opcode", "needs a value");
+    rej_has("dns.opcode:256;", "dns.opcode", "out of range");
+    rej_has("dns.opcode:7-8;", "dns.opcode", "empty range");
+    rej_has("dns.rcode:nxdomain;", "dns.rcode", "named values");
+    rej_has("dns.rcode:&0x0f;", "dns.rcode", "bit-mask");
+    // Legacy `tls.fingerprint`: an exact, case-sensitive comparison, negatable; the sticky
+    // buffer and the last content stay as they were.
+    let fp = "ff:15:52:d1:df:5c:d0:0e:c5:69:00:31:9e:9f:24:80:4a:e6:0c:63";
+    let t = ok(&format!(
+        r#"tls.sni; content:"a"; tls.fingerprint:"{fp}"; nocase; content:"b";"#
+    ));
+    assert_eq!(t.buffers[0].buffer, Buffer::TlsSni);
+    assert_eq!(t.buffers[1].buffer, Buffer::TlsCertFingerprint);
+    let Matcher::Content(c) = &t.buffers[1].matchers[0] else {
+        panic!("{t:?}")
+    };
+    assert!(c.startswith && c.endswith && !c.negated && !c.nocase);
+    assert_eq!(c.pattern, fp.as_bytes());
+    let Matcher::Content(a) = &t.buffers[0].matchers[0] else {
+        panic!("{t:?}")
+    };
+    assert!(a.nocase, "nocase applies to the sticky buffer's content");
+    assert_eq!(t.buffers[0].matchers.len(), 2);
+    let n = ok(&format!(r#"tls.fingerprint:!"{fp}";"#));
+    assert!(matches!(&n.buffers[0].matchers[0], Matcher::Content(c) if c.negated));
+    rej_has("tls.fingerprint;", "tls.fingerprint", "needs a value");
+    rej_has(r#"tls.fingerprint:"";"#, "tls.fingerprint", "non-empty");
+    for (kw, b) in [
+        ("tls.random", Buffer::TlsRandom),
+        ("tls.random_time", Buffer::TlsRandomTime),
+        ("tls.random_bytes", Buffer::TlsRandomBytes),
+    ] {
+        let t = ok(&format!(r#"{kw}; content:"|01|";"#));
+        assert_eq!(t.buffers[0].buffer, b);
+        assert!(!b.is_multi() && b.direction().is_none() && b.name() == kw);
+    }
+    for (kw, b) in [
+        ("tls.alpn", Buffer::TlsAlpn),
+        ("tls.subjectaltname", Buffer::TlsSubjectAltName),
+    ] {
+        let t = ok(&format!(r#"{kw}; content:"h2";"#));
+        assert_eq!(t.buffers[0].buffer, b);
+        assert!(b.is_multi() && b.name() == kw);
+        rej_has(&format!("{kw};"), kw, "followed by no keyword");
+    }
+    for (opts, kw) in [
+        (
+            r#"dns.response.rrname; content:"x";"#,
+            "dns.response.rrname",
+        ),
+        ("dns.rrtype:1;", "dns.rrtype"),
+        ("tls.version:1.2;", "tls.version"),
+        ("ssl_version:sslv3;", "ssl_version"),
+        ("ssl_state:client_hello;", "ssl_state"),
+        ("tls_cert_expired;", "tls_cert_expired"),
+        ("tls_cert_valid;", "tls_cert_valid"),
+    ] {
+        rej_has(opts, kw, "not supported yet: tapwatch does not track");
+    }
     rej_has(
         r#"http.uri; content:"a"; http_header;"#,
         "http_header",
@@ -270,8 +375,8 @@ fn buffers_switch_back_and_append() {
     );
     rej_has(r#"content:"a"; http.uri;"#, "http.uri", "no keyword");
     rej_has(
-        "dns.queries.rrname; content:\"a\";",
-        "dns.queries.rrname",
+        "tls.cert_notbefore; content:\"a\";",
+        "tls.cert_notbefore",
         "buffer not supported",
     );
     rej_has(

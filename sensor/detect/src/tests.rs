@@ -109,6 +109,16 @@ fn both(rules: &str, packets: &[PacketInput<'_>]) -> Vec<u32> {
 /// Inspects transaction 0 with `buffers`, to the server then to the client, through a fresh
 /// detector and flow; returns the sids that alerted with the side inspected.
 fn tx_sids(rules: &str, prefilter: Prefilter, buffers: &Buffers) -> Vec<(u32, Direction)> {
+    tx_sids_of(AppProto::Http, rules, prefilter, buffers)
+}
+
+/// [`tx_sids`] on a flow of application protocol `app`.
+fn tx_sids_of(
+    app: AppProto,
+    rules: &str,
+    prefilter: Prefilter,
+    buffers: &Buffers,
+) -> Vec<(u32, Direction)> {
     let engine = engine(rules, prefilter);
     let mut det = Detector::new(&engine).unwrap();
     let mut flow = FlowDetect::default();
@@ -120,13 +130,11 @@ fn tx_sids(rules: &str, prefilter: Prefilter, buffers: &Buffers) -> Vec<(u32, Di
             direction: side,
             buffers,
         };
-        det.inspect_tx(
-            &engine,
-            &tcp(b"", b"", side, 1),
-            &tx,
-            &mut flow,
-            &mut alerts,
-        );
+        let mut pkt = tcp(b"", b"", side, 1);
+        if let Some(f) = pkt.flow.as_mut() {
+            f.app = AppState::Detected(app);
+        }
+        det.inspect_tx(&engine, &pkt, &tx, &mut flow, &mut alerts);
         sids.extend(alerts.iter().map(|a| {
             assert_eq!(a.tx_id, Some(0));
             (engine.sig(a.sig).unwrap().signature.id.sid, side)
@@ -832,4 +840,219 @@ alert tcp any any -> any any (msg:"e"; content:"Y"; priority:2; sid:5;)"#;
     sum += &stats;
     assert_eq!(sum.alerts_by_priority, [2, 0, 2, 4]);
     assert_eq!(crate::priority_slot(0), 0);
+}
+
+/// The DNS record-name multi-buffers: each name is inspected on its own (a pattern spanning
+/// two names does not match), in requests and responses alike (`flow` narrows them), while
+/// `dns.query` stays request-only.
+#[test]
+fn dns_rrname_buffers_inspect_each_name_in_both_directions() {
+    let rules = r#"alert dns any any -> any any (msg:"q"; dns.queries.rrname; content:"evil.example"; sid:1;)
+alert dns any any -> any any (msg:"an"; dns.answers.rrname; content:"cdn.example"; endswith; sid:2;)
+alert dns any any -> any any (msg:"ns"; dns.authorities.rrname; content:"example"; startswith; sid:3;)
+alert dns any any -> any any (msg:"ar"; flow:to_client; dns.additionals.rrname; content:"ns1."; startswith; sid:4;)
+alert dns any any -> any any (msg:"span"; dns.queries.rrname; content:"exampleb"; sid:5;)
+alert dns any any -> any any (msg:"dq"; dns.query; content:"evil.example"; sid:6;)
+alert dns any any -> any any (msg:"q-ts"; flow:to_server; dns.queries.rrname; content:"evil"; sid:7;)"#;
+    let mut buffers = Buffers::new();
+    for (b, dir, name) in [
+        (Buffer::DnsQuery, TS, &b"a.evil.example"[..]),
+        (Buffer::DnsQueriesName, TS, b"a.evil.example"),
+        (Buffer::DnsQuery, TS, b"b.other"),
+        (Buffer::DnsQueriesName, TS, b"b.other"),
+        (Buffer::DnsQueriesName, TC, b"a.evil.example"),
+        (Buffer::DnsAnswerName, TC, b"a.evil.example"),
+        (Buffer::DnsAnswerName, TC, b"x.cdn.example"),
+        (Buffer::DnsAuthorityName, TC, b"example"),
+        (Buffer::DnsAdditionalName, TC, b"ns1.example"),
+        (Buffer::DnsAdditionalName, TS, b"ns1.example"),
+    ] {
+        buffers.push(b, dir, name);
+    }
+    for prefilter in [Prefilter::Hyperscan, Prefilter::Reference] {
+        assert_eq!(
+            tx_sids_of(AppProto::Dns, rules, prefilter, &buffers),
+            vec![
+                (1, TS),
+                (6, TS),
+                (7, TS),
+                (1, TC),
+                (2, TC),
+                (3, TC),
+                (4, TC)
+            ],
+            "{prefilter:?}"
+        );
+    }
+    // One name per instance: a content at the end of one name and the start of the next
+    // never matches, and a name that is only in answers is not a query name.
+    let mut only = Buffers::new();
+    only.push(Buffer::DnsAnswerName, TS, b"cdn.example");
+    only.push(Buffer::DnsQueriesName, TS, b"example");
+    only.push(Buffer::DnsQueriesName, TS, b"b.example");
+    for prefilter in [Prefilter::Hyperscan, Prefilter::Reference] {
+        assert_eq!(
+            tx_sids_of(AppProto::Dns, rules, prefilter, &only),
+            vec![(2, TS)],
+            "{prefilter:?}"
+        );
+    }
+}
+
+/// `dns.opcode` and `dns.rcode` compare the header field of the side inspected (requests and
+/// responses alike), with Suricata's integer forms at their boundaries.
+#[test]
+fn dns_opcode_and_rcode_compare_the_header_of_each_side() {
+    let rules = r#"alert dns any any -> any any (msg:"op4"; dns.opcode:4; sid:1;)
+alert dns any any -> any any (msg:"op!0"; dns.opcode:!0; sid:2;)
+alert dns any any -> any any (msg:"op in"; dns.opcode:3-5; sid:3;)
+alert dns any any -> any any (msg:"op out"; dns.opcode:!3-5; sid:4;)
+alert dns any any -> any any (msg:"nx"; flow:to_client; dns.rcode:3; sid:5;)
+alert dns any any -> any any (msg:"rc>=3"; dns.rcode:>=3; sid:6;)
+alert dns any any -> any any (msg:"rc+q"; dns.rcode:<1; dns.query; content:"evil"; sid:7;)"#;
+    let case = |op_ts: u8, op_tc: u8, rc_tc: u8| {
+        let mut b = Buffers::new();
+        b.push(Buffer::DnsQuery, TS, b"evil.example");
+        b.push(Buffer::DnsOpcode, TS, &[op_ts]);
+        b.push(Buffer::DnsRcode, TS, &[0]);
+        b.push(Buffer::DnsOpcode, TC, &[op_tc]);
+        b.push(Buffer::DnsRcode, TC, &[rc_tc]);
+        let hs = tx_sids_of(AppProto::Dns, rules, Prefilter::Hyperscan, &b);
+        let reference = tx_sids_of(AppProto::Dns, rules, Prefilter::Reference, &b);
+        assert_eq!(hs, reference, "hyperscan and reference engines disagree");
+        hs
+    };
+    // Opcode 4 both ways, NXDOMAIN answer.
+    assert_eq!(
+        case(4, 4, 3),
+        vec![
+            (1, TS),
+            (2, TS),
+            (3, TS),
+            (7, TS),
+            (1, TC),
+            (2, TC),
+            (3, TC),
+            (5, TC),
+            (6, TC)
+        ]
+    );
+    // The range is exclusive: 3 and 5 are outside it; rcode 2 is below 3.
+    assert_eq!(
+        case(3, 5, 2),
+        vec![(2, TS), (4, TS), (7, TS), (2, TC), (4, TC)]
+    );
+    // Opcode 0 with rcode 0 (the usual query) matches only the negations' complements.
+    assert_eq!(case(0, 0, 0), vec![(4, TS), (7, TS), (4, TC)]);
+}
+
+/// Legacy `tls.fingerprint:[!]"..."`: the whole fingerprint, case-sensitive; a prefix, a
+/// longer value or other case do not match; the negation matches another certificate, and
+/// neither form matches a handshake without a certificate.
+#[test]
+fn tls_fingerprint_compares_the_whole_value_and_needs_a_certificate() {
+    let fp = "ff:15:52:d1:df:5c:d0:0e:c5:69:00:31:9e:9f:24:80:4a:e6:0c:63";
+    let rules = format!(
+        r#"alert tls any any -> any any (msg:"eq"; tls.fingerprint:"{fp}"; sid:1;)
+alert tls any any -> any any (msg:"ne"; tls.fingerprint:!"{fp}"; sid:2;)
+alert tls any any -> any any (msg:"prefix"; tls.fingerprint:"ff:15:52"; sid:3;)"#
+    );
+    let run = |value: Option<&[u8]>| {
+        let mut b = Buffers::new();
+        b.push(Buffer::TlsSni, TS, b"example.com");
+        if let Some(v) = value {
+            b.push(Buffer::TlsCertFingerprint, TC, v);
+        }
+        let hs = tx_sids_of(AppProto::Tls, &rules, Prefilter::Hyperscan, &b);
+        let reference = tx_sids_of(AppProto::Tls, &rules, Prefilter::Reference, &b);
+        assert_eq!(hs, reference, "hyperscan and reference engines disagree");
+        hs.into_iter().map(|(sid, _)| sid).collect::<Vec<u32>>()
+    };
+    assert_eq!(run(Some(fp.as_bytes())), vec![1]);
+    assert_eq!(run(Some(fp.to_uppercase().as_bytes())), vec![2]);
+    assert_eq!(run(Some(format!("{fp}:00").as_bytes())), vec![2]);
+    assert_eq!(run(Some(b"ff:15:52")), vec![2, 3]);
+    assert_eq!(run(None), Vec::<u32>::new());
+}
+
+/// `tls.alpn` (both directions: the client's offers, the server's choice) and
+/// `tls.subjectaltname` (to the client) inspect each name on its own.
+#[test]
+fn tls_alpn_and_subjectaltname_inspect_each_name() {
+    let rules = r#"alert tls any any -> any any (msg:"h2"; tls.alpn; content:"h2"; startswith; endswith; sid:1;)
+alert tls any any -> any any (msg:"srv"; flow:to_client; tls.alpn; content:"http/1.1"; sid:2;)
+alert tls any any -> any any (msg:"span"; tls.alpn; content:"h2http"; sid:3;)
+alert tls any any -> any any (msg:"san"; tls.subjectaltname; content:".example.com"; endswith; sid:4;)
+alert tls any any -> any any (msg:"san span"; tls.subjectaltname; content:"comwww"; sid:5;)"#;
+    let mut b = Buffers::new();
+    b.push(Buffer::TlsAlpn, TS, b"h2");
+    b.push(Buffer::TlsAlpn, TS, b"http/1.1");
+    b.push(Buffer::TlsAlpn, TC, b"http/1.1");
+    b.push(Buffer::TlsSubjectAltName, TC, b"example.com");
+    b.push(Buffer::TlsSubjectAltName, TC, b"www.example.com");
+    for prefilter in [Prefilter::Hyperscan, Prefilter::Reference] {
+        assert_eq!(
+            tx_sids_of(AppProto::Tls, rules, prefilter, &b),
+            vec![(1, TS), (2, TC), (4, TC)],
+            "{prefilter:?}"
+        );
+    }
+}
+
+/// `tls.cert_chain_len` compares the server chain's length (a 4-byte value buffer) with
+/// Suricata's integer forms; no match before a Certificate message was seen.
+#[test]
+fn tls_cert_chain_len_compares_the_server_chain_length() {
+    let rules = r#"alert tls any any -> any any (msg:"eq1"; tls.cert_chain_len:1; sid:1;)
+alert tls any any -> any any (msg:"lt2"; tls.cert_chain_len:<2; sid:2;)
+alert tls any any -> any any (msg:"gt0"; tls.cert_chain_len:>0; sid:3;)
+alert tls any any -> any any (msg:"in"; tls.cert_chain_len:0<>2; sid:4;)
+alert tls any any -> any any (msg:"ne2"; tls.cert_chain_len:!2; sid:5;)"#;
+    let run = |len: Option<u32>| {
+        let mut b = Buffers::new();
+        b.push(Buffer::TlsSni, TS, b"example.com");
+        if let Some(n) = len {
+            b.push(Buffer::TlsCertChainLen, TC, &n.to_be_bytes());
+        }
+        let hs = tx_sids_of(AppProto::Tls, rules, Prefilter::Hyperscan, &b);
+        let reference = tx_sids_of(AppProto::Tls, rules, Prefilter::Reference, &b);
+        assert_eq!(hs, reference, "hyperscan and reference engines disagree");
+        hs.into_iter()
+            .map(|(sid, dir)| {
+                assert_eq!(dir, TC);
+                sid
+            })
+            .collect::<Vec<u32>>()
+    };
+    assert_eq!(run(Some(0)), vec![2, 5]);
+    assert_eq!(run(Some(1)), vec![1, 2, 3, 4, 5]);
+    assert_eq!(run(Some(2)), vec![3]);
+    assert_eq!(run(Some(70_000)), vec![3, 5]);
+    assert_eq!(run(None), Vec::<u32>::new());
+}
+
+/// `tls.random*`: the client's random on the request side, the server's on the response
+/// side; `startswith`/`endswith` at the parts' edges.
+#[test]
+fn tls_random_parts_are_inspected_per_side() {
+    let rules = r#"alert tls any any -> any any (msg:"time"; tls.random_time; content:"|01 02 03 04|"; startswith; endswith; sid:1;)
+alert tls any any -> any any (msg:"bytes"; tls.random_bytes; content:"|05 06|"; startswith; sid:2;)
+alert tls any any -> any any (msg:"whole"; tls.random; content:"|04 05|"; sid:3;)
+alert tls any any -> any any (msg:"srv"; flow:to_client; tls.random; content:"|aa aa|"; sid:4;)
+alert tls any any -> any any (msg:"bytes-no-time"; tls.random_bytes; content:"|01 02|"; sid:5;)"#;
+    let client: Vec<u8> = (1..=32).collect();
+    let server = [0xaau8; 32];
+    let mut b = Buffers::new();
+    for (r, dir) in [(&client[..], TS), (&server[..], TC)] {
+        b.push(Buffer::TlsRandom, dir, r);
+        b.push(Buffer::TlsRandomTime, dir, &r[..4]);
+        b.push(Buffer::TlsRandomBytes, dir, &r[4..]);
+    }
+    for prefilter in [Prefilter::Hyperscan, Prefilter::Reference] {
+        assert_eq!(
+            tx_sids_of(AppProto::Tls, rules, prefilter, &b),
+            vec![(1, TS), (2, TS), (3, TS), (4, TC)],
+            "{prefilter:?}"
+        );
+    }
 }

@@ -2,6 +2,7 @@
 
 use tapwatch_common::Direction;
 use tapwatch_detect::{Buffers, Engine};
+use tapwatch_dns::DnsMessage;
 use tapwatch_http::{Header, HttpTransaction};
 use tapwatch_rules::Buffer;
 use tapwatch_tls::TlsInfo;
@@ -35,6 +36,37 @@ fn find<'a>(headers: &'a [Header], name: &str) -> Option<&'a [u8]> {
         .iter()
         .find(|h| h.name.eq_ignore_ascii_case(name.as_bytes()))
         .map(|h| h.value.as_slice())
+}
+
+/// The name buffers of one DNS message travelling in `dir`: `dns.query` (each question; the
+/// engine inspects it on requests only) and, in requests and responses alike, as Suricata 8,
+/// `dns.queries.rrname`, `dns.answers.rrname`, `dns.authorities.rrname` and
+/// `dns.additionals.rrname`, one instance per record; and the header's opcode and rcode as
+/// one-byte value buffers (`dns.opcode`, `dns.rcode`).
+pub(crate) fn dns(engine: &Engine, msg: &DnsMessage, dir: Direction, b: &mut Buffers) {
+    if engine.uses_buffer(Buffer::DnsOpcode) {
+        b.push(Buffer::DnsOpcode, dir, &[msg.opcode]);
+    }
+    if engine.uses_buffer(Buffer::DnsRcode) {
+        b.push(Buffer::DnsRcode, dir, &[msg.rcode]);
+    }
+    for q in &msg.queries {
+        b.push(Buffer::DnsQuery, dir, &q.name);
+        if engine.uses_buffer(Buffer::DnsQueriesName) {
+            b.push_same(Buffer::DnsQueriesName, dir);
+        }
+    }
+    for (buffer, records) in [
+        (Buffer::DnsAnswerName, &msg.answers),
+        (Buffer::DnsAuthorityName, &msg.authorities),
+        (Buffer::DnsAdditionalName, &msg.additionals),
+    ] {
+        if engine.uses_buffer(buffer) {
+            for r in records {
+                b.push(buffer, dir, &r.name);
+            }
+        }
+    }
 }
 
 /// The buffers of an HTTP transaction that the engine's rules use.
@@ -265,6 +297,44 @@ pub(crate) fn tls(engine: &Engine, info: &TlsInfo, b: &mut Buffers) {
         b.push(Buffer::Ja3sHash, TC, ja3s.hash.as_bytes());
         b.push(Buffer::Ja3sString, TC, ja3s.string.as_bytes());
     }
+    // `tls.alpn`: the client's offers to the server, the server's choice to the client.
+    if engine.uses_buffer(Buffer::TlsAlpn) {
+        for p in &info.client_alpns {
+            b.push(Buffer::TlsAlpn, TS, p);
+        }
+        for p in &info.server_alpns {
+            b.push(Buffer::TlsAlpn, TC, p);
+        }
+    }
+    // `tls.subjectaltname`: the server certificate's names, as EVE writes them.
+    if engine.uses_buffer(Buffer::TlsSubjectAltName) {
+        if let Some(cert) = info.certificates.first() {
+            for san in &cert.sans {
+                b.push(Buffer::TlsSubjectAltName, TC, san.as_bytes());
+            }
+        }
+    }
+    // `tls.random`, `tls.random_time` (first 4 bytes), `tls.random_bytes` (last 28): the
+    // client's random to the server, the server's to the client.
+    for (random, dir) in [(&info.client_random, TS), (&info.server_random, TC)] {
+        if let Some(r) = random {
+            for (buffer, part) in [
+                (Buffer::TlsRandom, &r[..]),
+                (Buffer::TlsRandomTime, r.get(..4).unwrap_or_default()),
+                (Buffer::TlsRandomBytes, r.get(4..).unwrap_or_default()),
+            ] {
+                if engine.uses_buffer(buffer) {
+                    b.push(buffer, dir, part);
+                }
+            }
+        }
+    }
+    // `tls.cert_chain_len`: once the server's Certificate message was parsed.
+    if let Some(n) = info.server_chain_len {
+        if engine.uses_buffer(Buffer::TlsCertChainLen) {
+            b.push(Buffer::TlsCertChainLen, TC, &n.to_be_bytes());
+        }
+    }
     // `tls.certs`: each DER certificate of the server's chain, leaf first.
     if engine.uses_buffer(Buffer::TlsCerts) {
         for cert in &info.certificates {
@@ -345,6 +415,70 @@ mod tests {
     }
 
     #[test]
+    fn tls_alpn_and_subjectaltname_hold_one_instance_per_name() {
+        let mut leaf = cert(b"leaf-der");
+        leaf.sans = vec!["example.com".into(), "*.example.com".into()];
+        let mut ca = cert(b"ca-der");
+        ca.sans = vec!["ca.example".into()];
+        let info = TlsInfo {
+            client_alpns: vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+            server_alpns: vec![b"h2".to_vec()],
+            certificates: vec![leaf, ca],
+            server_chain_len: Some(3),
+            client_random: Some(std::array::from_fn(|i| i as u8)),
+            ..TlsInfo::default()
+        };
+        let e = engine(
+            r#"alert tls any any -> any any (tls.alpn; content:"h2"; sid:1;)
+alert tls any any -> any any (tls.subjectaltname; content:"example"; sid:2;)"#,
+        );
+        let mut b = Buffers::new();
+        tls(&e, &info, &mut b);
+        let get = |x: Buffer, d: Direction| b.get(x, d).collect::<Vec<&[u8]>>();
+        assert_eq!(get(Buffer::TlsAlpn, TS), vec![&b"h2"[..], &b"http/1.1"[..]]);
+        assert_eq!(get(Buffer::TlsAlpn, TC), vec![&b"h2"[..]]);
+        assert_eq!(
+            get(Buffer::TlsSubjectAltName, TC),
+            vec![&b"example.com"[..], &b"*.example.com"[..]]
+        );
+        assert!(!b.has(Buffer::TlsSubjectAltName, TS));
+        let e = engine(r#"alert tls any any -> any any (tls.cert_chain_len:>2; sid:1;)"#);
+        let mut b = Buffers::new();
+        tls(&e, &info, &mut b);
+        let len: Vec<&[u8]> = b.get(Buffer::TlsCertChainLen, TC).collect();
+        assert_eq!(len, vec![&[0u8, 0, 0, 3][..]]);
+        let e = engine(
+            r#"alert tls any any -> any any (tls.random; content:"x"; sid:1;)
+alert tls any any -> any any (tls.random_time; content:"x"; sid:2;)
+alert tls any any -> any any (tls.random_bytes; content:"x"; sid:3;)"#,
+        );
+        let mut b = Buffers::new();
+        tls(&e, &info, &mut b);
+        let all: Vec<u8> = (0..32).collect();
+        assert_eq!(
+            b.get(Buffer::TlsRandom, TS).collect::<Vec<_>>(),
+            vec![&all[..]]
+        );
+        assert_eq!(
+            b.get(Buffer::TlsRandomTime, TS).collect::<Vec<_>>(),
+            vec![&all[..4]]
+        );
+        assert_eq!(
+            b.get(Buffer::TlsRandomBytes, TS).collect::<Vec<_>>(),
+            vec![&all[4..]]
+        );
+        // No ServerHello, no server random.
+        assert!(!b.has(Buffer::TlsRandom, TC));
+        let mut b = Buffers::new();
+        tls(
+            &engine(r#"alert tls any any -> any any (tls.sni; content:"x"; sid:1;)"#),
+            &info,
+            &mut b,
+        );
+        assert!(!b.has(Buffer::TlsAlpn, TS) && !b.has(Buffer::TlsSubjectAltName, TC));
+    }
+
+    #[test]
     fn http_header_raw_is_the_block_as_received() {
         let e = engine(
             r#"alert http any any -> any any (http.header.raw; content:"Server:  "; sid:1;)"#,
@@ -374,5 +508,75 @@ mod tests {
         http(&e, &tx, &mut b);
         let raw: Vec<&[u8]> = b.get(Buffer::HttpHeaderRaw, TC).collect();
         assert_eq!(raw, vec![&b"Server: Yx(\r\n\r\n"[..]]);
+    }
+
+    fn rr(name: &[u8]) -> tapwatch_dns::ResourceRecord {
+        tapwatch_dns::ResourceRecord {
+            name: name.to_vec(),
+            rrtype: 1,
+            rrclass: 1,
+            ttl: 60,
+            data: tapwatch_dns::RData::A(std::net::Ipv4Addr::LOCALHOST),
+        }
+    }
+
+    #[test]
+    fn dns_names_fill_one_instance_per_record_in_the_message_direction() {
+        let msg = DnsMessage {
+            id: 1,
+            flags: 0x8180,
+            response: true,
+            opcode: 0,
+            rcode: 0,
+            queries: vec![tapwatch_dns::Question {
+                name: b"a.example".to_vec(),
+                rrtype: 1,
+                rrclass: 1,
+            }],
+            answers: vec![rr(b"a.example"), rr(b"b.example")],
+            authorities: vec![rr(b"example")],
+            additionals: vec![rr(b"ns1.example")],
+        };
+        let e = engine(
+            r#"alert dns any any -> any any (dns.queries.rrname; content:"x"; sid:1;)
+alert dns any any -> any any (dns.answers.rrname; content:"x"; sid:2;)
+alert dns any any -> any any (dns.authorities.rrname; content:"x"; sid:3;)
+alert dns any any -> any any (dns.additionals.rrname; content:"x"; sid:4;)"#,
+        );
+        let mut b = Buffers::new();
+        dns(&e, &msg, TC, &mut b);
+        let get = |x: Buffer| b.get(x, TC).collect::<Vec<&[u8]>>();
+        assert_eq!(get(Buffer::DnsQuery), vec![&b"a.example"[..]]);
+        assert_eq!(get(Buffer::DnsQueriesName), vec![&b"a.example"[..]]);
+        assert_eq!(
+            get(Buffer::DnsAnswerName),
+            vec![&b"a.example"[..], &b"b.example"[..]]
+        );
+        assert_eq!(get(Buffer::DnsAuthorityName), vec![&b"example"[..]]);
+        assert_eq!(get(Buffer::DnsAdditionalName), vec![&b"ns1.example"[..]]);
+        assert!(!b.has(Buffer::DnsAnswerName, TS));
+        assert!(!b.has(Buffer::DnsOpcode, TC));
+        let e = engine(r#"alert dns any any -> any any (dns.opcode:4; dns.rcode:!0; sid:1;)"#);
+        let msg = DnsMessage {
+            opcode: 4,
+            rcode: 3,
+            ..msg
+        };
+        let mut b = Buffers::new();
+        dns(&e, &msg, TC, &mut b);
+        assert_eq!(
+            b.get(Buffer::DnsOpcode, TC).collect::<Vec<_>>(),
+            vec![&[4u8][..]]
+        );
+        assert_eq!(
+            b.get(Buffer::DnsRcode, TC).collect::<Vec<_>>(),
+            vec![&[3u8][..]]
+        );
+        // Only what the rules use is filled (`dns.query` always is).
+        let e = engine(r#"alert dns any any -> any any (dns.query; content:"x"; sid:1;)"#);
+        let mut b = Buffers::new();
+        dns(&e, &msg, TS, &mut b);
+        assert!(b.has(Buffer::DnsQuery, TS));
+        assert!(!b.has(Buffer::DnsQueriesName, TS) && !b.has(Buffer::DnsAnswerName, TS));
     }
 }

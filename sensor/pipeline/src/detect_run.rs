@@ -329,9 +329,7 @@ impl Detection {
                 } else {
                     Direction::ToServer
                 };
-                for q in &rec.message.queries {
-                    self.buffers.push(Buffer::DnsQuery, dir, &q.name);
-                }
+                crate::detect_buffers::dns(&self.engine, &rec.message, dir, &mut self.buffers);
                 let sides: &[Direction] = if rec.message.response {
                     &[Direction::ToClient]
                 } else {

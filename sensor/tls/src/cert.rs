@@ -49,7 +49,7 @@ pub(crate) fn parse_certificate_message(
     tls13: bool,
     max: usize,
     anomalies: &mut Vec<TlsAnomaly>,
-) -> Result<Vec<CertInfo>, TlsAnomaly> {
+) -> Result<(Vec<CertInfo>, u32), TlsAnomaly> {
     const LEN: TlsAnomaly = TlsAnomaly::CertificateInvalidLength;
     let mut r = Reader::new(body);
     if tls13 {
@@ -57,11 +57,14 @@ pub(crate) fn parse_certificate_message(
     }
     let mut list = Reader::new(r.vec24().ok_or(LEN)?);
     let mut certs = Vec::new();
+    // Every certificate of the message, kept or not (`tls.cert_chain_len`).
+    let mut count = 0u32;
     while !list.is_empty() {
         let der = list.vec24().ok_or(LEN)?;
         if tls13 {
             list.vec16().ok_or(LEN)?;
         }
+        count = count.saturating_add(1);
         if certs.len() >= max {
             continue;
         }
@@ -74,7 +77,7 @@ pub(crate) fn parse_certificate_message(
             }
         }
     }
-    Ok(certs)
+    Ok((certs, count))
 }
 
 /// Decodes one DER certificate.
@@ -266,8 +269,10 @@ pub(crate) mod tests {
         let mut anomalies = Vec::new();
         // One 3-byte "certificate" of junk inside a well-formed list.
         let msg = [0, 0, 6, 0, 0, 3, 0xde, 0xad, 0xbe];
-        let certs = parse_certificate_message(&msg, false, 16, &mut anomalies).unwrap();
+        let (certs, count) = parse_certificate_message(&msg, false, 16, &mut anomalies).unwrap();
         assert!(certs.is_empty());
+        // A certificate that does not decode still counts in the chain's length.
+        assert_eq!(count, 1);
         assert_eq!(anomalies, vec![TlsAnomaly::CertificateInvalidDer]);
         assert_eq!(
             parse_certificate_message(&msg[..8], false, 16, &mut anomalies),

@@ -29,6 +29,7 @@ const HRR_RANDOM: [u8; 32] = [
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct ClientHello {
     pub version: u16,
+    pub random: [u8; 32],
     pub session_id: Vec<u8>,
     pub ciphers: Vec<u16>,
     pub extensions: Vec<u16>,
@@ -44,6 +45,7 @@ pub(crate) struct ClientHello {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct ServerHello {
     pub version: u16,
+    pub random: [u8; 32],
     pub session_id: Vec<u8>,
     pub cipher: u16,
     pub extensions: Vec<u16>,
@@ -78,7 +80,8 @@ pub(crate) fn parse_client_hello(body: &[u8]) -> Result<Parsed<ClientHello>, Tls
         version: r.u16().ok_or(LEN)?,
         ..ClientHello::default()
     };
-    r.bytes(32).ok_or(LEN)?;
+    let random = r.bytes(32).ok_or(LEN)?;
+    h.random.copy_from_slice(random);
     h.session_id = r.vec8().ok_or(LEN)?.to_vec();
     h.ciphers = u16_list(r.vec16().ok_or(LEN)?).ok_or(LEN)?;
     r.vec8().ok_or(LEN)?; // compression methods
@@ -134,7 +137,9 @@ pub(crate) fn parse_server_hello(body: &[u8]) -> Result<ServerHello, TlsAnomaly>
         version: r.u16().ok_or(LEN)?,
         ..ServerHello::default()
     };
-    h.is_hrr = r.bytes(32).ok_or(LEN)? == HRR_RANDOM;
+    let random = r.bytes(32).ok_or(LEN)?;
+    h.random.copy_from_slice(random);
+    h.is_hrr = h.random == HRR_RANDOM;
     // TLS 1.3 drafts before 22 dropped the session id.
     let legacy_session_id = !(h.version >> 8 == 0x7f && h.version < 0x7f16);
     if legacy_session_id {

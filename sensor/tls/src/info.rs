@@ -56,6 +56,14 @@ pub struct TlsInfo {
     pub certificates: Vec<CertInfo>,
     /// The client's certificate chain, leaf first (at most `max_certificates`).
     pub client_certificates: Vec<CertInfo>,
+    /// How many certificates the server's first Certificate message carried (all of them,
+    /// beyond `max_certificates` and undecodable ones included: `tls.cert_chain_len`);
+    /// `None` until one was parsed. Not logged.
+    pub server_chain_len: Option<u32>,
+    /// The ClientHello's 32-byte random (`tls.random` to the server). Not logged.
+    pub client_random: Option<[u8; 32]>,
+    /// The ServerHello's 32-byte random (`tls.random` to the client). Not logged.
+    pub server_random: Option<[u8; 32]>,
     /// Whether the session was resumed (TLS 1.2 and below).
     pub session_resumed: bool,
     /// The protocol that upgraded to TLS (`"smtp"`, `"ldap"`, ...), set by the caller for

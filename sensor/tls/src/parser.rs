@@ -444,6 +444,7 @@ impl TlsParser {
         info.ja3 = Some(fingerprint::ja3(&h));
         info.ja4 = Some(fingerprint::ja4(Some(&h)));
         info.client_version = h.version;
+        info.client_random = Some(h.random);
         self.client_session_id = h.session_id;
         info.sni = h.sni;
         info.client_supported_versions = h.supported_versions;
@@ -471,6 +472,7 @@ impl TlsParser {
             && h.session_id == self.client_session_id;
         let info = &mut self.info;
         info.server_hello_seen = true;
+        info.server_random = Some(h.random);
         info.version = Some(version);
         info.cipher_suite = Some(h.cipher);
         info.ja3s = Some(fingerprint::ja3s(&h));
@@ -491,7 +493,7 @@ impl TlsParser {
     fn on_certificate(&mut self, dir: Direction, body: &[u8], out: &mut Vec<TlsEvent>) {
         let tls13 = self.info.version.is_some_and(is_tls13);
         let mut anomalies = Vec::new();
-        let certs =
+        let (certs, count) =
             match parse_certificate_message(body, tls13, self.cfg.max_certificates, &mut anomalies)
             {
                 Ok(c) => c,
@@ -499,6 +501,9 @@ impl TlsParser {
             };
         for a in anomalies {
             self.report(a, out);
+        }
+        if dir == Direction::ToClient && self.info.server_chain_len.is_none() {
+            self.info.server_chain_len = Some(count);
         }
         let slot = match dir {
             Direction::ToClient => &mut self.info.certificates,

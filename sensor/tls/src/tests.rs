@@ -176,6 +176,10 @@ fn tls12_full_handshake() {
     assert_eq!(info.certificates.len(), 1);
     assert_eq!(info.certificates[0].serial, "03:C5:6F");
     assert!(!info.session_resumed);
+    // The hellos' randoms and the chain's length, for detection (not logged).
+    assert_eq!(info.client_random, Some([0x11; 32]));
+    assert_eq!(info.server_random, Some([0x22; 32]));
+    assert_eq!(info.server_chain_len, Some(1));
 
     let json = serde_json::to_string(info).unwrap();
     let expect = format!(

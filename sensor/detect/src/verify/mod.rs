@@ -88,6 +88,8 @@ enum Step {
         negated: bool,
     },
     Bsize(tapwatch_rules::signature::NumCmp),
+    /// An integer keyword's comparison on the value buffer (big-endian).
+    Uint(tapwatch_rules::signature::NumCmp),
     Base64Decode(tapwatch_rules::signature::Base64Decode),
 }
 
@@ -101,7 +103,7 @@ impl Step {
             Self::ByteJump(b) => b.relative,
             Self::ByteExtract(b) => b.relative,
             Self::IsDataAt { relative, .. } => *relative,
-            Self::Bsize(_) => false,
+            Self::Bsize(_) | Self::Uint(_) => false,
             Self::Base64Decode(b) => b.relative,
         }
     }
@@ -179,6 +181,7 @@ impl CompiledBuffer {
                     negated: d.negated,
                 },
                 Matcher::Bsize(cmp) => Step::Bsize(*cmp),
+                Matcher::Uint(cmp) => Step::Uint(*cmp),
                 Matcher::Base64Decode(b) => Step::Base64Decode(*b),
                 _ => {
                     return Err(CompileError {
@@ -372,6 +375,16 @@ impl CompiledBuffer {
             }
             Step::Bsize(cmp) => {
                 if cmp.matches(data.len() as u64) {
+                    self.walk(i + 1, data, cursor, ctx)
+                } else {
+                    failed
+                }
+            }
+            Step::Uint(cmp) => {
+                // A value buffer is at most 8 bytes; anything longer is not a value.
+                let value = (data.len() <= 8)
+                    .then(|| data.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)));
+                if value.is_some_and(|v| cmp.matches(v)) {
                     self.walk(i + 1, data, cursor, ctx)
                 } else {
                     failed
