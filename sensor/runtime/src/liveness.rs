@@ -88,7 +88,7 @@ pub struct Watch {
 
 /// Makes the calling worker stuck for good (see [`Watch::test_hang_after`]).
 pub(crate) fn hang_for_test(index: usize) -> ! {
-    eprintln!("tapwatch: TEST ONLY: worker {index} now hangs (--test-hang-worker-after-secs)");
+    tracing::warn!("TEST ONLY: worker {index} now hangs (--test-hang-worker-after-secs)");
     loop {
         std::thread::park();
     }

@@ -42,10 +42,7 @@ impl Services {
         let mut services = Services::default();
         if config.metrics.enabled {
             let server = MetricsServer::start(config.metrics.listen, Arc::clone(board))?;
-            eprintln!(
-                "tapwatch: metrics at http://{}/metrics",
-                server.local_addr()
-            );
+            tracing::info!("metrics at http://{}/metrics", server.local_addr());
             services.metrics = Some(server);
         }
         if config.control.enabled {
@@ -61,8 +58,8 @@ impl Services {
                 reload,
             });
             let server = ControlServer::start(&options, Arc::clone(board), actions)?;
-            eprintln!(
-                "tapwatch: control socket {} (tapwatch ctl --socket {0} COMMAND)",
+            tracing::info!(
+                "control socket {} (tapwatch ctl --socket {0} COMMAND)",
                 server.path().display()
             );
             services.control = Some(server);

@@ -166,9 +166,9 @@ impl LogFile {
         let text = format!("{what} {}: {e}", self.path().display());
         if !self.failing {
             self.failing = true;
-            eprintln!(
-                "tapwatch: warning: EVE output: {text}; EVE records are dropped (and counted) \
-                 until the file can be written again, reopened every {} s",
+            tracing::error!(
+                "EVE output: {text}; EVE records are dropped (and counted) until the file can \
+                 be written again, reopened every {} s",
                 self.options.retry_interval.as_secs_f64()
             );
             self.dropped_while_failing = 0;
@@ -224,9 +224,7 @@ impl LogFile {
                     target.display()
                 );
                 if !self.rotation_warned {
-                    eprintln!(
-                        "tapwatch: warning: EVE output: {text}; writing on into the same file"
-                    );
+                    tracing::warn!("EVE output: {text}; writing on into the same file");
                     self.rotation_warned = true;
                 }
                 self.counters.error(text);
@@ -348,8 +346,8 @@ impl Output for LogFile {
                 Counters::add(&self.counters.bytes_written, bytes.len() as u64);
                 if self.failing {
                     self.failing = false;
-                    eprintln!(
-                        "tapwatch: EVE output {}: writing again ({} records were dropped)",
+                    tracing::warn!(
+                        "EVE output {}: writing again ({} records were dropped)",
                         self.path().display(),
                         self.dropped_while_failing
                     );
