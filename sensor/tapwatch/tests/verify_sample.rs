@@ -45,19 +45,6 @@ struct Case {
     spec: Yaml,
 }
 
-fn files_with_ext(dir: &Path, ext: &str) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|e| e == ext))
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
-}
-
 fn cases(root: &Path) -> Vec<Case> {
     let index = parse_yaml(&std::fs::read_to_string(root.join("INDEX.yaml")).expect("INDEX.yaml"));
     let mut out = Vec::new();
@@ -85,14 +72,14 @@ fn cases(root: &Path) -> Vec<Case> {
             .and_then(Yaml::as_str)
         {
             Some(f) => vec![dir.join(f)],
-            None => files_with_ext(&dir, "rules"),
+            None => verify::files_with_ext(&dir, "rules"),
         };
         let pcap = spec
             .get("pcap")
             .or_else(|| entry.and_then(|e| e.get("pcap")))
             .and_then(Yaml::as_str)
             .map(|p| dir.join(p))
-            .or_else(|| files_with_ext(&dir, "pcap").into_iter().next())
+            .or_else(|| verify::files_with_ext(&dir, "pcap").into_iter().next())
             .unwrap_or_else(|| dir.join("input.pcap"));
         out.push(Case {
             name,

@@ -140,19 +140,6 @@ fn mentions_verdicts(check: &Yaml) -> bool {
     })
 }
 
-fn files_with_ext(dir: &Path, ext: &str) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|e| e == ext))
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
-}
-
 /// The event type a filter check is about, when it names one.
 fn check_event_type(check: &Yaml) -> Option<String> {
     check
@@ -221,7 +208,7 @@ fn run_case(name: &str, dir: &Path, out_root: &Path, cache_dir: &Path) -> Outcom
     } else if dir.join("test.rules").is_file() {
         vec![dir.join("test.rules")]
     } else {
-        files_with_ext(dir, "rules")
+        verify::files_with_ext(dir, "rules")
     };
     let checks = spec.get("checks").map(Yaml::items).unwrap_or_default();
     if settings.left_out.is_none()

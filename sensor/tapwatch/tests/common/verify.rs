@@ -959,3 +959,17 @@ pub fn command_words(command: &str) -> Result<Vec<String>, String> {
     }
     Ok(words.split_off(1))
 }
+
+/// The files of `dir` whose extension is `ext`, sorted (none when it cannot be read).
+pub fn files_with_ext(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == ext))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
