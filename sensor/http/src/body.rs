@@ -1,7 +1,7 @@
 //! Message-body framing: Content-Length, chunked (with extensions and trailers) and
 //! read-until-close, fed with arbitrarily split input.
 
-use crate::headers::{is_ws, strip_eol, trim, Framing, LineBuf, Side};
+use crate::headers::{strip_eol, Framing, LineBuf, Side};
 use crate::HttpAnomaly;
 
 /// Receives what a [`BodyDecoder`] decodes.
@@ -40,37 +40,59 @@ pub(crate) struct BodyDecoder {
     ext_seen: bool,
 }
 
-/// Parses a chunk-size line: `Ok(Some((size, has_extension)))`, `Ok(None)` for an empty
-/// line, `Err(())` when it is not a length.
-fn parse_chunk_size(line: &[u8]) -> Result<Option<(u64, bool)>, ()> {
-    let line = trim(line);
-    if line.is_empty() {
-        return Ok(None);
+/// The bytes libhtp skips around a chunk-size line: CR, LF, SP, HT, VT and FF.
+fn is_chunk_ctl(b: u8) -> bool {
+    matches!(b, b'\r' | b'\n' | b' ' | b'\t' | 0x0b | 0x0c)
+}
+
+/// What a complete chunk-size line (terminator included) says, read as libhtp reads it:
+/// leading control bytes are skipped, the hex digits that follow are the size, and
+/// anything after them is tolerated (a `;` there marks an extension).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ChunkLine {
+    /// Only control bytes: skipped, the size is still to come.
+    Blank,
+    /// A size, and whether an extension follows it.
+    Size(u64, bool),
+    /// A size past `i32::MAX`: libhtp ignores the line and reads the next one as the size.
+    Ignored,
+    /// No hex digit where the size belongs, or more than 64 bits of it.
+    Invalid,
+}
+
+fn parse_chunk_line(line: &[u8]) -> ChunkLine {
+    let start = line
+        .iter()
+        .position(|&b| !is_chunk_ctl(b))
+        .unwrap_or(line.len());
+    let rest = line.get(start..).unwrap_or_default();
+    if rest.is_empty() {
+        return ChunkLine::Blank;
     }
-    let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+    let digits = rest.iter().take_while(|b| b.is_ascii_hexdigit()).count();
     if digits == 0 {
-        return Err(());
+        return ChunkLine::Invalid;
     }
-    let hex = line.get(..digits).unwrap_or_default();
-    let significant = hex.iter().skip_while(|&&b| b == b'0').count();
-    if significant > 16 {
-        return Err(());
-    }
+    let hex = rest.get(..digits).unwrap_or_default();
     let size = hex.iter().try_fold(0u64, |acc, &b| {
-        let d = (b as char).to_digit(16).ok_or(())?;
-        acc.checked_mul(16)
-            .and_then(|v| v.checked_add(u64::from(d)))
-            .ok_or(())
-    })?;
-    let rest = line.get(digits..).unwrap_or_default();
-    let rest = rest
-        .get(rest.iter().take_while(|&&b| is_ws(b)).count()..)
-        .unwrap_or_default();
-    match rest.first() {
-        None => Ok(Some((size, false))),
-        Some(b';') => Ok(Some((size, true))),
-        Some(_) => Err(()),
+        let d = u64::from((b as char).to_digit(16)?);
+        acc.checked_mul(16)?.checked_add(d)
+    });
+    let ext = rest.get(digits..).unwrap_or_default().contains(&b';');
+    match size {
+        None => ChunkLine::Invalid,
+        Some(n) if n > i32::MAX as u64 => ChunkLine::Ignored,
+        Some(n) => ChunkLine::Size(n, ext),
     }
+}
+
+/// True when bytes that start a chunk-size line (no LF yet) can still become one: after
+/// the control bytes comes nothing yet or a hex digit. libhtp gives up on the chunked
+/// framing at once otherwise.
+fn may_start_chunk_line(data: &[u8]) -> bool {
+    data.iter()
+        .find(|&&b| !is_chunk_ctl(b))
+        .is_none_or(|b| b.is_ascii_hexdigit())
 }
 
 impl BodyDecoder {
@@ -130,6 +152,16 @@ impl BodyDecoder {
                         (_, l) => State::ChunkData(l),
                     };
                 }
+                State::ChunkSize
+                    if self.side == Side::Response
+                        && self.line.is_empty()
+                        && !rest.contains(&b'\n')
+                        && !may_start_chunk_line(rest) =>
+                {
+                    // Not a chunk size: libhtp reads the rest of the response as its body.
+                    sink.anomaly(self.side.chunk_len());
+                    self.state = State::UntilClose;
+                }
                 State::ChunkSize | State::ChunkDataEnd | State::Trailers => {
                     let (n, complete) = self.line.feed(rest);
                     pos += n;
@@ -148,13 +180,13 @@ impl BodyDecoder {
     fn line_complete(&mut self, sink: &mut impl BodySink) {
         let truncated = self.line.overflowed();
         match self.state {
-            State::ChunkSize => match parse_chunk_size(strip_eol(self.line.raw())) {
-                _ if truncated => {
-                    sink.anomaly(self.side.chunk_len());
-                    self.state = State::Broken;
-                }
-                Ok(None) => {}
-                Ok(Some((size, ext))) => {
+            State::ChunkSize if truncated => {
+                sink.anomaly(self.side.chunk_len());
+                self.state = State::Broken;
+            }
+            State::ChunkSize => match parse_chunk_line(self.line.raw()) {
+                ChunkLine::Blank | ChunkLine::Ignored => {}
+                ChunkLine::Size(size, ext) => {
                     if ext && !self.ext_seen {
                         self.ext_seen = true;
                         sink.anomaly(self.side.chunk_ext());
@@ -165,9 +197,16 @@ impl BodyDecoder {
                         State::ChunkData(size)
                     };
                 }
-                Err(()) => {
+                ChunkLine::Invalid => {
                     sink.anomaly(self.side.chunk_len());
-                    self.state = State::Broken;
+                    if self.side == Side::Response {
+                        // libhtp reads a response whose chunk size is not one as a body
+                        // that runs until the connection closes, this line included.
+                        sink.data(self.line.raw());
+                        self.state = State::UntilClose;
+                    } else {
+                        self.state = State::Broken;
+                    }
                 }
             },
             State::ChunkDataEnd => self.state = State::ChunkSize,
@@ -253,21 +292,34 @@ mod tests {
 
     #[test]
     fn chunk_size_lines() {
-        assert_eq!(parse_chunk_size(b"1a"), Ok(Some((26, false))));
-        assert_eq!(parse_chunk_size(b" 0001A ;name=v"), Ok(Some((26, true))));
-        assert_eq!(parse_chunk_size(b""), Ok(None));
+        assert_eq!(parse_chunk_line(b"1a\r\n"), ChunkLine::Size(26, false));
         assert_eq!(
-            parse_chunk_size(b"0000000000000000000000ff"),
-            Ok(Some((255, false)))
+            parse_chunk_line(b" 0001A ;name=v\r\n"),
+            ChunkLine::Size(26, true)
         );
-        assert_eq!(parse_chunk_size(b"10000000000000000"), Err(()));
+        assert_eq!(parse_chunk_line(b"\r\n"), ChunkLine::Blank);
+        assert_eq!(parse_chunk_line(b" \t\x0b\x0c\r\r\n"), ChunkLine::Blank);
         assert_eq!(
-            parse_chunk_size(b"ffffffffffffffff"),
-            Ok(Some((u64::MAX, false)))
+            parse_chunk_line(b"0000000000000000000000ff\n"),
+            ChunkLine::Size(255, false)
         );
-        assert_eq!(parse_chunk_size(b"zz"), Err(()));
-        assert_eq!(parse_chunk_size(b"5 x"), Err(()));
-        assert_eq!(parse_chunk_size(b"-5"), Err(()));
+        assert_eq!(parse_chunk_line(b"10000000000000000\n"), ChunkLine::Invalid);
+        assert_eq!(parse_chunk_line(b"80000000\n"), ChunkLine::Ignored);
+        assert_eq!(
+            parse_chunk_line(b"7fffffff\n"),
+            ChunkLine::Size(0x7fff_ffff, false)
+        );
+        assert_eq!(parse_chunk_line(b"zz\n"), ChunkLine::Invalid);
+        assert_eq!(parse_chunk_line(b"-5\n"), ChunkLine::Invalid);
+        // What follows the digits is tolerated, as libhtp tolerates it.
+        assert_eq!(parse_chunk_line(b"5 x\n"), ChunkLine::Size(5, false));
+        assert_eq!(parse_chunk_line(b"fx\r\n"), ChunkLine::Size(15, false));
+        assert_eq!(parse_chunk_line(b"f\0\r\n"), ChunkLine::Size(15, false));
+        assert_eq!(parse_chunk_line(b"f\r\r\n"), ChunkLine::Size(15, false));
+        assert_eq!(parse_chunk_line(b"\rf\r\n"), ChunkLine::Size(15, false));
+        assert!(may_start_chunk_line(b"\r\n 1"));
+        assert!(may_start_chunk_line(b" "));
+        assert!(!may_start_chunk_line(b" x1"));
     }
 
     #[test]
@@ -299,7 +351,7 @@ mod tests {
     }
 
     #[test]
-    fn bad_chunk_length_breaks() {
+    fn bad_chunk_length_breaks_a_request() {
         let mut d = BodyDecoder::new(Framing::Chunked, Side::Request, 64);
         let mut rec = Rec::default();
         let used = d.feed(b"xyz\r\nmore", &mut rec);
@@ -309,6 +361,36 @@ mod tests {
         let mut d = BodyDecoder::new(Framing::Chunked, Side::Request, 4);
         d.feed(b"00000001\r\n", &mut rec);
         assert!(d.is_broken());
+    }
+
+    #[test]
+    fn bad_chunk_length_makes_the_rest_of_a_response_its_body() {
+        // A complete line that is not a size: the line and all after it are body.
+        let mut d = BodyDecoder::new(Framing::Chunked, Side::Response, 64);
+        let mut rec = Rec::default();
+        let input = b"3\r\nabc\r\nxyz\r\nmore";
+        assert_eq!(d.feed(input, &mut rec), input.len());
+        assert!(d.until_close());
+        assert_eq!(rec.data, b"abcxyz\r\nmore");
+        assert_eq!(rec.anomalies, vec![HttpAnomaly::InvalidResponseChunkLen]);
+        // The start of a line that cannot become a size: the same, without waiting.
+        let mut d = BodyDecoder::new(Framing::Chunked, Side::Response, 64);
+        let mut rec = Rec::default();
+        assert_eq!(d.feed(b"\r\nX5O!", &mut rec), 6);
+        assert!(d.until_close());
+        assert_eq!(rec.data, b"X5O!");
+    }
+
+    #[test]
+    fn chunk_sizes_with_odd_line_ends() {
+        let input = b"\r\n\n5\r\r\nhello\r\n\x0b6 junk\nworld!\n80000000\n0\n\n";
+        for split in 0..=input.len() {
+            let (rec, used, done) = decode_split(Framing::Chunked, input, split);
+            assert_eq!(rec.data, b"helloworld!", "split {split}");
+            assert!(rec.anomalies.is_empty(), "split {split}");
+            assert_eq!(used, input.len(), "split {split}");
+            assert!(done, "split {split}");
+        }
     }
 
     #[test]

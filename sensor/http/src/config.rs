@@ -23,6 +23,9 @@ pub struct HttpConfig {
     pub max_pending_transactions: usize,
     /// Decode gzip and deflate response bodies named by `Content-Encoding`. Default true.
     pub decompress: bool,
+    /// Most `Content-Encoding` codings undone in one response, as Suricata's
+    /// `response-body-decompress-layer-limit` (0: no limit). Default 2.
+    pub decompress_layer_limit: usize,
     /// Most bytes one response's decompressor may produce; past it decompression stops
     /// with a `COMPRESSION_BOMB` anomaly. Default 1 MiB (decompression also stops, silently,
     /// once the kept body is full).
@@ -41,6 +44,7 @@ impl Default for HttpConfig {
             response_body_limit: 100 * 1024,
             max_pending_transactions: 64,
             decompress: true,
+            decompress_layer_limit: 2,
             max_decompressed_bytes: 1024 * 1024,
             max_decompression_ratio: 2048,
         }

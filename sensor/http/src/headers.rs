@@ -14,6 +14,14 @@ pub(crate) fn trim(s: &[u8]) -> &[u8] {
     s.get(start..end).unwrap_or_default()
 }
 
+/// `s` without leading and trailing SP, HT, VT, FF, CR and LF.
+pub(crate) fn trim_space(s: &[u8]) -> &[u8] {
+    let space = |b: &u8| matches!(b, b' ' | b'\t' | 0x0b | 0x0c | b'\r' | b'\n');
+    let start = s.iter().position(|b| !space(b)).unwrap_or(s.len());
+    let end = s.iter().rposition(|b| !space(b)).map_or(start, |i| i + 1);
+    s.get(start..end).unwrap_or_default()
+}
+
 /// `line` without its LF or CRLF terminator.
 pub(crate) fn strip_eol(line: &[u8]) -> &[u8] {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
@@ -67,6 +75,11 @@ impl LineBuf {
         }
         self.buf
             .extend_from_slice(bytes.get(..room.min(bytes.len())).unwrap_or_default());
+    }
+
+    /// How many more bytes the line can take before it overflows.
+    pub(crate) fn room(&self) -> usize {
+        self.limit.saturating_sub(self.buf.len())
     }
 
     /// The bytes buffered so far, terminator included.
@@ -229,13 +242,25 @@ pub(crate) fn add_header_line(
         }
     }
     let line = strip_eol(raw);
-    let folded = line.first().copied().is_some_and(is_ws);
+    // libhtp reads an indented response line that looks like `Name: value` as a header of
+    // its own (with invalid folding), not as the continuation of the previous one.
+    // A NUL byte starts a continuation line too, as in libhtp.
+    let nul_fold = line.first() == Some(&0);
+    let folded = (nul_fold || line.first().copied().is_some_and(is_ws))
+        && !(side == Side::Response && looks_like_header(line));
+    if line.first().copied().is_some_and(is_ws) && !folded {
+        emit(side.folding_invalid());
+    }
     if folded {
         if st.last_dropped {
             return;
         }
         if let Some(last) = headers.last_mut() {
-            let part = trim(line);
+            let part = if nul_fold {
+                trim(line.get(1..).unwrap_or_default())
+            } else {
+                trim(line)
+            };
             if !part.is_empty() {
                 if !last.value.is_empty() {
                     last.value.push(b' ');
@@ -246,7 +271,11 @@ pub(crate) fn add_header_line(
         }
         emit(side.folding_invalid());
     }
-    let line = if folded { trim(line) } else { line };
+    let line = if line.first().copied().is_some_and(is_ws) {
+        trim(line)
+    } else {
+        line
+    };
     if headers.len() >= cfg.max_headers {
         if !st.too_many {
             st.too_many = true;
@@ -260,7 +289,8 @@ pub(crate) fn add_header_line(
         Some(i) => {
             let name = line.get(..i).unwrap_or_default();
             let value = line.get(i + 1..).unwrap_or_default();
-            let tname = trim(name);
+            // libhtp trims a name of all white space, VT and FF included.
+            let tname = trim_space(name);
             if tname.is_empty() || tname.len() != name.len() || tname.iter().any(|&b| is_ws(b)) {
                 emit(side.header_invalid());
             }
@@ -283,6 +313,58 @@ pub(crate) fn add_header_line(
         name: name.to_vec(),
         value: value.to_vec(),
     });
+}
+
+/// `name` without its NUL bytes, lowercased: how libhtp compares the names of the headers
+/// that frame and encode a body (a NUL inside `Transfer\0-Encoding` does not hide it).
+fn lower_without_nul(name: &[u8]) -> impl Iterator<Item = u8> + '_ {
+    name.iter()
+        .filter(|&&b| b != 0)
+        .map(|b| b.to_ascii_lowercase())
+}
+
+/// True when `name`, ignoring ASCII case and NUL bytes, is `want` (lowercase).
+pub(crate) fn name_is_nozero(name: &[u8], want: &str) -> bool {
+    lower_without_nul(name).eq(want.bytes())
+}
+
+/// True when `value`, ignoring ASCII case and NUL bytes, contains `needle` (lowercase).
+pub(crate) fn contains_nocase_nozero(value: &[u8], needle: &str) -> bool {
+    let hay: Vec<u8> = lower_without_nul(value).collect();
+    let needle = needle.as_bytes();
+    needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The values of the headers whose names are `name` ignoring case and NUL bytes, joined
+/// with `", "` as libhtp's header table joins a repeated field; `None` without one.
+pub(crate) fn combined_value_nozero(headers: &[Header], name: &str) -> Option<Vec<u8>> {
+    let mut out: Option<Vec<u8>> = None;
+    for h in headers.iter().filter(|h| name_is_nozero(&h.name, name)) {
+        match out.as_mut() {
+            None => out = Some(h.value.clone()),
+            Some(v) => {
+                v.extend_from_slice(b", ");
+                v.extend_from_slice(&h.value);
+            }
+        }
+    }
+    out
+}
+
+/// RFC 9110's `tchar`.
+fn is_token(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// True when `line`, after white space, is a token, optional white space and a colon.
+fn looks_like_header(line: &[u8]) -> bool {
+    let rest = trim(line);
+    let name = rest.iter().take_while(|&&b| is_token(b)).count();
+    name > 0
+        && rest
+            .get(name..)
+            .map(trim)
+            .is_some_and(|r| r.first() == Some(&b':'))
 }
 
 /// All values of headers named `name`, joined with `", "` as Suricata's header table
@@ -355,13 +437,12 @@ pub(crate) fn declared_framing(
     let mut chunked = false;
     for h in headers
         .iter()
-        .filter(|h| h.name.eq_ignore_ascii_case(b"transfer-encoding"))
+        .filter(|h| name_is_nozero(&h.name, "transfer-encoding"))
     {
         te_present = true;
-        if h.value
-            .split(|&b| b == b',')
-            .any(|t| trim(t).eq_ignore_ascii_case(b"chunked"))
-        {
+        // libhtp takes any value that contains `chunked` (`xchunked`, `chunked, gzip`,
+        // `chun\0ked`) as the chunked coding, as browsers do.
+        if contains_nocase_nozero(&h.value, "chunked") {
             chunked = true;
         }
     }
@@ -372,7 +453,7 @@ pub(crate) fn declared_framing(
     let mut duplicate = false;
     for h in headers
         .iter()
-        .filter(|h| h.name.eq_ignore_ascii_case(b"content-length"))
+        .filter(|h| name_is_nozero(&h.name, "content-length"))
     {
         match first {
             None => first = Some(&h.value),
@@ -491,6 +572,49 @@ mod tests {
     }
 
     #[test]
+    fn indented_response_header_is_a_header() {
+        let cfg = HttpConfig::default();
+        let mut headers = Vec::new();
+        let mut st = BlockState::new(0);
+        let mut an = Vec::new();
+        for l in [
+            "Connection: close\r\n",
+            " Transfer-Encoding: chunked\r\n",
+            "\tmore\r\n",
+        ] {
+            add_header_line(
+                &mut headers,
+                &mut st,
+                l.as_bytes(),
+                false,
+                Side::Response,
+                &cfg,
+                &mut |a| an.push(a),
+            );
+        }
+        assert_eq!(
+            headers,
+            vec![
+                h("Connection", "close"),
+                h("Transfer-Encoding", "chunked more")
+            ]
+        );
+        assert_eq!(an, vec![HttpAnomaly::InvalidResponseFieldFolding]);
+        // A line starting with NUL continues the previous header.
+        let (hs, _) = run(&["Transfer-Encoding:\n", "\0chunked\r\n"], &cfg);
+        assert_eq!(hs, vec![h("Transfer-Encoding", "chunked")]);
+        // Names lose VT and FF around them too, as libhtp trims them.
+        let (hs, _) = run(
+            &["Transfer-Encoding\x0b: chunked\r\n", "\x0cX: 1\r\n"],
+            &cfg,
+        );
+        assert_eq!(hs, vec![h("Transfer-Encoding", "chunked"), h("X", "1")]);
+        // A request's indented line stays a continuation.
+        let (hs, _) = run(&["Connection: close\r\n", " X-A: 1\r\n"], &cfg);
+        assert_eq!(hs, vec![h("Connection", "close X-A: 1")]);
+    }
+
+    #[test]
     fn folding_without_previous_header() {
         let (hs, an) = run(&[" X: 1\r\n"], &HttpConfig::default());
         assert_eq!(hs, vec![h("X", "1")]);
@@ -574,6 +698,53 @@ mod tests {
                 HttpAnomaly::DuplicateContentLengthFieldInRequest,
                 HttpAnomaly::InvalidTransferEncodingValueInResponse,
             ]
+        );
+    }
+
+    #[test]
+    fn framing_names_and_values_as_libhtp_reads_them() {
+        let mut e = |_| {};
+        for te in [
+            "xchunked",
+            "chunkedx",
+            "x-chunked",
+            "chun\0ked",
+            "CHUNKED",
+            "gzip,chunked",
+        ] {
+            assert_eq!(
+                declared_framing(&[h("Transfer-Encoding", te)], Side::Response, &mut e),
+                Declared::Chunked,
+                "{te:?}"
+            );
+        }
+        assert_eq!(
+            declared_framing(
+                &[h("Transfer\0-encoding", "chunked")],
+                Side::Response,
+                &mut e
+            ),
+            Declared::Chunked
+        );
+        assert_eq!(
+            declared_framing(
+                &[h("Transfer-Encoding", "chunk ed")],
+                Side::Response,
+                &mut e
+            ),
+            Declared::Invalid
+        );
+        assert!(name_is_nozero(b"Content-\0Encoding", "content-encoding"));
+        assert!(!name_is_nozero(b"Content-Encoding ", "content-encoding"));
+        assert_eq!(
+            combined_value_nozero(
+                &[
+                    h("Content-Encoding", "gzip"),
+                    h("content-encoding\0", "deflate")
+                ],
+                "content-encoding"
+            ),
+            Some(b"gzip, deflate".to_vec())
         );
     }
 

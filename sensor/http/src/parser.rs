@@ -15,6 +15,7 @@ use crate::body::BodyDecoder;
 use crate::decompress::Decompressor;
 use crate::headers::{BlockState, LineBuf};
 use crate::multipart::MultipartScanner;
+use crate::response::{LineEnd, SkipBeforeBody};
 use crate::{HttpAnomaly, HttpConfig, HttpEvent, HttpTransaction};
 
 /// A transaction in the queue, with what the state machines need to know about it.
@@ -100,6 +101,12 @@ pub(crate) struct RespSide {
     pub(crate) block: BlockState,
     pub(crate) body: Option<BodyDecoder>,
     pub(crate) decomp: Option<Decompressor>,
+    /// How the last line of the response's head ended.
+    pub(crate) line_end: LineEnd,
+    /// A run of CRs after a CRLF, part of that line end unless a line end follows.
+    pub(crate) deferred_eol: Option<Vec<u8>>,
+    /// A line end still to come that belongs to the end of the header block.
+    pub(crate) skip_before_body: SkipBeforeBody,
 }
 
 /// A streaming HTTP/1.x parser for one TCP flow.
@@ -159,6 +166,9 @@ impl HttpParser {
                 block: BlockState::default(),
                 body: None,
                 decomp: None,
+                line_end: LineEnd::Crlf,
+                deferred_eol: None,
+                skip_before_body: SkipBeforeBody::Nothing,
             },
             closing: false,
             finished: false,
@@ -213,7 +223,7 @@ impl HttpParser {
             self.feed_response(&held, ts, out);
         }
         if matches!(self.resp.state, RespState::Idle { .. }) && !self.resp.line.is_empty() {
-            self.feed_response(b"\n", ts, out);
+            self.finish_response_line(ts, out);
         }
         if self.resp.state == RespState::Body
             && self

@@ -3,18 +3,138 @@
 use tapwatch_common::Timestamp;
 
 use crate::body::{BodyDecoder, BodySink};
-use crate::decompress::{append_bounded, Codec, Decompressor};
+use crate::decompress::{append_bounded, codings, Decompressor};
 use crate::headers::{
-    add_header_line, combined_value, declared_framing, strip_eol, BlockState, Declared, Framing,
-    Side,
+    add_header_line, combined_value_nozero, declared_framing, name_is_nozero, strip_eol,
+    BlockState, Declared, Framing, Side,
 };
 use crate::parser::{anomaly, slot_mut, ReqState, RespState, TxSlot};
 use crate::probe::probe_response;
 use crate::startline::{parse_status_line, protocol_before_1_1};
 use crate::{HttpAnomaly, HttpConfig, HttpEvent, HttpParser, HttpTransaction, Probe, Response};
 
-/// Bytes that decide whether a response starts with a status line (`HTTP/`).
+/// Bytes that decide whether a response starts with a status line (`HTTP/`) while the
+/// parser resynchronises after a gap.
 const STATUS_PREFIX_LEN: usize = 5;
+
+/// What the first line of a response is, as libhtp decides it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LineKind {
+    /// Too few bytes yet to tell.
+    Undecided,
+    /// Only white space: skipped.
+    Blank,
+    /// Starts with `http` (any case) after white space and NUL bytes.
+    Status,
+    /// Anything else.
+    Other,
+}
+
+/// How a line of a response's head ended: what the next line's first bytes mean depends
+/// on it (libhtp's deformed line ends).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum LineEnd {
+    #[default]
+    Crlf,
+    /// A bare LF.
+    Lf,
+    /// A CR not followed by LF.
+    Cr,
+}
+
+impl LineEnd {
+    fn of(line: &[u8]) -> LineEnd {
+        if line.ends_with(b"\r\n") {
+            LineEnd::Crlf
+        } else if line.ends_with(b"\n") {
+            LineEnd::Lf
+        } else if line.ends_with(b"\r") {
+            LineEnd::Cr
+        } else {
+            LineEnd::Crlf
+        }
+    }
+}
+
+/// A line end that belongs to the end of the header block and so is not body, when it
+/// comes next.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum SkipBeforeBody {
+    #[default]
+    Nothing,
+    /// A bare LF.
+    Lf,
+    /// CRLF or a bare LF.
+    Eol,
+}
+
+impl SkipBeforeBody {
+    /// How many leading bytes of `data` to skip.
+    fn len_in(self, data: &[u8]) -> usize {
+        match self {
+            SkipBeforeBody::Nothing => 0,
+            SkipBeforeBody::Lf => usize::from(data.first() == Some(&b'\n')),
+            SkipBeforeBody::Eol if data.starts_with(b"\r\n") => 2,
+            SkipBeforeBody::Eol => usize::from(data.first() == Some(&b'\n')),
+        }
+    }
+}
+
+/// A line of only CR, SP and HT after a first CR, ended by an optional LF.
+fn is_cr_run(line: &[u8]) -> bool {
+    let body = line.strip_suffix(b"\n").unwrap_or(line);
+    body.first() == Some(&b'\r')
+        && body.len() >= 2
+        && body.iter().all(|&b| matches!(b, b'\r' | b' ' | b'\t'))
+}
+
+/// A line of only spaces and tabs (at least one) ended by a bare LF.
+fn is_empty_fold(line: &[u8]) -> bool {
+    line.len() >= 2
+        && line.ends_with(b"\n")
+        && !line.ends_with(b"\r\n")
+        && line.iter().rev().skip(1).all(|&b| b == b' ' || b == b'\t')
+}
+
+/// SP, HT, CR, LF, VT and FF.
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c)
+}
+
+/// The kind of the (partial, unless `complete`) first line `line` of a response.
+fn first_line_kind(line: &[u8], complete: bool) -> LineKind {
+    let start = line
+        .iter()
+        .position(|&b| !is_space(b) && b != 0)
+        .unwrap_or(line.len());
+    let rest = line.get(start..).unwrap_or_default();
+    let http_prefix = rest.len().min(4);
+    let starts_http = rest
+        .get(..http_prefix)
+        .is_some_and(|p| p.eq_ignore_ascii_case(&b"http"[..http_prefix]));
+    if line.iter().all(|&b| is_space(b)) {
+        if complete {
+            LineKind::Blank
+        } else {
+            LineKind::Undecided
+        }
+    } else if starts_http && rest.len() >= 4 {
+        LineKind::Status
+    } else if starts_http && !complete {
+        LineKind::Undecided
+    } else {
+        LineKind::Other
+    }
+}
+
+/// `line` without any CR and LF at its end.
+fn strip_all_eol(line: &[u8]) -> &[u8] {
+    let end = line
+        .iter()
+        .rposition(|&b| b != b'\r' && b != b'\n')
+        .map_or(0, |i| i + 1);
+    line.get(..end).unwrap_or_default()
+}
 
 /// Where response body bytes and trailers go.
 struct RespSink<'a> {
@@ -123,30 +243,67 @@ impl HttpParser {
                         }
                         self.resp.line_ts = ts;
                     }
-                    let decided = probe_response(self.resp.line.raw()) == Probe::Match;
-                    let max = if decided {
-                        data.len()
-                    } else {
-                        STATUS_PREFIX_LEN.saturating_sub(self.resp.line.raw().len())
-                    };
-                    let (n, complete) = self.resp.line.feed_at_most(data, max);
-                    data = data.get(n..).unwrap_or_default();
-                    match probe_response(self.resp.line.raw()) {
-                        Probe::Match => {
-                            if complete {
-                                let overflow = self.resp.line.overflowed();
-                                let buf = self.resp.line.take();
-                                self.status_line(&buf, overflow, out);
-                                self.resp.line.restore(buf);
+                    if resync {
+                        let decided = probe_response(self.resp.line.raw()) == Probe::Match;
+                        let max = if decided {
+                            data.len()
+                        } else {
+                            STATUS_PREFIX_LEN.saturating_sub(self.resp.line.raw().len())
+                        };
+                        let (n, complete) = self.resp.line.feed_at_most(data, max);
+                        data = data.get(n..).unwrap_or_default();
+                        match probe_response(self.resp.line.raw()) {
+                            Probe::Match => {
+                                if complete {
+                                    let overflow = self.resp.line.overflowed();
+                                    let buf = self.resp.line.take();
+                                    self.status_line(&buf, overflow, out);
+                                    self.resp.line.restore(buf);
+                                }
                             }
-                        }
-                        Probe::NeedMore if !complete => {}
-                        Probe::NeedMore | Probe::NoMatch => {
-                            if resync {
+                            Probe::NeedMore if !complete => {}
+                            Probe::NeedMore | Probe::NoMatch => {
                                 self.resp.line.clear();
                                 if !complete {
                                     self.resp.state = RespState::Skip;
                                 }
+                            }
+                        }
+                        continue;
+                    }
+                    // A status line is any line that starts, after white space, with "http";
+                    // other lines are the body, unless libhtp skips them (see below).
+                    let status = first_line_kind(self.resp.line.raw(), false) == LineKind::Status;
+                    let max = if status {
+                        data.len()
+                    } else {
+                        self.resp.line.room()
+                    };
+                    let (n, complete) = self.resp.line.feed_at_most(data, max);
+                    data = data.get(n..).unwrap_or_default();
+                    let full = !complete && self.resp.line.room() == 0;
+                    match first_line_kind(self.resp.line.raw(), complete || full) {
+                        LineKind::Undecided => {}
+                        LineKind::Status => {
+                            if complete {
+                                let overflow = self.resp.line.overflowed();
+                                let buf = self.resp.line.take();
+                                let tail = self.status_and_header_lines(&buf, overflow, out);
+                                self.resp.line.restore(buf);
+                                if let Some(tail) = tail.filter(|t| !t.is_empty()) {
+                                    self.feed_response(&tail, ts, out);
+                                }
+                            }
+                        }
+                        LineKind::Blank => self.resp.line.clear(),
+                        LineKind::Other if !complete && !full => {}
+                        LineKind::Other => {
+                            // libhtp skips a line that is not a status line when the next
+                            // one starts with 'H' or when it is at most two bytes long.
+                            let short = strip_all_eol(self.resp.line.raw()).len() <= 2;
+                            let next_h = data.len() > 1 && data.first() == Some(&b'H');
+                            if complete && (short || next_h) {
+                                self.resp.line.clear();
                             } else {
                                 let buf = self.resp.line.take();
                                 self.response_without_status_line(&buf, out);
@@ -161,14 +318,41 @@ impl HttpParser {
                     if complete {
                         let overflow = self.resp.line.overflowed();
                         let buf = self.resp.line.take();
-                        self.response_header_line(&buf, overflow, out);
+                        let tail = self.response_header_lines(&buf, overflow, out);
                         self.resp.line.restore(buf);
+                        if let Some(tail) = tail.filter(|t| !t.is_empty()) {
+                            // Bytes after the end of the headers, in the same LF-ended line.
+                            self.feed_response(&tail, ts, out);
+                        }
                     }
                 }
                 RespState::Body => {
+                    let skip = std::mem::take(&mut self.resp.skip_before_body).len_in(data);
+                    data = data.get(skip..).unwrap_or_default();
+                    if data.is_empty() {
+                        continue;
+                    }
                     let n = self.response_body(data, out);
                     data = data.get(n..).unwrap_or_default();
                 }
+            }
+        }
+    }
+
+    /// The connection closed while the first line of a response had no line end yet: a
+    /// status line is completed, anything else is the body, as libhtp reads it.
+    pub(crate) fn finish_response_line(&mut self, ts: Timestamp, out: &mut Vec<HttpEvent>) {
+        match first_line_kind(self.resp.line.raw(), true) {
+            LineKind::Status => self.feed_response(b"\n", ts, out),
+            LineKind::Blank | LineKind::Undecided => self.resp.line.clear(),
+            LineKind::Other => {
+                if matches!(self.resp.state, RespState::Idle { resync: true }) {
+                    self.resp.line.clear();
+                    return;
+                }
+                let buf = self.resp.line.take();
+                self.response_without_status_line(&buf, out);
+                self.resp.line.restore(buf);
             }
         }
     }
@@ -223,11 +407,18 @@ impl HttpParser {
     }
 
     fn status_line(&mut self, raw: &[u8], overflow: bool, out: &mut Vec<HttpEvent>) {
+        self.resp.line_end = LineEnd::of(raw);
+        self.resp.deferred_eol = None;
+        self.resp.skip_before_body = SkipBeforeBody::Nothing;
         if self.resp.state == (RespState::Idle { resync: true }) {
             self.resp.state = RespState::Idle { resync: false };
         }
         let id = self.response_tx(out);
-        let parsed = parse_status_line(strip_eol(raw));
+        let start = raw
+            .iter()
+            .position(|&b| !is_space(b) && b != 0)
+            .unwrap_or(raw.len());
+        let parsed = parse_status_line(strip_eol(raw.get(start..).unwrap_or_default()));
         if let Some(slot) = slot_mut(&mut self.txs, id) {
             slot.tx.response = Some(Response {
                 protocol: parsed.protocol.to_vec(),
@@ -248,6 +439,122 @@ impl HttpParser {
                 .flag_too_long(Side::Response, &mut |a| anomaly(out, Some(id), a));
         }
         self.resp.state = RespState::Headers;
+    }
+
+    /// The LF-ended line that starts a response: its status line ends at the first CR not
+    /// followed by LF, as libhtp ends response lines, and header lines may follow in the
+    /// same LF-ended line. Returns the bytes after the end of the headers, if it came.
+    fn status_and_header_lines(
+        &mut self,
+        raw: &[u8],
+        overflow: bool,
+        out: &mut Vec<HttpEvent>,
+    ) -> Option<Vec<u8>> {
+        let lone_cr = raw
+            .iter()
+            .enumerate()
+            .find(|&(i, &b)| b == b'\r' && i + 1 < raw.len() && raw.get(i + 1) != Some(&b'\n'))
+            .map(|(i, _)| i);
+        let Some(cr) = lone_cr else {
+            self.status_line(raw, overflow, out);
+            return None;
+        };
+        let (status, rest) = raw.split_at(cr + 1);
+        self.status_line(status, false, out);
+        if self.resp.state != RespState::Headers {
+            return Some(rest.to_vec());
+        }
+        self.response_header_lines(rest, overflow, out)
+    }
+
+    /// One LF-ended line of a response header block (or the rest of the status line's),
+    /// read with libhtp's response line ends:
+    /// - a CR that does not precede an LF also ends a line (`A: 1\rB: 2\r\n` is two headers);
+    /// - after a bare LF, a CR belongs to that line end (`\n\r`), and `\n\r\r\n` followed
+    ///   by a line end is one deformed line end;
+    /// - after a CRLF, a run of CRs, spaces and tabs that starts with CR (`\r\r\n`) is part
+    ///   of that line end when a header follows, and ends the block when a line end
+    ///   follows; any other line starting with CR ends the block at that CR;
+    /// - a line of only spaces and tabs ended by a bare LF ends the block (libhtp sees an
+    ///   empty fold), and a bare LF right after it is part of the end.
+    ///
+    /// Returns the bytes that are already the body when the block ended.
+    fn response_header_lines(
+        &mut self,
+        raw: &[u8],
+        overflow: bool,
+        out: &mut Vec<HttpEvent>,
+    ) -> Option<Vec<u8>> {
+        let mut pos = 0;
+        loop {
+            let line = raw.get(pos..).unwrap_or_default();
+            if self.resp.line_end == LineEnd::Crlf
+                && self.resp.deferred_eol.is_none()
+                && line != b"\r\n"
+                && is_cr_run(line)
+            {
+                // Part of the previous line end unless a line end comes next.
+                self.resp.deferred_eol = Some(line.to_vec());
+                return None;
+            }
+            if self.resp.line_end == LineEnd::Lf && line.first() == Some(&b'\r') {
+                if line == b"\r\r\n" {
+                    // `\n\r\r\n`: the end of the block, and a line end right after it too.
+                    self.resp.skip_before_body = SkipBeforeBody::Eol;
+                    self.response_header_line(b"\n", false, out);
+                    return None;
+                }
+                // `\n\r` is one line end.
+                pos += 1;
+                self.resp.line_end = LineEnd::Crlf;
+                continue;
+            }
+            let lone_cr = raw
+                .iter()
+                .enumerate()
+                .skip(pos)
+                .find(|&(i, &b)| b == b'\r' && i + 1 < raw.len() && raw.get(i + 1) != Some(&b'\n'))
+                .map(|(i, _)| i);
+            let end = lone_cr.map_or(raw.len(), |i| i + 1);
+            let seg = raw.get(pos..end).unwrap_or_default();
+            let rest = raw.get(end..).unwrap_or_default();
+            let prev = self.resp.line_end;
+            self.resp.line_end = LineEnd::of(seg);
+            if let Some(deferred) = self.resp.deferred_eol.take() {
+                if strip_eol(seg).is_empty() {
+                    // The CR run was not part of a line end: the block ended at its CR.
+                    self.response_header_line(b"\n", false, out);
+                    let mut tail = deferred.get(1..).unwrap_or_default().to_vec();
+                    tail.extend_from_slice(seg);
+                    tail.extend_from_slice(rest);
+                    return self.body_tail(tail);
+                }
+            }
+            let starts_cr = seg.first() == Some(&b'\r') && seg != b"\r\n";
+            if prev == LineEnd::Crlf && starts_cr {
+                // The block ends at this CR; what follows it is the body.
+                self.response_header_line(b"\n", false, out);
+                let mut tail = seg.get(1..).unwrap_or_default().to_vec();
+                tail.extend_from_slice(rest);
+                return self.body_tail(tail);
+            } else if is_empty_fold(seg) {
+                self.resp.skip_before_body = SkipBeforeBody::Lf;
+                self.response_header_line(b"\n", false, out);
+            } else {
+                self.response_header_line(seg, overflow && lone_cr.is_none(), out);
+            }
+            if self.resp.state != RespState::Headers {
+                return self.body_tail(rest.to_vec());
+            }
+            lone_cr?;
+            pos = end;
+        }
+    }
+
+    /// `tail`, the bytes after the end of a header block, when the headers left the
+    /// parser reading a body (or a next response); `None` when there are none.
+    fn body_tail(&mut self, tail: Vec<u8>) -> Option<Vec<u8>> {
+        (!tail.is_empty()).then_some(tail)
     }
 
     fn response_header_line(&mut self, raw: &[u8], overflow: bool, out: &mut Vec<HttpEvent>) {
@@ -289,7 +596,16 @@ impl HttpParser {
             return;
         };
         let status = slot.tx.response.as_ref().and_then(|r| r.status);
-        if let Some(code) = status.filter(|c| (100..200).contains(c)) {
+        // libhtp reads a 101 that announces a body (Content-Length or Transfer-Encoding) as
+        // an ordinary response, not as a switch of protocols.
+        let announces_body = slot.tx.response.as_ref().is_some_and(|r| {
+            r.headers.iter().any(|h| {
+                name_is_nozero(&h.name, "content-length")
+                    || name_is_nozero(&h.name, "transfer-encoding")
+            })
+        });
+        let status_for_interim = status.filter(|&c| !(c == 101 && announces_body));
+        if let Some(code) = status_for_interim.filter(|c| (100..200).contains(c)) {
             if code == 101 {
                 out.push(HttpEvent::ResponseHeaders(id));
                 self.enter_tunnel(id, out);
@@ -313,15 +629,16 @@ impl HttpParser {
         if let Some(resp) = slot.tx.response.as_ref() {
             let mut emit = |a| anomaly(out, Some(id), a);
             let declared = declared_framing(&resp.headers, Side::Response, &mut emit);
+            let no_body_status = matches!(status, Some(204 | 304));
+            if no_body_status && !head && declared != Declared::Nothing {
+                // libhtp (and browsers) read the body a 204 or 304 announces anyway.
+                emit(HttpAnomaly::ResponseBodyUnexpected);
+            }
             framing = match declared {
-                _ if head || matches!(status, Some(204 | 304)) => {
-                    // Only the status forbids a body here: libhtp accepts the framing
-                    // headers of a HEAD response (they describe the GET) silently.
-                    if !head && declared != Declared::Nothing {
-                        emit(HttpAnomaly::ResponseBodyUnexpected);
-                    }
-                    Framing::None
-                }
+                // libhtp accepts the framing headers of a HEAD response (they describe the
+                // GET) silently.
+                _ if head => Framing::None,
+                Declared::Nothing if no_body_status => Framing::None,
                 Declared::Chunked => {
                     if resp.protocol.is_empty() || protocol_before_1_1(&resp.protocol) {
                         emit(HttpAnomaly::ResponseChunkedOldProto);
@@ -332,8 +649,8 @@ impl HttpParser {
                 Declared::Invalid | Declared::Nothing => Framing::UntilClose,
             };
             if self.cfg.decompress {
-                codec = combined_value(&resp.headers, "content-encoding")
-                    .and_then(|v| Codec::from_content_encoding(&v));
+                codec = combined_value_nozero(&resp.headers, "content-encoding")
+                    .and_then(|v| Decompressor::new(&codings(&v, self.cfg.decompress_layer_limit)));
             }
         }
         out.push(HttpEvent::ResponseHeaders(id));
@@ -351,7 +668,7 @@ impl HttpParser {
             self.response_complete(out);
         } else {
             self.resp.body = Some(decoder);
-            self.resp.decomp = codec.map(Decompressor::new);
+            self.resp.decomp = codec;
             self.resp.state = RespState::Body;
         }
     }
@@ -389,6 +706,7 @@ impl HttpParser {
 
     /// The response of the current transaction is over.
     pub(crate) fn response_complete(&mut self, out: &mut Vec<HttpEvent>) {
+        self.resp.skip_before_body = SkipBeforeBody::Nothing;
         self.resp.body = None;
         self.resp.decomp = None;
         self.resp.state = RespState::Idle { resync: false };

@@ -282,6 +282,9 @@ pub struct HttpSection {
     pub response_body_limit_bytes: usize,
     /// Decompress gzip and deflate response bodies.
     pub decompress: bool,
+    /// Most `Content-Encoding` layers undone per response (0: no limit), as Suricata's
+    /// `response-body-decompress-layer-limit`.
+    pub decompress_layer_limit: usize,
 }
 
 impl Default for HttpSection {
@@ -290,6 +293,7 @@ impl Default for HttpSection {
             request_body_limit_bytes: 100 << 10,
             response_body_limit_bytes: 100 << 10,
             decompress: true,
+            decompress_layer_limit: 2,
         }
     }
 }
@@ -537,6 +541,7 @@ pub fn app_config(config: &Config) -> tapwatch_app::AppConfig {
             request_body_limit: h.request_body_limit_bytes,
             response_body_limit: h.response_body_limit_bytes,
             decompress: h.decompress,
+            decompress_layer_limit: h.decompress_layer_limit,
             ..tapwatch_http::HttpConfig::default()
         },
         ..tapwatch_app::AppConfig::default()

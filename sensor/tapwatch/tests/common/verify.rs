@@ -453,6 +453,8 @@ pub struct Settings {
     /// Rule files named on the command line (`-S`, `-s`), relative to the test directory.
     pub rule_files: Vec<PathBuf>,
     pub tls_encryption_full: bool,
+    /// `[app.http] decompress_layer_limit`, when the test sets Suricata's.
+    pub http_decompress_layers: Option<u64>,
     /// Settings tapwatch has no counterpart for; a failing test names them as its reason.
     pub unmapped: Vec<String>,
     /// Set when the test exercises a feature tapwatch leaves out on purpose: the reason.
@@ -483,9 +485,6 @@ const NO_EFFECT_SETTINGS: &[&str] = &[
     "default-rule-path",
     "engine-analysis.",
     "plugins",
-    // Suricata's default limit is 2 layers; tapwatch unwraps each layer the headers name, and no
-    // test of the suite nests more than the limit.
-    "app-layer.protocols.http.libhtp.default-config.response-body-decompress-layer-limit",
     "app-layer.protocols.http.enabled",
     "app-layer.protocols.tls.enabled",
     "app-layer.protocols.dns.enabled",
@@ -526,6 +525,12 @@ impl Settings {
             "classification-file" => self.classification_file = Some(test_path(test_dir, value)),
             "app-layer.protocols.tls.encryption-handling" => {
                 self.tls_encryption_full = value == "full"
+            }
+            "app-layer.protocols.http.libhtp.default-config.response-body-decompress-layer-limit" => {
+                match value.trim().parse() {
+                    Ok(n) => self.http_decompress_layers = Some(n),
+                    Err(_) => self.unmapped.push(format!("{name}={value}")),
+                }
             }
             _ if name.starts_with("vars.address-groups.")
                 || name.starts_with("vars.port-groups.") =>
@@ -754,6 +759,9 @@ impl Settings {
         }
         if self.tls_encryption_full {
             c.push_str("[app.tls]\nencryption_handling = \"full\"\n");
+        }
+        if let Some(n) = self.http_decompress_layers {
+            c.push_str(&format!("[app.http]\ndecompress_layer_limit = {n}\n"));
         }
         if self.eve_types.is_some() || self.anomaly_types.is_some() {
             c.push_str("[eve]\n");
