@@ -12,6 +12,9 @@ use crate::time::Timestamp;
 /// zstd level for payloads: bundles are built once and fetched by every sensor.
 const ZSTD_LEVEL: i32 = 19;
 
+/// A file to put in a bundle: its name, its role and its contents.
+pub type NamedFile = (String, Role, Vec<u8>);
+
 /// The name of the IOC file inside an IOC bundle.
 pub const IOC_FILE_NAME: &str = "ioc.jsonl";
 
@@ -64,7 +67,7 @@ pub fn rules_role(file_name: &str) -> Option<Role> {
 pub fn rules_files_from_dir(
     dir: &Path,
     limits: &Limits,
-) -> Result<(Vec<(String, Role, Vec<u8>)>, Vec<String>), BuildError> {
+) -> Result<(Vec<NamedFile>, Vec<String>), BuildError> {
     let mut files = Vec::new();
     let mut skipped = Vec::new();
     let mut stack = vec![(dir.to_path_buf(), String::new())];
@@ -147,7 +150,7 @@ pub fn ioc_file(
 /// Builds an unsigned bundle of `files` (name, role, contents; in this order in the payload).
 pub fn assemble(
     params: &BuildParams,
-    files: Vec<(String, Role, Vec<u8>)>,
+    files: Vec<NamedFile>,
     limits: &Limits,
 ) -> Result<RawBundle, BuildError> {
     if !valid_channel(&params.channel) {

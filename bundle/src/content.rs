@@ -48,7 +48,7 @@ pub fn check_vars(text: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn text<'a>(f: &'a BundleFile) -> Result<&'a str, FormatError> {
+fn text(f: &BundleFile) -> Result<&str, FormatError> {
     std::str::from_utf8(&f.data).map_err(|e| FormatError::BadContent {
         name: f.entry.name.clone(),
         reason: format!("not UTF-8 text ({e})"),
