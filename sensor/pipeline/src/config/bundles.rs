@@ -173,3 +173,64 @@ impl BundlesSection {
         self.drop_dir.as_deref().map(|d| resolve(d, config_dir))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn keys_channels_and_thresholds_are_read_and_checked() {
+        let key = tapwatch_bundle::SecretKey::from_seed(&[3; 32]).public();
+        let c = Config::parse(
+            &format!(
+                "[bundles]\ntrusted_keys = [{{ file = \"keys/a.pub\" }}, \
+                 {{ key_id = \"{}\", public_key = \"{}\" }}]\ndir = \"b\"\ndrop_dir = \"/srv/drop\"\n\
+                 ioc_channel = \"sector-energy\"\nmin_percent = 0\nmax_bundle_bytes = 1000\n",
+                key.id,
+                key.to_base64()
+            ),
+            "t",
+        )
+        .unwrap();
+        let b = &c.bundles;
+        assert!(b.in_use());
+        assert_eq!(
+            b.trusted_keys[0],
+            TrustedKey::File(PathBuf::from("keys/a.pub"))
+        );
+        assert_eq!(b.trusted_keys[1], TrustedKey::Inline(key));
+        assert_eq!(
+            b.resolved_dir(Some(Path::new("/etc/tapwatch"))),
+            PathBuf::from("/etc/tapwatch/b")
+        );
+        assert_eq!(
+            b.resolved_drop_dir(Some(Path::new("/etc/tapwatch"))),
+            Some(PathBuf::from("/srv/drop"))
+        );
+        let p = b.policy(Kind::Ioc);
+        assert_eq!((p.channel.as_str(), p.min_percent), ("sector-energy", 0));
+        assert_eq!(p.limits.max_bundle_bytes, 1000);
+        assert_eq!(b.policy(Kind::Rules).channel, "national");
+        // The key file is read when the keyring is built.
+        assert!(matches!(
+            b.keyring(Some(Path::new("/nonexistent"))),
+            Err(tapwatch_bundle::KeyError::Io { .. })
+        ));
+        assert!(!Config::default().bundles.in_use());
+
+        for (bad, what) in [
+            ("[bundles]\nrules_channel = \"Nat\"\n", "invalid channel"),
+            ("[bundles]\nmin_percent = 101\n", "percentage"),
+            ("[bundles]\ntrusted_keys = [{ key_id = \"00\" }]\n", "a trusted key is"),
+            ("[bundles]\ntrusted_keys = [{ key_id = \"0000000000000000\", public_key = \"AAAA\" }]\n", "32"),
+            ("[bundles]\ntrusted_keys = [{ file = \"a\", path = \"b\" }]\n", "unknown field"),
+            ("[bundles]\nmax_content_bytes = 0\n", "nonzero"),
+            ("[bundles]\ndrop = \"x\"\n", "unknown field `drop`"),
+        ] {
+            let msg = format!("{:#}", Config::parse(bad, "t").unwrap_err());
+            assert!(msg.contains("line 2"), "{bad}: {msg}");
+            assert!(msg.contains(what), "{bad}: {msg}");
+        }
+    }
+}
