@@ -117,14 +117,18 @@ enum IocFormatArg {
 
 #[derive(Debug, Subcommand)]
 enum BundleCmd {
-    /// Make an Ed25519 signing key pair: PREFIX.key (mode 0600; keep it on the center, never
-    /// on a sensor) and PREFIX.pub (for the sensors' [bundles] trusted_keys).
+    /// Make an Ed25519 signing key pair: PREFIX.key and PREFIX.pub.
+    ///
+    /// PREFIX.key is created with mode 0600: keep it on the center (or offline), never on a
+    /// sensor. PREFIX.pub goes to the sensors' [bundles] trusted_keys.
     Keygen {
         /// Path prefix of the two files.
         #[arg(long)]
         out: PathBuf,
     },
-    /// Build an unsigned bundle. Rules: from a directory of *.rules files (searched
+    /// Build an unsigned bundle from a rule directory or from IOC files.
+    ///
+    /// Rules: from a directory of *.rules files (searched
     /// recursively) with optional classification.config, threshold.config and vars.conf
     /// (NAME=VALUE lines); other files are left out and listed. IOCs: from CSV or JSON-lines
     /// files (by extension, or --input-format), one entry per line with its type (ip, domain,
@@ -151,8 +155,10 @@ enum BundleCmd {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Sign a bundle with one or more secret keys (repeat --key to sign with an old and a new
-    /// key during a key rotation); signing again with a key replaces its signature.
+    /// Sign a bundle with one or more secret keys.
+    ///
+    /// Repeat --key to sign with an old and a new key during a key rotation; signing again
+    /// with a key replaces its signature.
     Sign {
         /// The bundle file.
         file: PathBuf,
@@ -163,8 +169,9 @@ enum BundleCmd {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Store a signed bundle in the center's database for distribution. Refused when it is
-    /// unsigned, a signature does not verify, its content does not match its manifest, it is
+    /// Store a signed bundle in the center's database for distribution.
+    ///
+    /// Refused when it is unsigned, a signature does not verify, its content does not match its manifest, it is
     /// empty, its version is not above the latest published on its kind and channel, or it
     /// has fewer entries than --min-percent of the latest.
     Publish {
