@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fuzz smoke run: builds tapwatch-fuzz (dev profile) and runs every target for a few seconds
-# (about 45 s in all), seeded from the shared corpus when it is there. Exits non-zero, with
+# (about 50 s in all), seeded from the shared corpus when it is there. Exits non-zero, with
 # the crashing input's path, when a target panics.
 #
 #   scripts/fuzz-smoke.sh              # every target, FUZZ_SECONDS (default 5) each

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tapwatch_center::config::{Config, DEFAULT_TOML};
 use tapwatch_center::store::{self, AlertFilter};
-use tapwatch_center::{ca, query, server, stix};
+use tapwatch_center::{bundles, ca, query, server, stix};
 
 /// The default configuration file.
 const DEFAULT_CONFIG: &str = "/etc/tapwatch-center/center.toml";
@@ -62,6 +62,166 @@ enum Cmd {
     Ca {
         #[command(subcommand)]
         cmd: CaCmd,
+    },
+    /// Signed rule and IOC bundles for the sensors: keygen, build, sign, publish, list, fetch.
+    #[command(long_about = BUNDLE_ABOUT)]
+    Bundle {
+        #[command(subcommand)]
+        cmd: BundleCmd,
+    },
+}
+
+const BUNDLE_ABOUT: &str = "\
+Signed rule and IOC bundles for the sensors.
+
+A bundle is one file (.twb): a manifest (kind, channel, version, build time, entry counts, \
+every file by size and SHA-256), Ed25519 signatures over the manifest, and the files \
+compressed. Sensors accept a bundle only when it is signed by a key they trust, matches its \
+manifest, is newer than the one in force, is not empty and not drastically smaller.
+
+Workflow:
+  tapwatch-center bundle keygen --out /etc/tapwatch-center/keys/center-2026
+  tapwatch-center bundle build --kind rules --from /srv/rules/et-open --out rules.twb
+  tapwatch-center bundle build --kind ioc --from feed.csv --from extra.jsonl --out ioc.twb
+  tapwatch-center bundle sign rules.twb --key /etc/tapwatch-center/keys/center-2026.key
+  tapwatch-center bundle publish rules.twb
+  tapwatch-center bundle list
+  tapwatch-center bundle fetch --kind rules --out rules.twb   (for air-gapped sensors)
+
+On a sensor: tapwatch bundle verify rules.twb --config /etc/tapwatch/tapwatch.toml";
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum BundleKind {
+    /// A rule set: *.rules, classification.config, threshold.config, vars.conf.
+    Rules,
+    /// An IOC set: addresses and networks, domains, URLs, file hashes, JA3/JA4.
+    Ioc,
+}
+
+impl BundleKind {
+    fn kind(self) -> tapwatch_bundle::Kind {
+        match self {
+            BundleKind::Rules => tapwatch_bundle::Kind::Rules,
+            BundleKind::Ioc => tapwatch_bundle::Kind::Ioc,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum IocFormatArg {
+    /// CSV with the header type,value,source,confidence,first_seen,expires.
+    Csv,
+    /// One JSON object a line: {"type","value","source","confidence","first_seen","expires"}.
+    Jsonl,
+}
+
+#[derive(Debug, Subcommand)]
+enum BundleCmd {
+    /// Make an Ed25519 signing key pair: PREFIX.key and PREFIX.pub.
+    ///
+    /// PREFIX.key is created with mode 0600: keep it on the center (or offline), never on a
+    /// sensor. PREFIX.pub goes to the sensors' [bundles] trusted_keys.
+    Keygen {
+        /// Path prefix of the two files.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Build an unsigned bundle from a rule directory or from IOC files.
+    ///
+    /// Rules: from a directory of *.rules files (searched
+    /// recursively) with optional classification.config, threshold.config and vars.conf
+    /// (NAME=VALUE lines); other files are left out and listed. IOCs: from CSV or JSON-lines
+    /// files (by extension, or --input-format), one entry per line with its type (ip, domain,
+    /// url, md5, sha1, sha256, ja3, ja3s, ja4), value, source, confidence (0-100), first_seen
+    /// and expires (RFC 3339 UTC; empty: never); expired entries are left out.
+    Build {
+        /// What the bundle carries.
+        #[arg(long, value_enum)]
+        kind: BundleKind,
+        /// The rule directory, or the IOC files (repeatable).
+        #[arg(long = "from", required = true)]
+        from: Vec<PathBuf>,
+        /// The channel sensors follow (a-z 0-9 . _ -).
+        #[arg(long, default_value = "national")]
+        channel: String,
+        /// The version, above every one published on the channel. Default: the build time in
+        /// seconds since the Unix epoch.
+        #[arg(long)]
+        version: Option<u64>,
+        /// Format of the IOC files (default: by extension, .csv or .jsonl).
+        #[arg(long, value_enum)]
+        input_format: Option<IocFormatArg>,
+        /// The bundle file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Sign a bundle with one or more secret keys.
+    ///
+    /// Repeat --key to sign with an old and a new key during a key rotation; signing again
+    /// with a key replaces its signature.
+    Sign {
+        /// The bundle file.
+        file: PathBuf,
+        /// A secret key file (repeatable).
+        #[arg(long = "key", required = true)]
+        keys: Vec<PathBuf>,
+        /// Write the signed bundle here instead of over FILE.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Store a signed bundle in the center's database for distribution.
+    ///
+    /// Refused when it is unsigned, a signature does not verify, its content does not match its manifest, it is
+    /// empty, its version is not above the latest published on its kind and channel, or it
+    /// has fewer entries than --min-percent of the latest.
+    Publish {
+        /// The signed bundle file.
+        file: PathBuf,
+        /// Configuration file (for the storage settings).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Require a signature by this public key (repeatable).
+        #[arg(long = "trusted-key")]
+        trusted_keys: Vec<PathBuf>,
+        /// Refuse a bundle with fewer entries than this percentage of the latest published.
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u8).range(0..=100))]
+        min_percent: u8,
+        /// Publish even when under --min-percent (the feed really shrank).
+        #[arg(long)]
+        allow_shrink: bool,
+    },
+    /// List the published bundles.
+    List {
+        /// Configuration file (for the storage settings).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Only this kind.
+        #[arg(long, value_enum)]
+        kind: Option<BundleKind>,
+        /// Only this channel.
+        #[arg(long)]
+        channel: Option<String>,
+        /// Output as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a published bundle to a file (for air-gapped sensors' drop directories).
+    Fetch {
+        /// Configuration file (for the storage settings).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The kind.
+        #[arg(long, value_enum)]
+        kind: BundleKind,
+        /// The channel.
+        #[arg(long, default_value = "national")]
+        channel: String,
+        /// The version (default: the latest).
+        #[arg(long)]
+        version: Option<u64>,
+        /// The file to write.
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -267,6 +427,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 f.server_key.display()
             ))
         }
+        Cmd::Bundle { cmd } => run_bundle(cmd),
         Cmd::Ca {
             cmd: CaCmd::IssueSensor { id, dir },
         } => {
@@ -275,6 +436,128 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 "sensor {id}: {} (key {})\n",
                 c.display(),
                 k.display()
+            ))
+        }
+    }
+}
+
+fn run_bundle(cmd: BundleCmd) -> anyhow::Result<()> {
+    use tapwatch_bundle::{Limits, RawBundle, Timestamp};
+    let limits = Limits::default();
+    match cmd {
+        BundleCmd::Keygen { out } => {
+            let (secret, public, id) = bundles::keygen(&out)?;
+            print(&format!(
+                "key {id}\nsecret key: {} (mode 0600: keep it on the center)\npublic key: {} \
+                 (for the sensors' [bundles] trusted_keys)\n",
+                secret.display(),
+                public.display()
+            ))
+        }
+        BundleCmd::Build {
+            kind,
+            from,
+            channel,
+            version,
+            input_format,
+            out,
+        } => {
+            let created = Timestamp::now();
+            let params = tapwatch_bundle::build::BuildParams {
+                kind: kind.kind(),
+                channel,
+                version: version.unwrap_or(u64::try_from(created.0).unwrap_or(1).max(1)),
+                created,
+            };
+            let format = input_format.map(|f| match f {
+                IocFormatArg::Csv => tapwatch_bundle::ioc::IocInputFormat::Csv,
+                IocFormatArg::Jsonl => tapwatch_bundle::ioc::IocInputFormat::JsonLines,
+            });
+            let (raw, notes) = bundles::build(&params, &from, format, &limits)?;
+            bundles::write_atomic(&out, &raw.to_bytes())?;
+            let mut s = format!("{}: ", out.display());
+            s.push_str(&bundles::describe(&raw));
+            for f in &notes.skipped {
+                s.push_str(&format!("left out (not a rule set's file): {f}\n"));
+            }
+            if notes.expired > 0 {
+                s.push_str(&format!(
+                    "left out: {} expired IOC entries\n",
+                    notes.expired
+                ));
+            }
+            print(&s)
+        }
+        BundleCmd::Sign { file, keys, out } => {
+            let out = out.unwrap_or_else(|| file.clone());
+            bundles::sign(&file, &keys, &out, &limits)?;
+            let raw = RawBundle::read_file(&out, &limits)?;
+            print(&format!("{}: {}", out.display(), bundles::describe(&raw)))
+        }
+        BundleCmd::Publish {
+            file,
+            config,
+            trusted_keys,
+            min_percent,
+            allow_shrink,
+        } => {
+            let cfg = load_config(config.as_deref())?;
+            let policy = bundles::PublishPolicy {
+                trusted: bundles::keyring(&trusted_keys)?,
+                min_percent,
+                allow_shrink,
+                limits,
+            };
+            let mut s = store::open(&cfg.storage).context("opening the store")?;
+            let b = bundles::publish(s.as_mut(), &file, &policy, store::sqlite::now_us())?;
+            print(&format!(
+                "published {} bundle version {} on channel {}: {} entries, manifest sha256 {}\n",
+                b.kind, b.version, b.channel, b.entries, b.manifest_sha256
+            ))
+        }
+        BundleCmd::List {
+            config,
+            kind,
+            channel,
+            json,
+        } => {
+            let cfg = load_config(config.as_deref())?;
+            let list = store::open(&cfg.storage)?
+                .bundles(kind.map(|k| k.kind().as_str()), channel.as_deref())?;
+            if json {
+                print(&format!("{:#}\n", serde_json::json!({ "bundles": list })))
+            } else {
+                print(&bundles::table(&list))
+            }
+        }
+        BundleCmd::Fetch {
+            config,
+            kind,
+            channel,
+            version,
+            out,
+        } => {
+            let cfg = load_config(config.as_deref())?;
+            let mut s = store::open(&cfg.storage)?;
+            let kind = kind.kind().as_str();
+            let version = match version {
+                Some(v) => v,
+                None => {
+                    s.latest_bundle(kind, &channel)?
+                        .with_context(|| {
+                            format!("no {kind} bundle published on channel {channel}")
+                        })?
+                        .version
+                }
+            };
+            let data = s.bundle_data(kind, &channel, version)?.with_context(|| {
+                format!("no {kind} bundle version {version} on channel {channel}")
+            })?;
+            bundles::write_atomic(&out, &data)?;
+            print(&format!(
+                "{}: {kind} bundle version {version} on channel {channel}, {} bytes\n",
+                out.display(),
+                data.len()
             ))
         }
     }

@@ -235,6 +235,65 @@ fn frame_list(link: u8, frames: &[Vec<u8>]) -> Vec<u8> {
     out
 }
 
+/// Signed bundles: a small rule set and a small IOC set, by the target's trusted key, an
+/// unsigned copy, and IOC input in both formats.
+fn bundle_seeds() -> Vec<Vec<u8>> {
+    use tapwatch_bundle::build::{assemble, BuildParams};
+    use tapwatch_bundle::{Kind, Role, Timestamp};
+    let key = crate::targets::bundle_seed_key();
+    let limits = crate::targets::bundle_limits();
+    let params = |kind| BuildParams {
+        kind,
+        channel: "national".into(),
+        version: 3,
+        created: Timestamp(1_796_699_681),
+    };
+    let csv = "type,value,source,confidence,first_seen,expires\n\
+               ip,192.0.2.0/24,cert,80,2026-12-01T00:00:00Z,\n\
+               domain,evil.example,cert,90,2026-12-01,2030-01-01\n\
+               ja4,t13d1516h2_8daaf6152771_b186095e22b6,lab,60,2026-12-01,\n";
+    let mut seeds = vec![csv.as_bytes().to_vec()];
+    let Ok(entries) = tapwatch_bundle::ioc::parse_csv(csv) else {
+        return seeds;
+    };
+    let jsonl: String = entries
+        .iter()
+        .filter_map(|e| serde_json::to_string(e).ok())
+        .map(|l| l + "\n")
+        .collect();
+    seeds.push(jsonl.clone().into_bytes());
+    let sets = [
+        (
+            Kind::Rules,
+            vec![
+                (
+                    "local.rules".to_owned(),
+                    Role::Rules,
+                    b"alert tcp any any -> any any (msg:\"x\"; content:\"abc\"; sid:1;)\n".to_vec(),
+                ),
+                (
+                    "vars.conf".to_owned(),
+                    Role::Vars,
+                    b"HOME_NET=[10.0.0.0/8]\n".to_vec(),
+                ),
+            ],
+        ),
+        (
+            Kind::Ioc,
+            vec![("ioc.jsonl".to_owned(), Role::Ioc, jsonl.into_bytes())],
+        ),
+    ];
+    for (kind, files) in sets {
+        if let Ok(mut raw) = assemble(&params(kind), files, &limits) {
+            seeds.push(raw.to_bytes());
+            if key.sign(&mut raw).is_ok() {
+                seeds.push(raw.to_bytes());
+            }
+        }
+    }
+    seeds
+}
+
 /// The built-in seeds of target `name` (none for an unknown name).
 pub fn builtin(name: &str) -> Vec<Vec<u8>> {
     let session = http_session();
@@ -356,6 +415,7 @@ pub fn builtin(name: &str) -> Vec<Vec<u8>> {
             .join("\n")
             .into_bytes(),
         ],
+        "bundle" => bundle_seeds(),
         "pipeline" => vec![
             frame_list(0, &session),
             frame_list(0, &dns_frames),

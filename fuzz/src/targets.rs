@@ -2,6 +2,7 @@
 //! component with them and asserting its invariants. A target panics (an assertion or a
 //! bug in the component) exactly when it found a problem.
 
+mod bundle;
 mod capture;
 mod chunks;
 mod defrag;
@@ -14,6 +15,8 @@ mod stream;
 mod tls;
 mod wire;
 
+pub use bundle::bundle;
+pub(crate) use bundle::{limits as bundle_limits, seed_key as bundle_seed_key};
 pub use capture::capture;
 pub use defrag::defrag;
 pub use dns::dns;
@@ -133,6 +136,14 @@ pub const TARGETS: &[Target] = &[
         about: "rule files: parser, lowering, classification and threshold config readers",
         run: rules_parse,
         max_len: 4096,
+        seed_kind: SeedKind::Raw,
+        smoke: true,
+    },
+    Target {
+        name: "bundle",
+        about: "signed bundles: reader, content checks, acceptance policy, IOC readers",
+        run: bundle,
+        max_len: 16 * 1024,
         seed_kind: SeedKind::Raw,
         smoke: true,
     },

@@ -30,6 +30,80 @@ pub enum StoreError {
     /// Another dictionary is already stored under this id.
     #[error("dictionary {0} already stored with other contents")]
     DictionaryConflict(u32),
+    /// A bundle's version is not above the latest published on its kind and channel.
+    #[error(
+        "{kind} bundle version {version} on channel {channel:?} is not above the latest \
+         published, {latest}: versions only increase"
+    )]
+    BundleNotNewer {
+        /// The bundle's kind.
+        kind: String,
+        /// Its channel.
+        channel: String,
+        /// Its version.
+        version: u64,
+        /// The latest published.
+        latest: u64,
+    },
+    /// A value the store cannot hold.
+    #[error("{0}")]
+    OutOfRange(String),
+}
+
+/// A signed bundle to publish (`tapwatch-center bundle publish`): its identifying fields, as
+/// read from its verified manifest, and its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewBundle<'a> {
+    /// `rules` or `ioc`.
+    pub kind: &'a str,
+    /// The channel.
+    pub channel: &'a str,
+    /// The version (at most `i64::MAX`).
+    pub version: u64,
+    /// Build time, µs since the epoch.
+    pub created_us: i64,
+    /// Rules or IOC entries.
+    pub entries: u64,
+    /// SHA-256 of the manifest.
+    pub manifest_sha256: &'a str,
+    /// The signing keys' ids, comma-separated.
+    pub key_ids: &'a str,
+    /// The bundle file.
+    pub data: &'a [u8],
+}
+
+/// A published bundle, without its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BundleInfo {
+    /// `rules` or `ioc`.
+    pub kind: String,
+    /// The channel.
+    pub channel: String,
+    /// The version.
+    pub version: u64,
+    /// Build time, µs since the epoch.
+    pub created_us: i64,
+    /// Publication time, µs since the epoch (center clock).
+    pub published_us: i64,
+    /// Rules or IOC entries.
+    pub entries: u64,
+    /// SHA-256 of the manifest.
+    pub manifest_sha256: String,
+    /// The signing keys' ids, comma-separated.
+    pub key_ids: String,
+    /// Size of the bundle file.
+    pub size_bytes: u64,
+}
+
+/// The version a bundle is stored under (a signed 64-bit column, compared as a number).
+pub(crate) fn bundle_version(b: &NewBundle<'_>) -> Result<i64, StoreError> {
+    i64::try_from(b.version).map_err(|_| {
+        StoreError::OutOfRange(format!(
+            "bundle version {} is above the largest storable, {}",
+            b.version,
+            i64::MAX
+        ))
+    })
 }
 
 /// The records of one batch.
@@ -262,6 +336,35 @@ pub trait Store: Send {
 
     /// Every sensor, by id.
     fn sensors(&mut self) -> Result<Vec<SensorInfo>, StoreError>;
+
+    /// Publishes a bundle: refused ([`StoreError::BundleNotNewer`]) unless its version is
+    /// above every version published on its kind and channel (checked and inserted in one
+    /// transaction that excludes concurrent publishers). `now_us`: center clock.
+    fn publish_bundle(&mut self, bundle: &NewBundle<'_>, now_us: i64) -> Result<(), StoreError>;
+
+    /// Published bundles, by kind, channel and version; only `kind` / `channel` when given.
+    fn bundles(
+        &mut self,
+        kind: Option<&str>,
+        channel: Option<&str>,
+    ) -> Result<Vec<BundleInfo>, StoreError>;
+
+    /// The bytes of a published bundle.
+    fn bundle_data(
+        &mut self,
+        kind: &str,
+        channel: &str,
+        version: u64,
+    ) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// The latest bundle published on a kind and channel.
+    fn latest_bundle(
+        &mut self,
+        kind: &str,
+        channel: &str,
+    ) -> Result<Option<BundleInfo>, StoreError> {
+        Ok(self.bundles(Some(kind), Some(channel))?.pop())
+    }
 }
 
 /// Opens the configured store (creating the schema when needed).

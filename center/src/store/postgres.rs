@@ -12,8 +12,9 @@ use tapwatch_proto::v1::{Alert, Health, Hello};
 
 use super::sqlite::now_us;
 use super::{
-    advance_contiguous, from_i64, to_i64, total_drops, total_lost, AlertFilter, Inserted, Records,
-    SensorInfo, SeqState, Store, StoreError, StoredAlert, Write,
+    advance_contiguous, bundle_version, from_i64, to_i64, total_drops, total_lost, AlertFilter,
+    BundleInfo, Inserted, NewBundle, Records, SensorInfo, SeqState, Store, StoreError, StoredAlert,
+    Write,
 };
 
 const SCHEMA: &str = "
@@ -97,6 +98,19 @@ CREATE TABLE IF NOT EXISTS dictionaries (
     dictionary_id BIGINT NOT NULL,
     data BYTEA NOT NULL,
     PRIMARY KEY (sensor_id, dictionary_id)
+);
+CREATE TABLE IF NOT EXISTS bundles (
+    kind TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    created_us BIGINT NOT NULL,
+    published_us BIGINT NOT NULL,
+    entries BIGINT NOT NULL,
+    manifest_sha256 TEXT NOT NULL,
+    key_ids TEXT NOT NULL,
+    size_bytes BIGINT NOT NULL,
+    data BYTEA NOT NULL,
+    PRIMARY KEY (kind, channel, version)
 );
 ";
 
@@ -435,6 +449,92 @@ impl Store for PgStore {
             &[&sensor_id, &i64::from(id), &data],
         )?;
         Ok(())
+    }
+
+    fn publish_bundle(&mut self, b: &NewBundle<'_>, now_us: i64) -> Result<(), StoreError> {
+        let version = bundle_version(b)?;
+        let mut tx = self.client.transaction()?;
+        // Excludes concurrent publishers (and itself conflicts with nothing but writers of
+        // this table) so that the check and the insert see the same latest version.
+        tx.batch_execute("LOCK TABLE bundles IN SHARE ROW EXCLUSIVE MODE")?;
+        let latest: Option<i64> = tx
+            .query_one(
+                "SELECT MAX(version) FROM bundles WHERE kind = $1 AND channel = $2",
+                &[&b.kind, &b.channel],
+            )?
+            .try_get(0)?;
+        if let Some(latest) = latest.filter(|l| *l >= version) {
+            return Err(StoreError::BundleNotNewer {
+                kind: b.kind.to_owned(),
+                channel: b.channel.to_owned(),
+                version: b.version,
+                latest: from_i64(latest),
+            });
+        }
+        tx.execute(
+            "INSERT INTO bundles (kind, channel, version, created_us, published_us, entries,
+                manifest_sha256, key_ids, size_bytes, data)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            &[
+                &b.kind,
+                &b.channel,
+                &version,
+                &b.created_us,
+                &now_us,
+                &to_i64(b.entries),
+                &b.manifest_sha256,
+                &b.key_ids,
+                &to_i64(b.data.len() as u64),
+                &b.data,
+            ],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn bundles(
+        &mut self,
+        kind: Option<&str>,
+        channel: Option<&str>,
+    ) -> Result<Vec<BundleInfo>, StoreError> {
+        let rows = self.client.query(
+            "SELECT kind, channel, version, created_us, published_us, entries, manifest_sha256,
+                key_ids, size_bytes FROM bundles
+             WHERE ($1::TEXT IS NULL OR kind = $1) AND ($2::TEXT IS NULL OR channel = $2)
+             ORDER BY kind, channel, version",
+            &[&kind, &channel],
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok(BundleInfo {
+                    kind: r.try_get(0)?,
+                    channel: r.try_get(1)?,
+                    version: from_i64(r.try_get(2)?),
+                    created_us: r.try_get(3)?,
+                    published_us: r.try_get(4)?,
+                    entries: from_i64(r.try_get(5)?),
+                    manifest_sha256: r.try_get(6)?,
+                    key_ids: r.try_get(7)?,
+                    size_bytes: from_i64(r.try_get(8)?),
+                })
+            })
+            .collect()
+    }
+
+    fn bundle_data(
+        &mut self,
+        kind: &str,
+        channel: &str,
+        version: u64,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .client
+            .query_opt(
+                "SELECT data FROM bundles WHERE kind = $1 AND channel = $2 AND version = $3",
+                &[&kind, &channel, &to_i64(version)],
+            )?
+            .map(|r| r.try_get(0))
+            .transpose()?)
     }
 
     fn dictionary(&mut self, sensor_id: &str, id: u32) -> Result<Option<Vec<u8>>, StoreError> {

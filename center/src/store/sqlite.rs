@@ -11,8 +11,9 @@ use rusqlite::{params, Connection, OptionalExtension as _};
 use tapwatch_proto::v1::{Alert, Health, Hello};
 
 use super::{
-    advance_contiguous, from_i64, to_i64, total_drops, total_lost, AlertColumns, AlertFilter,
-    Inserted, Records, SensorInfo, SeqState, Store, StoreError, StoredAlert, Write,
+    advance_contiguous, bundle_version, from_i64, to_i64, total_drops, total_lost, AlertColumns,
+    AlertFilter, BundleInfo, Inserted, NewBundle, Records, SensorInfo, SeqState, Store, StoreError,
+    StoredAlert, Write,
 };
 use crate::config::SqliteSync;
 
@@ -97,6 +98,19 @@ CREATE TABLE IF NOT EXISTS dictionaries (
     dictionary_id INTEGER NOT NULL,
     data BLOB NOT NULL,
     PRIMARY KEY (sensor_id, dictionary_id)
+);
+CREATE TABLE IF NOT EXISTS bundles (
+    kind TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    created_us INTEGER NOT NULL,
+    published_us INTEGER NOT NULL,
+    entries INTEGER NOT NULL,
+    manifest_sha256 TEXT NOT NULL,
+    key_ids TEXT NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (kind, channel, version)
 );
 ";
 
@@ -477,6 +491,90 @@ impl Store for SqliteStore {
             params![sensor_id, id, data],
         )?;
         Ok(())
+    }
+
+    fn publish_bundle(&mut self, b: &NewBundle<'_>, now_us: i64) -> Result<(), StoreError> {
+        let version = bundle_version(b)?;
+        // IMMEDIATE: the write lock is taken before the check, so no other publisher can
+        // insert between the check and the insert.
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let latest: Option<i64> = tx.query_row(
+            "SELECT MAX(version) FROM bundles WHERE kind = ?1 AND channel = ?2",
+            params![b.kind, b.channel],
+            |r| r.get(0),
+        )?;
+        if let Some(latest) = latest.filter(|l| *l >= version) {
+            return Err(StoreError::BundleNotNewer {
+                kind: b.kind.to_owned(),
+                channel: b.channel.to_owned(),
+                version: b.version,
+                latest: from_i64(latest),
+            });
+        }
+        tx.execute(
+            "INSERT INTO bundles (kind, channel, version, created_us, published_us, entries,
+                manifest_sha256, key_ids, size_bytes, data)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                b.kind,
+                b.channel,
+                version,
+                b.created_us,
+                now_us,
+                to_i64(b.entries),
+                b.manifest_sha256,
+                b.key_ids,
+                to_i64(b.data.len() as u64),
+                b.data
+            ],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn bundles(
+        &mut self,
+        kind: Option<&str>,
+        channel: Option<&str>,
+    ) -> Result<Vec<BundleInfo>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT kind, channel, version, created_us, published_us, entries, manifest_sha256,
+                key_ids, size_bytes FROM bundles
+             WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR channel = ?2)
+             ORDER BY kind, channel, version",
+        )?;
+        let rows = stmt.query_map(params![kind, channel], |r| {
+            Ok(BundleInfo {
+                kind: r.get(0)?,
+                channel: r.get(1)?,
+                version: from_i64(r.get(2)?),
+                created_us: r.get(3)?,
+                published_us: r.get(4)?,
+                entries: from_i64(r.get(5)?),
+                manifest_sha256: r.get(6)?,
+                key_ids: r.get(7)?,
+                size_bytes: from_i64(r.get(8)?),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn bundle_data(
+        &mut self,
+        kind: &str,
+        channel: &str,
+        version: u64,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT data FROM bundles WHERE kind = ?1 AND channel = ?2 AND version = ?3",
+                params![kind, channel, to_i64(version)],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
     fn dictionary(&mut self, sensor_id: &str, id: u32) -> Result<Option<Vec<u8>>, StoreError> {

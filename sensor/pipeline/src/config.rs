@@ -11,13 +11,15 @@ use std::time::Duration;
 use anyhow::Context as _;
 use serde::Deserialize;
 
+mod bundles;
 mod capture;
 mod detect;
 mod service;
 
+pub use bundles::{BundlesSection, Channel, TrustedKey};
 pub use detect::{
     expand_rule_path, parse_var_assignment, AlertSection, DetectLimitsSection, DetectSection,
-    PrefilterName, RuleFileError, VarName,
+    Percent, PrefilterName, RuleFileError, VarName,
 };
 
 /// The whole configuration.
@@ -40,6 +42,9 @@ pub struct Config {
     pub detect: DetectSection,
     /// Export of alerts (and optionally flow records) to the national center.
     pub export: tapwatch_export::ExportConfig,
+    /// Signed rule and IOC bundles from the national center: trusted keys, directories,
+    /// channels, acceptance thresholds.
+    pub bundles: BundlesSection,
     /// Worker threads and their CPUs.
     pub runtime: RuntimeSection,
     /// Live capture (`tapwatch run`): interfaces, capture mode, rings, filter and bypass.

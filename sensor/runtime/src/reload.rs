@@ -335,6 +335,7 @@ pub fn restart_needed(running: &Config, new: &Config) -> Vec<&'static str> {
     check("[capture]", running.capture == new.capture);
     check("[metrics]", running.metrics == new.metrics);
     check("[control]", running.control == new.control);
+    check("[bundles]", running.bundles == new.bundles);
     changed
 }
 

@@ -270,6 +270,7 @@ pub(crate) fn validate(
             }
         }
     }
+    check_bundles(config, config_dir, &mut f);
     if config.detect.cache {
         if let Some(dir) = &config.detect.cache_dir {
             if let Err(why) = writable_dir(dir) {
@@ -281,6 +282,50 @@ pub(crate) fn validate(
         }
     }
     f
+}
+
+/// `[bundles]`, when in use (a trusted key or a drop directory set): every key loads, the
+/// directory of bundles in force is writable and what it holds reads, the drop directory is
+/// a writable directory.
+fn check_bundles(config: &Config, config_dir: Option<&Path>, f: &mut Findings) {
+    use tapwatch_bundle::Kind;
+    let b = &config.bundles;
+    if !b.in_use() {
+        return;
+    }
+    match b.keyring(config_dir) {
+        Ok(k) if k.is_empty() => f.problems.push(
+            "[bundles] trusted_keys is empty: every bundle would be refused (drop_dir is set)"
+                .to_owned(),
+        ),
+        Ok(_) => {}
+        Err(e) => f.problems.push(format!("[bundles] trusted_keys: {e}")),
+    }
+    let dir = b.resolved_dir(config_dir);
+    if let Err(why) = writable_dir(&dir) {
+        f.problems
+            .push(format!("[bundles] dir {}: {why}", dir.display()));
+    }
+    let store = tapwatch_bundle::BundleDir::new(&dir);
+    for kind in [Kind::Rules, Kind::Ioc] {
+        let p = b.policy(kind);
+        if let Err(e) = store.in_force(kind, &p.channel, &p.limits) {
+            f.problems.push(format!(
+                "[bundles] the {kind} bundle in force does not read: {e}"
+            ));
+        }
+    }
+    if let Some(drop) = b.resolved_drop_dir(config_dir) {
+        if !drop.is_dir() {
+            f.problems.push(format!(
+                "[bundles] drop_dir {}: not a directory",
+                drop.display()
+            ));
+        } else if let Err(why) = writable_dir(&drop) {
+            f.problems
+                .push(format!("[bundles] drop_dir {}: {why}", drop.display()));
+        }
+    }
 }
 
 /// Whether files can be created in `dir`, or in the directory that would be created as

@@ -3,6 +3,7 @@
 //! The binary only wires the library crates together: it owns the command line, the
 //! configuration file and the packet pipeline's assembly.
 
+mod bundle_cmd;
 mod check;
 mod ctl;
 mod endpoints;
@@ -138,6 +139,29 @@ enum Command {
     /// Export to the national center: train a compression dictionary, drain the spool.
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Signed rule and IOC bundles from the national center.
+    #[command(subcommand)]
+    Bundle(BundleCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum BundleCommand {
+    /// Show what a bundle holds and whether this sensor would take it.
+    ///
+    /// Prints the manifest (kind, channel, version, build time, rule or entry counts, every
+    /// file with its size and SHA-256), each signature with its key id and whether the key is
+    /// trusted and the signature valid, the bundle in force, and the verdict of the policy
+    /// the sensor applies to bundles from the center or its drop directory: refused when
+    /// unsigned, signed by no trusted key, tampered (manifest, payload or any file), of
+    /// another kind or channel, empty, not newer than the bundle in force, or smaller than
+    /// [bundles] min_percent of it.
+    ///
+    /// Exit status: 0 accepted, 1 refused (the reason and its code printed), 2 when the
+    /// file or the configuration cannot be read.
+    #[command(after_help = "Examples:\n  \
+        tapwatch bundle verify rules.twb --config /etc/tapwatch/tapwatch.toml\n  \
+        tapwatch bundle verify ioc.twb --key center-2026.pub --json")]
+    Verify(bundle_cmd::VerifyArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -474,6 +498,7 @@ fn main() -> ExitCode {
             wait,
             summary_json,
         }) => export_link::drain(&config, std::time::Duration::from_secs(wait), summary_json),
+        Command::Bundle(BundleCommand::Verify(args)) => bundle_cmd::verify(&args),
         Command::Config(ConfigCommand::Default) => {
             print!("{}", config::Config::default_toml());
             Ok(ExitCode::SUCCESS)

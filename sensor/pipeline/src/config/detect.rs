@@ -53,13 +53,18 @@ pub struct DetectSection {
 }
 
 /// A whole percentage, 0 to 100.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Percent(u8);
 
 impl Percent {
     /// The percentage.
     pub fn get(self) -> u8 {
         self.0
+    }
+
+    /// `p` percent, when `p` is at most 100.
+    pub fn new(p: u8) -> Option<Self> {
+        (p <= 100).then_some(Self(p))
     }
 }
 
