@@ -3,6 +3,10 @@
 //!
 //! # Lookup structure
 //!
+//! As in Suricata, a line whose address has no `/len` is a host, looked up first; a host
+//! without a score in the category falls back to the networks (`/len` lines, `/32`
+//! included).
+//!
 //! CIDR networks are either nested or disjoint, so the networks of all files flatten into
 //! sorted, disjoint address ranges, each owned by the most specific network that covers it
 //! (a host's `/32` inside a listed `/24` takes the `/32`'s scores, as a prefix trie's
@@ -85,12 +89,14 @@ impl Categories {
     }
 }
 
-/// One network as read: family, first and last address (as 128-bit numbers), prefix length.
+/// One network as read: family, first and last address (as 128-bit numbers), and whether
+/// it was written as a host (no `/len`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 struct Net {
     v6: bool,
     start: u128,
     end: u128,
+    host: bool,
 }
 
 /// Parses `a.b.c.d`, `a.b.c.d/n`, an IPv6 address or network.
@@ -130,12 +136,19 @@ fn parse_net(text: &str) -> Result<Net, String> {
         v6,
         start,
         end: start | mask,
+        host: len_text_absent(text),
     })
+}
+
+fn len_text_absent(text: &str) -> bool {
+    !text.contains('/')
 }
 
 /// The reputation table. `Sync`, immutable: shared by every worker.
 #[derive(Debug, Default)]
 pub struct Reputation {
+    /// Hosts (lines without `/len`): (is IPv6, address) → (first score, number of scores).
+    hosts: HashMap<(bool, u128), (u32, u32)>,
     v4: Ranges,
     v6: Ranges,
     /// Scores of each network, flattened: (category, score) pairs.
@@ -221,15 +234,19 @@ impl ReputationBuilder {
             ))
         });
         let mut offsets = Vec::with_capacity(nets.len());
-        for (_, s) in &nets {
-            offsets.push((rep.scores.len() as u32, s.len() as u32));
+        for (n, s) in &nets {
+            let o = (rep.scores.len() as u32, s.len() as u32);
+            offsets.push(o);
             rep.scores.extend_from_slice(s);
+            if n.host {
+                rep.hosts.insert((n.v6, n.start), o);
+            }
         }
         for v6 in [false, true] {
             let items: Vec<(Net, (u32, u32))> = nets
                 .iter()
                 .zip(&offsets)
-                .filter(|((n, _), _)| n.v6 == v6)
+                .filter(|((n, _), _)| n.v6 == v6 && !n.host)
                 .map(|((n, _), o)| (*n, *o))
                 .collect();
             let ranges = flatten(&items);
@@ -283,14 +300,21 @@ fn flatten(nets: &[(Net, (u32, u32))]) -> Vec<(u128, u128, (u32, u32))> {
 impl Reputation {
     /// The score `addr` has in category `cat`, if any.
     pub fn score(&self, addr: IpAddr, cat: u8) -> Option<u8> {
-        let found = match addr {
-            IpAddr::V4(a) => self.v4.lookup(u128::from(u32::from(a))),
+        let (v6, x) = match addr {
+            IpAddr::V4(a) => (false, u128::from(u32::from(a))),
             IpAddr::V6(a) => match a.to_ipv4_mapped() {
-                Some(v4) => self.v4.lookup(u128::from(u32::from(v4))),
-                None => self.v6.lookup(u128::from(a)),
+                Some(v4) => (false, u128::from(u32::from(v4))),
+                None => (true, u128::from(a)),
             },
-        }?;
-        let (off, len) = found;
+        };
+        if let Some(s) = self.hosts.get(&(v6, x)).and_then(|&o| self.find(o, cat)) {
+            return Some(s);
+        }
+        let ranges = if v6 { &self.v6 } else { &self.v4 };
+        ranges.lookup(x).and_then(|o| self.find(o, cat))
+    }
+
+    fn find(&self, (off, len): (u32, u32), cat: u8) -> Option<u8> {
         let list = self
             .scores
             .get(off as usize..(off as usize).saturating_add(len as usize))?;
@@ -421,6 +445,12 @@ mod tests {
         assert_eq!(t.score(ip("10.200.1.1"), 1), Some(4));
         assert_eq!(t.score(ip("10.255.255.255"), 1), Some(1));
         assert_eq!(t.score(ip("11.0.0.0"), 1), None);
+        // A host without a score in the category falls back to its networks.
+        let t = table(&["192.0.2.9,2,50", "192.0.2.0/24,1,7", "192.0.2.8/32,1,9"]);
+        assert_eq!(t.score(ip("192.0.2.9"), 1), Some(7));
+        assert_eq!(t.score(ip("192.0.2.9"), 2), Some(50));
+        assert_eq!(t.score(ip("192.0.2.8"), 1), Some(9));
+        assert_eq!(t.score(ip("192.0.2.8"), 2), None);
     }
 
     #[test]
@@ -434,7 +464,8 @@ mod tests {
         assert_eq!(t.score(ip("0.0.0.0"), 2), Some(7));
         assert_eq!(t.score(ip("255.255.255.254"), 2), Some(7));
         assert_eq!(t.score(ip("255.255.255.255"), 1), Some(1));
-        assert_eq!(t.score(ip("255.255.255.255"), 2), None);
+        // The host has no score in category 2: its networks answer.
+        assert_eq!(t.score(ip("255.255.255.255"), 2), Some(7));
         assert_eq!(
             t.score(ip("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), 1),
             Some(3)
@@ -467,7 +498,7 @@ mod tests {
         assert!(b.add_line("1.2.3.4,1", &c).is_err());
         // A later line for the same network and category replaces the score.
         b.add_line("1.2.3.4,1,5", &c).unwrap();
-        b.add_line("1.2.3.4/32,1,6", &c).unwrap();
+        b.add_line("1.2.3.4,1,6", &c).unwrap();
         assert_eq!(b.build().score(ip("1.2.3.4"), 1), Some(6));
     }
 

@@ -110,7 +110,7 @@ pub enum DatasetError {
 }
 
 /// Every dataset of a sensor. `Sync`: shared by the engine builds and the workers.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Datasets {
     config: DatasetsConfig,
     sets: Mutex<HashMap<String, Arc<Dataset>>>,
