@@ -4,6 +4,7 @@
 
 mod capture;
 mod chunks;
+mod datasets;
 mod defrag;
 mod dns;
 mod flow;
@@ -15,6 +16,7 @@ mod tls;
 mod wire;
 
 pub use capture::capture;
+pub use datasets::datasets;
 pub use defrag::defrag;
 pub use dns::dns;
 pub use flow::flow;
@@ -132,6 +134,14 @@ pub const TARGETS: &[Target] = &[
         name: "rules_parse",
         about: "rule files: parser, lowering, classification and threshold config readers",
         run: rules_parse,
+        max_len: 4096,
+        seed_kind: SeedKind::Raw,
+        smoke: true,
+    },
+    Target {
+        name: "datasets",
+        about: "dataset files (load, save, load again) and IP reputation lines",
+        run: datasets,
         max_len: 4096,
         seed_kind: SeedKind::Raw,
         smoke: true,

@@ -113,7 +113,7 @@ fn parse_net(text: &str) -> Result<Net, String> {
         IpAddr::V4(a) => (false, 32u32, u128::from(u32::from(a))),
         IpAddr::V6(a) => (true, 128u32, u128::from(a)),
     };
-    let len = match len {
+    let mut len = match len {
         Some(l) => l
             .trim()
             .parse::<u32>()
@@ -121,6 +121,17 @@ fn parse_net(text: &str) -> Result<Net, String> {
             .filter(|&l| l <= bits)
             .ok_or_else(|| format!("bad prefix length in '{text}'"))?,
         None => bits,
+    };
+    // An IPv4-mapped IPv6 address is the IPv4 address (lookups map it so too).
+    let (v6, bits, value) = match addr {
+        IpAddr::V6(a) if len >= 96 => match a.to_ipv4_mapped() {
+            Some(v4) => {
+                len -= 96;
+                (false, 32, u128::from(u32::from(v4)))
+            }
+            None => (v6, bits, value),
+        },
+        _ => (v6, bits, value),
     };
     let host_bits = bits - len;
     let mask: u128 = if host_bits == 0 {
@@ -423,6 +434,9 @@ mod tests {
         assert_eq!(t.score(ip("4.4.4.4"), 2), None);
         assert_eq!(t.score(ip("10.255.255.255"), 2), Some(5));
         assert_eq!(t.score(ip("::ffff:4.4.4.4"), 1), Some(100));
+        let t = table(&["::ffff:5.5.5.5,1,3", "::ffff:6.6.0.0/112,1,4"]);
+        assert_eq!(t.score(ip("5.5.5.5"), 1), Some(3));
+        assert_eq!(t.score(ip("6.6.1.1"), 1), Some(4));
     }
 
     #[test]

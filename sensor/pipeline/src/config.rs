@@ -12,9 +12,14 @@ use anyhow::Context as _;
 use serde::Deserialize;
 
 mod capture;
+mod datasets;
 mod detect;
 mod service;
 
+pub use datasets::{
+    DatasetDefaults, DatasetEntry, DatasetRules, DatasetTypeName, DatasetsSection,
+    ReputationSection,
+};
 pub use detect::{
     expand_rule_path, parse_var_assignment, AlertSection, DetectLimitsSection, DetectSection,
     PrefilterName, RuleFileError, VarName,
@@ -38,6 +43,10 @@ pub struct Config {
     pub eve: EveSection,
     /// Signature detection: rule files, variables, the compiled-rule cache, alert records.
     pub detect: DetectSection,
+    /// Datasets of `dataset`/`datarep` rules: data directory, defaults, sets defined here.
+    pub datasets: DatasetsSection,
+    /// IP reputation files of `iprep` rules.
+    pub reputation: ReputationSection,
     /// Export of alerts (and optionally flow records) to the national center.
     pub export: tapwatch_export::ExportConfig,
     /// Worker threads and their CPUs.

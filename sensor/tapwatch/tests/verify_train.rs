@@ -265,6 +265,9 @@ fn run_case(name: &str, dir: &Path, out_root: &Path, cache_dir: &Path) -> Outcom
         );
     };
     let out = out_root.join(name.replace('/', "__"));
+    // A fresh directory per run, as the suite's: a dataset's `state` file from an earlier run
+    // would otherwise be loaded.
+    let _ = std::fs::remove_dir_all(&out);
     std::fs::create_dir_all(&out).expect("create output directory");
     let config_path = out.join("tapwatch.toml");
     std::fs::write(&config_path, settings.config_toml(cache_dir)).expect("write config");
