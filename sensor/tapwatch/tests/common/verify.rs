@@ -505,8 +505,6 @@ const NO_EFFECT_SETTINGS: &[&str] = &[
     "app-layer.protocols.smb.enabled",
     "exception-policy",
     "stream.async-oneside",
-    // Not a setting Suricata 8.0.6 reads (datasets are always on); the suite passes it anyway.
-    "datasets.enabled",
 ];
 
 impl Settings {
@@ -566,6 +564,8 @@ impl Settings {
             "datasets.defaults.hashsize" => self
                 .dataset_settings
                 .push(("defaults", format!("hashsize = {value}"))),
+            // Not a setting Suricata 8.0.6 reads (datasets are always on); the suite passes it.
+            "datasets.enabled" => {}
             _ if name.starts_with("datasets.") && !name.starts_with("datasets.limits.") => {
                 let rest = &name["datasets.".len()..];
                 match rest.split_once('.') {
