@@ -604,8 +604,19 @@ mod classification_tests {
         assert!(s.unmapped.is_empty(), "{:?}", s.unmapped);
         assert_eq!(s.reputation_files, [Path::new("/t/rep.list")]);
         let toml = s.config_toml(Path::new("/c"));
-        assert!(toml.contains("[reputation]\ncategories_file = \"/t/cats.txt\"\nfiles = [\"/t/rep.list\"]"), "{toml}");
-        assert!(toml.contains("[datasets.rules]\nallow_absolute_filenames = true"), "{toml}");
-        assert!(toml.contains("[datasets.\"ua-seen\"]\ntype = \"string\"\nload = \"/t/ua.lst\""), "{toml}");
+        assert!(
+            toml.contains(
+                "[reputation]\ncategories_file = \"/t/cats.txt\"\nfiles = [\"/t/rep.list\"]"
+            ),
+            "{toml}"
+        );
+        assert!(
+            toml.contains("[datasets.rules]\nallow_absolute_filenames = true"),
+            "{toml}"
+        );
+        assert!(
+            toml.contains("[datasets.\"ua-seen\"]\ntype = \"string\"\nload = \"/t/ua.lst\""),
+            "{toml}"
+        );
     }
 }
