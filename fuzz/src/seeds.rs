@@ -397,6 +397,12 @@ pub fn builtin(name: &str) -> Vec<Vec<u8>> {
                 &[(0, &client_hello()[..20]), (0, &client_hello()[20..])],
             ),
         ],
+        "datasets" => vec![
+            b"\x00Y3VybC83LjQzLjA=\nL3RhdGE=\n\n# c\n".to_vec(),
+            b"\x00Z29vZ2xlLmNvbQ==,300\nYmxhaA==,1\n".to_vec(),
+            b"\x01d41d8cd98f00b204e9800998ecf8427e\n".to_vec(),
+            b"\x04::1\n10.0.0.1\n192.168.0.13/24,1,0\n4.4.4.4,10,100\n2001:db8::/32,2,5\n".to_vec(),
+        ],
         "rules_parse" => vec![
             [
                 r#"alert http $HOME_NET any -> $EXTERNAL_NET [80,8000:8080,!8001] (msg:"a \"b\" \;"; flow:established,to_server; http.uri; content:"/x|41 42|"; nocase; fast_pattern; content:"y"; distance:0; within:5; pcre:"/a+b/Ui"; bsize:<100; classtype:trojan-activity; sid:1; rev:2; metadata:a b, c d;)"#,

@@ -5,6 +5,7 @@
 mod bundle;
 mod capture;
 mod chunks;
+mod datasets;
 mod defrag;
 mod dns;
 mod flow;
@@ -18,6 +19,7 @@ mod wire;
 pub use bundle::bundle;
 pub(crate) use bundle::{limits as bundle_limits, seed_key as bundle_seed_key};
 pub use capture::capture;
+pub use datasets::datasets;
 pub use defrag::defrag;
 pub use dns::dns;
 pub use flow::flow;
@@ -144,6 +146,14 @@ pub const TARGETS: &[Target] = &[
         about: "signed bundles: reader, content checks, acceptance policy, IOC readers",
         run: bundle,
         max_len: 16 * 1024,
+        seed_kind: SeedKind::Raw,
+        smoke: true,
+    },
+    Target {
+        name: "datasets",
+        about: "dataset files (load, save, load again) and IP reputation lines",
+        run: datasets,
+        max_len: 4096,
         seed_kind: SeedKind::Raw,
         smoke: true,
     },

@@ -799,6 +799,118 @@ pub enum Matcher {
     /// An integer keyword (`dns.opcode`, `dns.rcode`): the buffer holds the field's value,
     /// big-endian, and the comparison applies to that value.
     Uint(NumCmp),
+    /// `dataset` or `datarep`: the whole buffer (after its transforms) looked up in a set.
+    Dataset(DatasetMatch),
+}
+
+/// A dataset's type as a rule names it (`type`; `ipv6` is `Ip`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DatasetType {
+    /// `string`
+    String,
+    /// `md5`
+    Md5,
+    /// `sha256`
+    Sha256,
+    /// `ipv4`
+    Ipv4,
+    /// `ip` (or `ipv6`)
+    Ip,
+}
+
+/// What a `dataset` or `datarep` keyword does with the buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DatasetOp {
+    /// `set`: adds the value; matches when it was not there before.
+    Set,
+    /// `unset`: removes the value; matches when it was there.
+    Unset,
+    /// `isset`: matches when the value is there.
+    IsSet,
+    /// `isnotset`: matches when the value is not there.
+    IsNotSet,
+    /// `datarep`: matches when the value is there and its reputation compares so.
+    Rep(RepCmp),
+}
+
+/// `datarep`'s comparison of the value's reputation with the rule's number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RepCmp {
+    /// `>`
+    Gt(u16),
+    /// `<`
+    Lt(u16),
+    /// `==`
+    Eq(u16),
+}
+
+impl RepCmp {
+    /// Whether reputation `rep` satisfies the comparison.
+    pub fn matches(self, rep: u16) -> bool {
+        match self {
+            Self::Gt(n) => rep > n,
+            Self::Lt(n) => rep < n,
+            Self::Eq(n) => rep == n,
+        }
+    }
+}
+
+/// `dataset:` / `datarep:` as written: the set is found (or made) by its name when the
+/// engine is built, so its contents outlive a rule reload.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DatasetMatch {
+    /// The command.
+    pub op: DatasetOp,
+    /// The set's name.
+    pub name: String,
+    /// `type`
+    pub data_type: Option<DatasetType>,
+    /// `load` (relative to the rule file's directory).
+    pub load: Option<String>,
+    /// `save` (relative to the data directory).
+    pub save: Option<String>,
+    /// `state` (load and save, relative to the data directory).
+    pub state: Option<String>,
+    /// `memcap`, bytes.
+    pub memcap: Option<u64>,
+    /// `hashsize`
+    pub hashsize: Option<u64>,
+}
+
+/// Which addresses `iprep` looks up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IpRepSide {
+    /// `src`
+    Src,
+    /// `dst`
+    Dst,
+    /// `both`: source and destination must both satisfy the condition.
+    Both,
+    /// `any`: source or destination.
+    Any,
+}
+
+/// `iprep`'s condition on a host's score in the category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IpRepCond {
+    /// `isset`: the host has a score in the category.
+    IsSet,
+    /// `isnotset`: it has none.
+    IsNotSet,
+    /// A comparison (`>`, `<`, `=`, `!=`, `>=`, `<=`, ranges): the host has a score and it
+    /// compares so. A host without a score never satisfies a comparison.
+    Cmp(NumCmp),
+}
+
+/// `iprep:<side>,<category>,<op>,<value>`
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IpRepMatch {
+    /// The side.
+    pub side: IpRepSide,
+    /// The category's short name (resolved with the categories file when the engine is built).
+    pub category: String,
+    /// The condition.
+    pub cond: IpRepCond,
 }
 
 /// `absent` on a buffer: the buffer must not exist (`absent`), or, with `or_else`, either not
@@ -1199,6 +1311,8 @@ pub struct Signature {
     pub detection_filter: Option<DetectionFilter>,
     /// Engine events the rule matches.
     pub events: Vec<EventMatch>,
+    /// `iprep` conditions (all must hold).
+    pub iprep: Vec<IpRepMatch>,
     /// `app-layer-protocol`
     pub app_layer_protocol: Option<AppLayerProtocol>,
     /// Where the rule was read from.

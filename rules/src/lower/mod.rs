@@ -9,6 +9,7 @@
 mod buffers;
 mod bytes;
 mod content;
+mod data;
 mod meta;
 mod num;
 mod packet;
@@ -77,6 +78,7 @@ pub(crate) struct Ctx<'o> {
     pub threshold: Option<Threshold>,
     pub detection_filter: Option<DetectionFilter>,
     pub events: Vec<EventMatch>,
+    pub iprep: Vec<IpRepMatch>,
     pub app_layer_protocol: Option<AppLayerProtocol>,
     pub slots: Vec<Slot>,
     pub cursor: Cursor,
@@ -110,6 +112,7 @@ impl<'o> Ctx<'o> {
             threshold: None,
             detection_filter: None,
             events: Vec::new(),
+            iprep: Vec::new(),
             app_layer_protocol: None,
             slots: Vec::with_capacity(4),
             cursor: Cursor::Payload,
@@ -216,6 +219,9 @@ impl<'o> Ctx<'o> {
         if state::apply(self, name, v)? {
             return Ok(());
         }
+        if data::apply(self, name, v)? {
+            return Ok(());
+        }
         Err(unsupported_reason(name))
     }
 }
@@ -246,9 +252,8 @@ fn unsupported_reason(name: &str) -> String {
     match name {
         "tag" => "'tag' (logging of following packets) is not supported".into(),
         "lua" | "luajit" => "Lua scripts are not supported".into(),
-        "dataset" | "datarep" => "datasets are not supported".into(),
-        "asn1" | "ftpbounce" | "byte_math" | "replace" | "filestore" | "iprep" | "flowvar"
-        | "pktvar" | "bypass" | "config" | "stream_size_raw" => {
+        "asn1" | "ftpbounce" | "byte_math" | "replace" | "filestore" | "flowvar" | "pktvar"
+        | "bypass" | "config" | "stream_size_raw" => {
             format!("keyword '{name}' is not supported by tapwatch's engine")
         }
         _ => format!("unknown or unsupported keyword '{name}'"),
@@ -482,6 +487,7 @@ fn finish(
         threshold: ctx.threshold,
         detection_filter: ctx.detection_filter,
         events: ctx.events,
+        iprep: ctx.iprep,
         app_layer_protocol: ctx.app_layer_protocol,
         location: location.clone(),
         text: rule.text.clone(),

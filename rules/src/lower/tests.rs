@@ -909,6 +909,7 @@ fn unsupported_keywords_are_rejected_not_ignored() {
         ("ftpbounce", "ftpbounce;"),
         ("lua", "lua:script.lua;"),
         ("dataset", "dataset:isset,ua-seen;"),
+        ("datarep", "http.host; datarep:h,>=,1,type string;"),
         ("ssl_state", "ssl_state:client_hello;"),
         ("frobnicate", "frobnicate;"),
         ("ipv4-csum", "ipv4-csum:valid;"),
@@ -957,4 +958,34 @@ fn header_resolution() {
     let s = lower_rule(&rule, &opts, SourceLocation::default()).unwrap();
     assert!(s.header.src.contains("192.0.2.9".parse().unwrap()));
     assert!(s.header.dst.contains("10.0.0.1".parse().unwrap()));
+}
+
+#[test]
+fn datasets_follow_the_buffer_and_its_transforms() {
+    let s = ok(
+        "http.user_agent; to_md5; dataset:isnotset,ua,type md5,state ua.md5; \
+                dataset:set,ua; http.uri; content:\"/a\";",
+    );
+    let ua = &s.buffers[0];
+    assert_eq!(ua.buffer, Buffer::HttpUserAgent);
+    assert_eq!(ua.transforms, vec![Transform::ToMd5]);
+    let ops: Vec<DatasetOp> = ua
+        .matchers
+        .iter()
+        .filter_map(|m| match m {
+            Matcher::Dataset(d) => Some(d.op),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ops, vec![DatasetOp::IsNotSet, DatasetOp::Set]);
+    rej_has("dataset:isset,ua,type string;", "dataset", "sticky buffers");
+    rej_has(
+        "content:\"a\"; datarep:r,>,1,type string;",
+        "datarep",
+        "sticky buffers",
+    );
+    let s = ok("iprep:src,BadHosts,>,30; iprep:dst,x,isset;");
+    assert_eq!(s.iprep.len(), 2);
+    assert_eq!(s.iprep[0].side, IpRepSide::Src);
+    assert!(s.buffers.is_empty() && s.packet.is_empty());
 }

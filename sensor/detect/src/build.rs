@@ -85,6 +85,8 @@ impl Engine {
             tx_buffers: Vec::new(),
             has_stream_rules: false,
             limits: config.limits,
+            reputation: std::sync::Arc::clone(&config.reputation),
+            datasets: std::sync::Arc::clone(&config.datasets),
             sigs,
         };
         let without_pattern = engine.group();
@@ -650,10 +652,27 @@ fn compile_sig(
     };
     let mut buffers = Vec::with_capacity(sig.buffers.len());
     for bm in &sig.buffers {
-        match CompiledBuffer::compile(bm) {
+        let rule_file = Some(std::path::Path::new(&sig.location.file));
+        match CompiledBuffer::compile_with(bm, &config.datasets, rule_file) {
             Ok(c) => buffers.push(c),
             Err(e) => return Err(reject(&sig, e.keyword, e.reason)),
         }
+    }
+    let mut iprep = Vec::with_capacity(sig.iprep.len());
+    for m in &sig.iprep {
+        let Some(id) = config.reputation.categories.id(&m.category) else {
+            let why = if config.reputation.categories.is_empty() {
+                "no reputation categories file is configured".to_owned()
+            } else {
+                "it is not in the reputation categories file".to_owned()
+            };
+            return Err(reject(
+                &sig,
+                "iprep",
+                format!("unknown category '{}': {why}", m.category),
+            ));
+        };
+        iprep.push((m.side, id, m.cond));
     }
     let app = match sig.header.protocol {
         Protocol::App(proto) => Some(proto),
@@ -746,6 +765,7 @@ fn compile_sig(
         && sig.header.dst_ports.is_any();
     Ok(CompiledSig {
         iponly,
+        iprep,
         buffers,
         kind,
         stream,

@@ -99,6 +99,11 @@ pub struct EngineConfig {
     /// Search every database with Hyperscan, even those of so few literals that a direct
     /// search is cheaper (the engine tests run both ways).
     pub always_hyperscan: bool,
+    /// The sensor's datasets: rules' `dataset`/`datarep` find (or make) their sets here by
+    /// name, so the engine built on a rule reload shares the running one's sets.
+    pub datasets: std::sync::Arc<tapwatch_datasets::Datasets>,
+    /// IP reputation (`iprep`): categories and table, loaded from the configured files.
+    pub reputation: std::sync::Arc<tapwatch_datasets::IpReputation>,
 }
 
 /// The `track` of a threshold as Suricata names it (for reports).

@@ -122,6 +122,33 @@ pub struct Detector {
     stats: DetectStats,
 }
 
+/// Whether every `iprep` condition holds for the packet's addresses, with Suricata's
+/// semantics: a comparison needs the host to have a score in the category; `both` needs
+/// source and destination to satisfy the condition, `any` one of them.
+fn iprep_matches(
+    conds: &[(tapwatch_rules::IpRepSide, u8, tapwatch_rules::IpRepCond)],
+    rep: &tapwatch_datasets::IpReputation,
+    pkt: &PacketInput<'_>,
+) -> bool {
+    use tapwatch_rules::{IpRepCond, IpRepSide};
+    conds.iter().all(|&(side, cat, cond)| {
+        let holds = |addr: Option<(IpAddr, u16)>| {
+            let score = addr.and_then(|(a, _)| rep.table.score(a, cat));
+            match cond {
+                IpRepCond::IsSet => score.is_some(),
+                IpRepCond::IsNotSet => score.is_none(),
+                IpRepCond::Cmp(c) => score.is_some_and(|s| c.matches(u64::from(s))),
+            }
+        };
+        match side {
+            IpRepSide::Src => holds(pkt.src),
+            IpRepSide::Dst => holds(pkt.dst),
+            IpRepSide::Both => holds(pkt.src) && holds(pkt.dst),
+            IpRepSide::Any => holds(pkt.src) || holds(pkt.dst),
+        }
+    })
+}
+
 /// A flow state for rules evaluated without a flow.
 static NO_FLOW: std::sync::OnceLock<FlowDetect> = std::sync::OnceLock::new();
 
@@ -561,6 +588,11 @@ impl Detector {
         if pkt.flow.is_some_and(|f| f.payload_off) && has_payload_buffer(cs) {
             return false;
         }
+        // Reputation first: a pure lookup, and it must hold before a `dataset:set` of the
+        // rule's buffers changes a set.
+        if !cs.iprep.is_empty() && !iprep_matches(&cs.iprep, &engine.reputation, pkt) {
+            return false;
+        }
         if !self.matches(cs, pkt, source, flow.as_deref()) {
             // Stream data: try again with the earlier bytes in front, so that a match may
             // span segments; one lying wholly in the earlier bytes was seen before.
@@ -827,6 +859,7 @@ impl Detector {
         if !packet_matches(&sig.packet, &pkt.facts) {
             return false;
         }
+
         for ev in &sig.events {
             let ok = match ev {
                 EventMatch::Decode(e) => pkt.decode_events.contains(e),

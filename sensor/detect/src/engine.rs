@@ -99,8 +99,10 @@ pub(crate) struct CompiledSig {
     pub metadata: Vec<(String, Vec<String>)>,
     /// Packet protocol classes the rule applies to.
     pub classes: [bool; CLASSES],
-    /// An IP-only rule: nothing but addresses and protocol (ports `any`).
+    /// An IP-only rule: nothing but addresses and protocol (ports `any`), and `iprep`.
     pub iponly: bool,
+    /// `iprep` conditions, categories resolved to their ids.
+    pub iprep: Vec<(tapwatch_rules::IpRepSide, u8, tapwatch_rules::IpRepCond)>,
 }
 
 /// One prefilter database of a group: the fast patterns found in one buffer (with
@@ -192,6 +194,10 @@ pub struct Engine {
     pub(crate) tx_buffers: Vec<Buffer>,
     pub(crate) has_stream_rules: bool,
     pub(crate) limits: crate::DetectLimits,
+    /// The reputation table `iprep` conditions look up.
+    pub(crate) reputation: std::sync::Arc<tapwatch_datasets::IpReputation>,
+    /// The datasets the rules use (the registry the engine was built with).
+    pub(crate) datasets: std::sync::Arc<tapwatch_datasets::Datasets>,
 }
 
 /// What an alert needs to know about its rule.
@@ -235,6 +241,18 @@ impl Engine {
             self.names.ints.names(),
             self.names.xbits.names(),
         )
+    }
+
+    /// The datasets this engine's rules use: give them to the next engine of a rule reload
+    /// (`EngineConfig::datasets`) so that sets keep their contents, and save them when the
+    /// sensor stops ([`tapwatch_datasets::Datasets::save_all`]).
+    pub fn datasets(&self) -> std::sync::Arc<tapwatch_datasets::Datasets> {
+        std::sync::Arc::clone(&self.datasets)
+    }
+
+    /// The IP reputation table the engine's `iprep` conditions look up.
+    pub fn reputation(&self) -> &tapwatch_datasets::IpReputation {
+        &self.reputation
     }
 
     /// The numbers this engine gives flowbit, flowint and xbit names: build the next engine

@@ -1056,3 +1056,5 @@ alert tls any any -> any any (msg:"bytes-no-time"; tls.random_bytes; content:"|0
         );
     }
 }
+
+mod data;

@@ -13,10 +13,15 @@ use serde::Deserialize;
 
 mod bundles;
 mod capture;
+mod datasets;
 mod detect;
 mod service;
 
 pub use bundles::{BundlesSection, Channel, TrustedKey};
+pub use datasets::{
+    DatasetDefaults, DatasetEntry, DatasetRules, DatasetTypeName, DatasetsSection,
+    ReputationSection,
+};
 pub use detect::{
     expand_rule_path, parse_var_assignment, AlertSection, DetectLimitsSection, DetectSection,
     Percent, PrefilterName, RuleFileError, VarName,
@@ -40,6 +45,10 @@ pub struct Config {
     pub eve: EveSection,
     /// Signature detection: rule files, variables, the compiled-rule cache, alert records.
     pub detect: DetectSection,
+    /// Datasets of `dataset`/`datarep` rules: data directory, defaults, sets defined here.
+    pub datasets: DatasetsSection,
+    /// IP reputation files of `iprep` rules.
+    pub reputation: ReputationSection,
     /// Export of alerts (and optionally flow records) to the national center.
     pub export: tapwatch_export::ExportConfig,
     /// Signed rule and IOC bundles from the national center: trusted keys, directories,

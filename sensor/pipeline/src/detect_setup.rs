@@ -7,7 +7,10 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use tapwatch_datasets::{Datasets, IpReputation};
 
 use anyhow::Context as _;
 use serde_json::{json, Value};
@@ -255,6 +258,25 @@ pub fn threshold_overrides(
     Ok((overrides, rate_filters))
 }
 
+/// The configured datasets, made and loaded (a set's bad file stops start-up, as in
+/// Suricata).
+pub fn datasets_of(config: &Config, config_dir: Option<&Path>) -> anyhow::Result<Datasets> {
+    let problems = config.datasets.problems();
+    if !problems.is_empty() {
+        anyhow::bail!("{}", problems.join("; "));
+    }
+    Datasets::new(config.datasets.resolved(config_dir)).context("cannot load the datasets")
+}
+
+/// The configured IP reputation, loaded.
+pub fn reputation_of(config: &Config, config_dir: Option<&Path>) -> anyhow::Result<IpReputation> {
+    let r = config.reputation.resolved(config_dir);
+    if r.categories_file.is_none() && !r.files.is_empty() {
+        anyhow::bail!("[reputation] files need a categories_file");
+    }
+    IpReputation::load(&r).context("cannot load the IP reputation files")
+}
+
 /// The engine's build options from the configuration and command line; a relative
 /// `cache_dir` is resolved against `config_dir`, the configuration file's directory.
 pub fn engine_config(
@@ -285,6 +307,7 @@ pub fn engine_config(
         },
         overrides,
         always_hyperscan: false,
+        ..EngineConfig::default()
     }
 }
 
@@ -296,16 +319,19 @@ pub fn start(
     config_path: Option<&Path>,
     args: &DetectArgs,
 ) -> anyhow::Result<Startup> {
-    start_after(config, config_path, args, StateNames::default())
+    start_after(config, config_path, args, StateNames::default(), None)
 }
 
 /// Like [`start`], for a live rule reload: the engine numbers flowbits, flowints and xbits
-/// as `names` (the running engine's [`Engine::state_names`]) does.
+/// as `names` (the running engine's [`Engine::state_names`]) does, and uses `datasets` (the
+/// running engine's [`Engine::datasets`]) so that sets keep their contents. Without
+/// `datasets`, the configured sets are made and loaded. Reputation files are read again.
 pub fn start_after(
     config: &Config,
     config_path: Option<&Path>,
     args: &DetectArgs,
     names: StateNames,
+    datasets: Option<Arc<Datasets>>,
 ) -> anyhow::Result<Startup> {
     let started = Instant::now();
     let dir = config_dir(config_path);
@@ -353,7 +379,15 @@ pub fn start_after(
     startup.load_time = started.elapsed();
 
     let building = Instant::now();
-    let engine_config = engine_config(config, dir.as_deref(), args, overrides);
+    let mut engine_config = engine_config(config, dir.as_deref(), args, overrides);
+    engine_config.datasets = match datasets {
+        Some(d) => {
+            d.begin_reload();
+            d
+        }
+        None => Arc::new(datasets_of(config, dir.as_deref())?),
+    };
+    engine_config.reputation = Arc::new(reputation_of(config, dir.as_deref())?);
     let (engine, build) = Engine::build_after(signatures, &engine_config, names)
         .context("cannot build the detection engine")?;
     startup.build_time = building.elapsed();

@@ -267,9 +267,15 @@ impl Reloader {
             .engine
             .as_ref()
             .map_or_else(StateNames::default, |e| e.state_names());
-        let mut startup =
-            detect_setup::start_after(&config, self.config_path.as_deref(), &self.args, names)
-                .map_err(|e| ReloadError::Load(format!("{e:#}")))?;
+        let datasets = running.engine.as_ref().map(|e| e.datasets());
+        let mut startup = detect_setup::start_after(
+            &config,
+            self.config_path.as_deref(),
+            &self.args,
+            names,
+            datasets,
+        )
+        .map_err(|e| ReloadError::Load(format!("{e:#}")))?;
         let loaded = startup.loaded as u64;
         let Some(engine) = startup.engine.take().filter(|_| loaded > 0) else {
             return Err(ReloadError::NoRules {

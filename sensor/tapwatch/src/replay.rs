@@ -226,6 +226,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         cpu: CpuTimes::between(cpu_at_launch, cpu_at_start, cpu_at_end),
     };
     summary.print(args.summary_json);
+    session::save_datasets(engine.as_ref());
     session::release_at_exit(engine);
     let eve_dropped = summary.eve_output.as_ref().map_or(0, |o| o.records_dropped);
     if eve_dropped > 0 {

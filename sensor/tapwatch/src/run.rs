@@ -302,7 +302,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         cpu: CpuTimes::between(cpu_at_launch, cpu_at_start, cpu_at_end),
     };
     summary.print(args.summary_json);
-    session::release_at_exit(reloader.engine());
+    let engine = reloader.engine();
+    session::save_datasets(engine.as_ref());
+    session::release_at_exit(engine);
     Ok(ExitCode::SUCCESS)
 }
 

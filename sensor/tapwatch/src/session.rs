@@ -259,6 +259,29 @@ impl WorkerReport {
     }
 }
 
+/// At the end of a run: warns about sets whose memcap refused values, and writes every set
+/// with a `save` or `state` file (failures are logged; the other sets are still written).
+pub(crate) fn save_datasets(engine: Option<&std::sync::Arc<tapwatch_detect::Engine>>) {
+    let Some(engine) = engine else {
+        return;
+    };
+    let datasets = engine.datasets();
+    for (name, st) in datasets.stats() {
+        if st.memcap_refused > 0 {
+            tracing::warn!(
+                "dataset {name}: {} value(s) not stored: the set reached its memcap of {} bytes \
+                 ({} entries)",
+                st.memcap_refused,
+                st.memcap,
+                st.entries
+            );
+        }
+    }
+    for e in datasets.save_all() {
+        tracing::error!("cannot save {e}");
+    }
+}
+
 /// Leaves the detection engine to be freed by the process's exit, all at once, instead of
 /// one allocation at a time: with ET Open loaded that is hundreds of thousands of small
 /// allocations (rules, patterns, matchers), about 0.1 s of wall time spent after the replay

@@ -265,6 +265,9 @@ fn run_case(name: &str, dir: &Path, out_root: &Path, cache_dir: &Path) -> Outcom
         );
     };
     let out = out_root.join(name.replace('/', "__"));
+    // A fresh directory per run, as the suite's: a dataset's `state` file from an earlier run
+    // would otherwise be loaded.
+    let _ = std::fs::remove_dir_all(&out);
     std::fs::create_dir_all(&out).expect("create output directory");
     let config_path = out.join("tapwatch.toml");
     std::fs::write(&config_path, settings.config_toml(cache_dir)).expect("write config");
@@ -576,5 +579,44 @@ mod classification_tests {
         assert!(!s.alert_metadata);
         assert_eq!(s.vars, [("HOME_NET".to_owned(), "[10.0.0.0/8]".to_owned())]);
         assert_eq!(s.unmapped, ["packet-alert-max=3"]);
+    }
+
+    #[test]
+    fn reputation_and_datasets_settings() {
+        let y = verify::parse_yaml(
+            "%YAML 1.1\n---\nreputation-files:\n  - rep.list\ndatasets:\n  rules:\n    allow-absolute-filenames: true\n  ua-seen:\n    type: string\n    load: ua.lst\n",
+        );
+        let mut s = Settings::new();
+        s.apply_args(
+            &[
+                "--set".into(),
+                "reputation-categories-file=${TEST_DIR}/cats.txt".into(),
+                "--set".into(),
+                "default-reputation-path=${TEST_DIR}".into(),
+                "--set".into(),
+                "reputation-files=${TEST_DIR}/rep.list".into(),
+                "--set".into(),
+                "datasets.enabled=yes".into(),
+            ],
+            Path::new("/t"),
+        );
+        s.apply_suricata_yaml(&y, Path::new("/t"));
+        assert!(s.unmapped.is_empty(), "{:?}", s.unmapped);
+        assert_eq!(s.reputation_files, [Path::new("/t/rep.list")]);
+        let toml = s.config_toml(Path::new("/c"));
+        assert!(
+            toml.contains(
+                "[reputation]\ncategories_file = \"/t/cats.txt\"\nfiles = [\"/t/rep.list\"]"
+            ),
+            "{toml}"
+        );
+        assert!(
+            toml.contains("[datasets.rules]\nallow_absolute_filenames = true"),
+            "{toml}"
+        );
+        assert!(
+            toml.contains("[datasets.\"ua-seen\"]\ntype = \"string\"\nload = \"/t/ua.lst\""),
+            "{toml}"
+        );
     }
 }

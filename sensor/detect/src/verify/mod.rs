@@ -50,7 +50,12 @@ pub(crate) use content::find_folded;
 pub use packet::{packet_matches, IcmpFacts, PacketFacts, TcpFacts};
 pub use pcre::{DEPTH_LIMIT as PCRE_DEPTH_LIMIT, MATCH_LIMIT as PCRE_MATCH_LIMIT};
 
-use tapwatch_rules::signature::{Absent, Buffer, BufferMatch, Matcher, Value};
+use std::path::Path;
+
+use tapwatch_datasets::{AddOutcome, DataType, Datasets, Key, Request};
+use tapwatch_rules::signature::{
+    Absent, Buffer, BufferMatch, DatasetMatch, DatasetOp, DatasetType, Matcher, Value,
+};
 
 use self::bytes::{CompiledByteExtract, CompiledByteJump, CompiledByteTest};
 use self::content::CompiledContent;
@@ -91,6 +96,12 @@ enum Step {
     /// An integer keyword's comparison on the value buffer (big-endian).
     Uint(tapwatch_rules::signature::NumCmp),
     Base64Decode(tapwatch_rules::signature::Base64Decode),
+    /// `dataset`/`datarep`: the set is shared with every other rule naming it and with the
+    /// other workers.
+    Dataset {
+        set: std::sync::Arc<tapwatch_datasets::Dataset>,
+        op: DatasetOp,
+    },
 }
 
 impl Step {
@@ -103,7 +114,7 @@ impl Step {
             Self::ByteJump(b) => b.relative,
             Self::ByteExtract(b) => b.relative,
             Self::IsDataAt { relative, .. } => *relative,
-            Self::Bsize(_) | Self::Uint(_) => false,
+            Self::Bsize(_) | Self::Uint(_) | Self::Dataset { .. } => false,
             Self::Base64Decode(b) => b.relative,
         }
     }
@@ -161,7 +172,19 @@ enum Walk {
 
 impl CompiledBuffer {
     /// Prepares `bm`: compiles pcre expressions (JIT when available), builds content finders.
+    /// Sets named by `dataset`/`datarep` are private to this list (see
+    /// [`CompiledBuffer::compile_with`] for a sensor's shared sets).
     pub fn compile(bm: &BufferMatch) -> Result<Self, CompileError> {
+        Self::compile_with(bm, &Datasets::default(), None)
+    }
+
+    /// [`CompiledBuffer::compile`], with `dataset`/`datarep` sets found (or made and loaded) in
+    /// `datasets` by name; `rule_file` is where the rule was read (a relative `load` is there).
+    pub fn compile_with(
+        bm: &BufferMatch,
+        datasets: &Datasets,
+        rule_file: Option<&Path>,
+    ) -> Result<Self, CompileError> {
         let transforms = bm
             .transforms
             .iter()
@@ -183,6 +206,10 @@ impl CompiledBuffer {
                 Matcher::Bsize(cmp) => Step::Bsize(*cmp),
                 Matcher::Uint(cmp) => Step::Uint(*cmp),
                 Matcher::Base64Decode(b) => Step::Base64Decode(*b),
+                Matcher::Dataset(d) => Step::Dataset {
+                    set: resolve_dataset(d, datasets, rule_file)?,
+                    op: d.op,
+                },
                 _ => {
                     return Err(CompileError {
                         keyword: "matcher",
@@ -390,6 +417,13 @@ impl CompiledBuffer {
                     failed
                 }
             }
+            Step::Dataset { set, op } => {
+                if dataset_matches(set, *op, data) {
+                    self.walk(i + 1, data, cursor, ctx)
+                } else {
+                    failed
+                }
+            }
             Step::Base64Decode(b) => {
                 let start = if b.relative { cursor } else { 0 }.saturating_add(b.offset as usize);
                 let input = data.get(start..).unwrap_or_default();
@@ -407,6 +441,60 @@ impl CompiledBuffer {
                 }
             }
         }
+    }
+}
+
+/// The set a `dataset`/`datarep` keyword names, from the sensor's datasets.
+fn resolve_dataset(
+    d: &DatasetMatch,
+    datasets: &Datasets,
+    rule_file: Option<&Path>,
+) -> Result<std::sync::Arc<tapwatch_datasets::Dataset>, CompileError> {
+    let keyword = if matches!(d.op, DatasetOp::Rep(_)) {
+        "datarep"
+    } else {
+        "dataset"
+    };
+    let data_type = d.data_type.map(|t| match t {
+        DatasetType::String => DataType::String,
+        DatasetType::Md5 => DataType::Md5,
+        DatasetType::Sha256 => DataType::Sha256,
+        DatasetType::Ipv4 => DataType::Ipv4,
+        DatasetType::Ip => DataType::Ip,
+    });
+    let req = Request {
+        name: &d.name,
+        data_type,
+        load: d.load.as_deref(),
+        save: d.save.as_deref(),
+        state: d.state.as_deref(),
+        memcap: d.memcap,
+        hashsize: d.hashsize,
+        reputation: keyword == "datarep",
+    };
+    datasets.resolve(&req, rule_file).map_err(|e| CompileError {
+        keyword,
+        reason: e.to_string(),
+    })
+}
+
+/// One `dataset`/`datarep` step on a buffer, with Suricata's semantics: an empty buffer, or
+/// one that cannot be a value of the set's type, never matches; `set` matches when it added
+/// the value (a value the memcap has no room for is not added, and counted), `unset` when
+/// it removed one.
+fn dataset_matches(set: &tapwatch_datasets::Dataset, op: DatasetOp, data: &[u8]) -> bool {
+    if data.is_empty() {
+        return false;
+    }
+    let Some(key) = Key::from_buffer(set.data_type(), data) else {
+        return false;
+    };
+    match op {
+        DatasetOp::Set => set.add(key, 0) == AddOutcome::Added,
+        DatasetOp::Unset => set.remove(&key),
+        DatasetOp::IsSet => set.contains(&key),
+        DatasetOp::IsNotSet => !set.contains(&key),
+        DatasetOp::Rep(cmp) => set.reputation(&key).is_some_and(|r| cmp.matches(r)),
     }
 }
 

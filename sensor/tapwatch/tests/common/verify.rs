@@ -466,6 +466,16 @@ pub struct Settings {
     pub pcap: Option<PathBuf>,
     /// The `filename` of the test's eve-log outputs (`eve.json` when it has none of its own).
     pub eve_filenames: Vec<String>,
+    /// `reputation-categories-file`
+    pub reputation_categories: Option<PathBuf>,
+    /// `reputation-files` (each once), resolved in the test directory (the suite's
+    /// `default-reputation-path` is always the test directory).
+    pub reputation_files: Vec<PathBuf>,
+    /// `datasets.rules.*` and `datasets.defaults.*` as `[datasets.rules]`/`[datasets.defaults]`
+    /// lines (`key = value`), by table.
+    pub dataset_settings: Vec<(&'static str, String)>,
+    /// `datasets.NAME.KEY` settings: (name, key, value).
+    pub dataset_defs: Vec<(String, String, String)>,
 }
 
 /// Suricata settings that change nothing tapwatch's EVE output could show (logging, stats
@@ -530,6 +540,50 @@ impl Settings {
                 match value.trim().parse() {
                     Ok(n) => self.http_decompress_layers = Some(n),
                     Err(_) => self.unmapped.push(format!("{name}={value}")),
+                }
+            }
+            "reputation-categories-file" => {
+                self.reputation_categories = Some(test_path(test_dir, value))
+            }
+            // Reputation files resolve against it; the suite always names the test directory,
+            // where `test_path` resolves them.
+            "default-reputation-path" if test_path(test_dir, value) == test_dir => {}
+            _ if name == "reputation-files" || name.starts_with("reputation-files.") => {
+                let f = test_path(test_dir, value);
+                if !self.reputation_files.contains(&f) {
+                    self.reputation_files.push(f);
+                }
+            }
+            "datasets.rules.allow-absolute-filenames" => self
+                .dataset_settings
+                .push(("rules", format!("allow_absolute_filenames = {truthy}"))),
+            "datasets.rules.allow-write" => self
+                .dataset_settings
+                .push(("rules", format!("allow_write = {truthy}"))),
+            "datasets.defaults.memcap" => match size(value) {
+                Some(n) => self
+                    .dataset_settings
+                    .push(("defaults", format!("memcap_bytes = {n}"))),
+                None => self.unmapped.push(format!("{name}={value}")),
+            },
+            "datasets.defaults.hashsize" => self
+                .dataset_settings
+                .push(("defaults", format!("hashsize = {value}"))),
+            // Not a setting Suricata 8.0.6 reads (datasets are always on); the suite passes it.
+            "datasets.enabled" => {}
+            _ if name.starts_with("datasets.") && !name.starts_with("datasets.limits.") => {
+                let rest = &name["datasets.".len()..];
+                match rest.split_once('.') {
+                    // Suricata runs in the test directory: a `load` file is there.
+                    Some((set, "load")) => self.dataset_defs.push((
+                        set.to_owned(),
+                        "load".to_owned(),
+                        test_path(test_dir, value).display().to_string(),
+                    )),
+                    Some((set, key @ ("type" | "save" | "state" | "memcap" | "hashsize"))) => self
+                        .dataset_defs
+                        .push((set.to_owned(), key.to_owned(), value.to_owned())),
+                    _ => self.unmapped.push(format!("{name}={value}")),
                 }
             }
             _ if name.starts_with("vars.address-groups.")
@@ -789,6 +843,46 @@ impl Settings {
             self.alert_packet,
             self.alert_metadata
         ));
+        if self.reputation_categories.is_some() || !self.reputation_files.is_empty() {
+            c.push_str("[reputation]\n");
+            if let Some(f) = &self.reputation_categories {
+                c.push_str(&format!("categories_file = {f:?}\n"));
+            }
+            c.push_str(&format!("files = {:?}\n", self.reputation_files));
+        }
+        // The datasets' data directory is the configuration's (the test's output directory),
+        // as the suite's `--data-dir`.
+        for table in ["defaults", "rules"] {
+            let lines: Vec<&String> = self
+                .dataset_settings
+                .iter()
+                .filter(|(t, _)| *t == table)
+                .map(|(_, l)| l)
+                .collect();
+            if !lines.is_empty() {
+                c.push_str(&format!("[datasets.{table}]\n"));
+                for l in lines {
+                    c.push_str(l);
+                    c.push('\n');
+                }
+            }
+        }
+        let mut names: Vec<&String> = self.dataset_defs.iter().map(|(n, _, _)| n).collect();
+        names.dedup();
+        for name in names {
+            c.push_str(&format!("[datasets.{name:?}]\n"));
+            for (_, key, value) in self.dataset_defs.iter().filter(|(n, _, _)| n == name) {
+                match key.as_str() {
+                    "memcap" => {
+                        if let Some(n) = size(value) {
+                            c.push_str(&format!("memcap_bytes = {n}\n"));
+                        }
+                    }
+                    "hashsize" => c.push_str(&format!("hashsize = {value}\n")),
+                    _ => c.push_str(&format!("{key} = {value:?}\n")),
+                }
+            }
+        }
         c
     }
 }
