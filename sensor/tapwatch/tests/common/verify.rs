@@ -453,6 +453,10 @@ pub struct Settings {
     /// Rule files named on the command line (`-S`, `-s`), relative to the test directory.
     pub rule_files: Vec<PathBuf>,
     pub tls_encryption_full: bool,
+    /// `app-layer.protocols.mqtt.max-msg-length` in bytes.
+    pub mqtt_max_msg_len: Option<u64>,
+    /// The eve-log `mqtt` type's `string-log-limit` in bytes.
+    pub mqtt_string_log_limit: Option<u64>,
     /// Settings tapwatch has no counterpart for; a failing test names them as its reason.
     pub unmapped: Vec<String>,
     /// Set when the test exercises a feature tapwatch leaves out on purpose: the reason.
@@ -493,6 +497,7 @@ const NO_EFFECT_SETTINGS: &[&str] = &[
     "app-layer.protocols.dns.udp.enabled",
     "app-layer.protocols.ssh.enabled",
     "app-layer.protocols.smb.enabled",
+    "app-layer.protocols.mqtt.enabled",
     "exception-policy",
     "stream.async-oneside",
 ];
@@ -527,6 +532,10 @@ impl Settings {
             "app-layer.protocols.tls.encryption-handling" => {
                 self.tls_encryption_full = value == "full"
             }
+            "app-layer.protocols.mqtt.max-msg-length" => match size(value) {
+                Some(n) if n > 0 => self.mqtt_max_msg_len = Some(n),
+                _ => self.unmapped.push(format!("{name}={value}")),
+            },
             _ if name.starts_with("vars.address-groups.")
                 || name.starts_with("vars.port-groups.") =>
             {
@@ -727,6 +736,18 @@ impl Settings {
                     }
                     self.anomaly_types = Some(kinds);
                 }
+                "mqtt" => {
+                    list.push(name.to_owned());
+                    if let Some(l) = options
+                        .and_then(|o| o.get("string-log-limit"))
+                        .and_then(Yaml::as_str)
+                    {
+                        match size(l) {
+                            Some(n) => self.mqtt_string_log_limit = Some(n),
+                            None => self.unmapped.push(format!("mqtt string-log-limit={l}")),
+                        }
+                    }
+                }
                 "http" | "dns" | "mdns" | "tls" | "ssh" | "flow" | "stats" => {
                     list.push(name.to_owned())
                 }
@@ -755,8 +776,17 @@ impl Settings {
         if self.tls_encryption_full {
             c.push_str("[app.tls]\nencryption_handling = \"full\"\n");
         }
-        if self.eve_types.is_some() || self.anomaly_types.is_some() {
+        if let Some(n) = self.mqtt_max_msg_len {
+            c.push_str(&format!("[app.mqtt]\nmax_msg_length_bytes = {n}\n"));
+        }
+        if self.eve_types.is_some()
+            || self.anomaly_types.is_some()
+            || self.mqtt_string_log_limit.is_some()
+        {
             c.push_str("[eve]\n");
+            if let Some(n) = self.mqtt_string_log_limit {
+                c.push_str(&format!("mqtt_string_log_limit_bytes = {n}\n"));
+            }
             if let Some(t) = &self.eve_types {
                 c.push_str(&format!("types = {t:?}\n"));
             }
