@@ -558,13 +558,7 @@ pub fn parse_body(header: &FixedHeader, body: &[u8], version: u8) -> Result<Body
         }
         MsgType::Puback | MsgType::Pubrec | MsgType::Pubrel | MsgType::Pubcomp => {
             let message_id = r.u16()?;
-            let (mut reason_code, mut properties) = (None, Vec::new());
-            if v5 && !r.is_empty() {
-                reason_code = Some(r.u8()?);
-                if !r.is_empty() {
-                    properties = r.properties()?;
-                }
-            }
+            let (reason_code, properties) = reason_and_properties(&mut r, v5)?;
             Body::Ack(Ack {
                 message_id,
                 reason_code,
@@ -623,13 +617,7 @@ pub fn parse_body(header: &FixedHeader, body: &[u8], version: u8) -> Result<Body
         }
         MsgType::Pingreq | MsgType::Pingresp => Body::Empty,
         MsgType::Disconnect | MsgType::Auth => {
-            let (mut reason_code, mut properties) = (None, Vec::new());
-            if v5 && !r.is_empty() {
-                reason_code = Some(r.u8()?);
-                if !r.is_empty() {
-                    properties = r.properties()?;
-                }
-            }
+            let (reason_code, properties) = reason_and_properties(&mut r, v5)?;
             Body::Reason(ReasonOnly {
                 reason_code,
                 properties,
@@ -637,6 +625,28 @@ pub fn parse_body(header: &FixedHeader, body: &[u8], version: u8) -> Result<Body
         }
         MsgType::Unassigned => Body::Unassigned,
     })
+}
+
+/// MQTT 5's optional reason code and properties at the end of an acknowledgement,
+/// DISCONNECT or AUTH: an absent reason code is 0 (success, normal disconnection), as MQTT 5
+/// defines it and Suricata logs it. Before MQTT 5 there is none.
+fn reason_and_properties(
+    r: &mut Reader<'_>,
+    v5: bool,
+) -> Result<(Option<u8>, Properties), Malformed> {
+    if !v5 {
+        return Ok((None, Vec::new()));
+    }
+    if r.is_empty() {
+        return Ok((Some(0), Vec::new()));
+    }
+    let code = r.u8()?;
+    let properties = if r.is_empty() {
+        Vec::new()
+    } else {
+        r.properties()?
+    };
+    Ok((Some(code), properties))
 }
 
 fn parse_connect(r: &mut Reader<'_>) -> Result<Connect, Malformed> {
@@ -795,6 +805,15 @@ mod tests {
             body: parse_body(&ack, b"\x00\x01\x10", 5).unwrap(),
         };
         assert_eq!(m.reason_codes().collect::<Vec<_>>(), [0x10]);
+        // MQTT 5 leaves out a success code: it is 0.
+        assert_eq!(
+            parse_body(&ack, b"\x00\x01", 5),
+            Ok(Body::Ack(Ack {
+                message_id: 1,
+                reason_code: Some(0),
+                properties: Vec::new()
+            }))
+        );
         assert_eq!(
             parse_body(&ack, b"\x00\x01\x10", 4),
             Ok(Body::Ack(Ack {

@@ -189,6 +189,29 @@ fn split_key(text: &str) -> Option<(&str, &str)> {
     Some((k.trim(), v.trim()))
 }
 
+/// The items of a flow collection's inside, split at the commas outside nested `[]`, `{}`
+/// and quotes (`{topic: a, qos: 0}, {topic: b, qos: 1}`), trimmed.
+fn split_flow(inner: &str) -> Vec<&str> {
+    let mut items = Vec::new();
+    let (mut depth, mut quote, mut start) = (0usize, None, 0);
+    for (i, c) in inner.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '[' | '{') => depth += 1,
+            (None, ']' | '}') => depth = depth.saturating_sub(1),
+            (None, ',') if depth == 0 => {
+                items.push(inner[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(inner[start..].trim());
+    items
+}
+
 fn scalar(text: &str) -> Yaml {
     let t = text.trim();
     if t.len() >= 2
@@ -198,13 +221,22 @@ fn scalar(text: &str) -> Yaml {
     }
     if let Some(inner) = t.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
         return Yaml::List(
-            inner
-                .split(',')
-                .map(str::trim)
+            split_flow(inner)
+                .into_iter()
                 .filter(|s| !s.is_empty())
                 .map(scalar)
                 .collect(),
         );
+    }
+    if let Some(inner) = t.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+        let mut entries = Vec::new();
+        for item in split_flow(inner).into_iter().filter(|s| !s.is_empty()) {
+            match item.split_once(':') {
+                Some((k, v)) => entries.push((k.trim().to_owned(), scalar(v))),
+                None => entries.push((item.to_owned(), Yaml::Null)),
+            }
+        }
+        return Yaml::Map(entries);
     }
     match t {
         "" | "~" | "null" => Yaml::Null,
