@@ -962,14 +962,16 @@ fn header_resolution() {
 #[test]
 fn mqtt_keywords() {
     let m = |opts: &str| {
-        with_header("alert mqtt any any -> any any", opts)
-            .unwrap_or_else(|r| panic!("{opts}: {r}"))
+        with_header("alert mqtt any any -> any any", opts).unwrap_or_else(|r| panic!("{opts}: {r}"))
     };
     for (kw, b) in [
         ("mqtt.connect.clientid", Buffer::MqttConnectClientId),
         ("mqtt.connect.username", Buffer::MqttConnectUsername),
         ("mqtt.connect.password", Buffer::MqttConnectPassword),
-        ("mqtt.connect.protocol_string", Buffer::MqttConnectProtocolString),
+        (
+            "mqtt.connect.protocol_string",
+            Buffer::MqttConnectProtocolString,
+        ),
         ("mqtt.connect.willtopic", Buffer::MqttConnectWillTopic),
         ("mqtt.connect.willmessage", Buffer::MqttConnectWillMessage),
         ("mqtt.publish.topic", Buffer::MqttPublishTopic),
@@ -1020,7 +1022,11 @@ fn mqtt_keywords() {
     r("mqtt.type:HELLO;", "mqtt.type", "unknown MQTT packet type");
     r("mqtt.flags:dup,bogus;", "mqtt.flags", "unknown flag");
     r("mqtt.flags:dup,!dup;", "mqtt.flags", "twice");
-    r("mqtt.connack.session_present:maybe;", "mqtt.connack.session_present", "expected");
+    r(
+        "mqtt.connack.session_present:maybe;",
+        "mqtt.connack.session_present",
+        "expected",
+    );
     r("mqtt.qos:256;", "mqtt.qos", "out of range");
     assert!(NumCmp::Bits { mask: 9, want: 8 }.matches(0x0a));
     assert!(!NumCmp::Bits { mask: 9, want: 8 }.matches(0x09));

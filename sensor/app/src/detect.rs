@@ -172,7 +172,13 @@ mod tests {
         // TLS on the HTTP port is still TLS.
         let hello = [0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00, 0x01, 0x00];
         assert_eq!(
-            detect_tcp(&cfg(), &tcp_probe_order(&cfg(), 80), 80, Direction::ToServer, &hello),
+            detect_tcp(
+                &cfg(),
+                &tcp_probe_order(&cfg(), 80),
+                80,
+                Direction::ToServer,
+                &hello
+            ),
             DetectStep::Found(AppProto::Tls)
         );
         assert_eq!(
@@ -204,8 +210,9 @@ mod tests {
     fn new_protocols_by_content_on_any_port() {
         let s = Direction::ToServer;
         let c = Direction::ToClient;
-        let found =
-            |port: u16, dir, data: &[u8]| detect_tcp(&cfg(), &tcp_probe_order(&cfg(), port), port, dir, data);
+        let found = |port: u16, dir, data: &[u8]| {
+            detect_tcp(&cfg(), &tcp_probe_order(&cfg(), port), port, dir, data)
+        };
         assert_eq!(tcp_probe_order(&cfg(), 22)[0], AppProto::Ssh);
         assert_eq!(
             tcp_probe_order(&cfg(), 445)[..3],
@@ -246,7 +253,10 @@ mod tests {
         );
         let hello = [0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00, 0x01, 0x00];
         assert_eq!(found(22, s, &hello), DetectStep::Found(AppProto::Tls));
-        assert_eq!(confirm_tcp(&cfg(), AppProto::Ftp, c, b"331 pw\r\n"), Probe::Match);
+        assert_eq!(
+            confirm_tcp(&cfg(), AppProto::Ftp, c, b"331 pw\r\n"),
+            Probe::Match
+        );
         assert_eq!(
             confirm_tcp(&cfg(), AppProto::Ssh, s, b"SSH-2.0-x\r\n"),
             Probe::Match
@@ -255,8 +265,14 @@ mod tests {
         let connect = b"\x10\x10\x00\x04MQTT\x04\x02\x00\x3c\x00\x04abcd";
         assert_eq!(found(8080, s, connect), DetectStep::Found(AppProto::Mqtt));
         assert_eq!(tcp_probe_order(&cfg(), 1883)[0], AppProto::Mqtt);
-        assert_eq!(found(1883, c, b"\xd0\x00"), DetectStep::Found(AppProto::Mqtt));
-        assert_ne!(found(8080, c, b"\xd0\x00"), DetectStep::Found(AppProto::Mqtt));
+        assert_eq!(
+            found(1883, c, b"\xd0\x00"),
+            DetectStep::Found(AppProto::Mqtt)
+        );
+        assert_ne!(
+            found(8080, c, b"\xd0\x00"),
+            DetectStep::Found(AppProto::Mqtt)
+        );
         let off = AppConfig {
             mqtt: crate::MqttSettings {
                 enabled: false,

@@ -487,7 +487,10 @@ impl AppFlow {
     /// in, and raises Suricata's detection anomaly when they are another protocol
     /// ([`MISMATCH_BOTH_DIRECTIONS`]) or none ([`ONLY_ONE_DIRECTION`]). `last`: no more data
     /// will come, so "need more" counts as no match.
-    #[allow(clippy::too_many_arguments, reason = "the flow's detection context, passed along")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the flow's detection context, passed along"
+    )]
     fn cross_check(
         &mut self,
         cfg: &AppConfig,
@@ -877,7 +880,9 @@ mod tests {
         let mut flow = AppFlow::default();
         let mut out = Vec::new();
         flow.on_stream_data(&cfg, 8080, s, b"\xc0\x00", ts(), &mut out);
-        assert!(!out.iter().any(|o| matches!(o, AppOutput::Detected(AppProto::Mqtt))));
+        assert!(!out
+            .iter()
+            .any(|o| matches!(o, AppOutput::Detected(AppProto::Mqtt))));
         let off = AppConfig {
             mqtt: MqttSettings {
                 enabled: false,
@@ -888,7 +893,9 @@ mod tests {
         let mut flow = AppFlow::default();
         let mut out = Vec::new();
         flow.on_stream_data(&off, 1883, s, b"\xc0\x00", ts(), &mut out);
-        assert!(!out.iter().any(|o| matches!(o, AppOutput::Detected(AppProto::Mqtt))));
+        assert!(!out
+            .iter()
+            .any(|o| matches!(o, AppOutput::Detected(AppProto::Mqtt))));
     }
 
     /// A DNS query for `a.local` (type A).

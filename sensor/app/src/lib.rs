@@ -18,6 +18,6 @@ mod probes;
 
 pub use detect::{AppProto, DetectOutcome};
 pub use flow::{AppConfig, AppFlow, AppOutput, MqttSettings, Transport};
+pub use tapwatch_mqtt::{MqttConfig, MqttEve, MqttTransaction};
 pub use tapwatch_smb::{SmbEvent, SmbEventKind, FILE_DATA_LIMIT};
 pub use tapwatch_ssh::SshInfo;
-pub use tapwatch_mqtt::{MqttConfig, MqttEve, MqttTransaction};

@@ -617,6 +617,11 @@ pub fn parse_body(header: &FixedHeader, body: &[u8], version: u8) -> Result<Body
         }
         MsgType::Pingreq | MsgType::Pingresp => Body::Empty,
         MsgType::Disconnect | MsgType::Auth => {
+            // As Suricata reads them: a reason code comes with its property length (a lone
+            // byte is not read, and the code is 0).
+            if v5 && body.len() < 2 {
+                r.rest();
+            }
             let (reason_code, properties) = reason_and_properties(&mut r, v5)?;
             Body::Reason(ReasonOnly {
                 reason_code,
@@ -822,6 +827,17 @@ mod tests {
                 properties: Vec::new()
             }))
         );
+        let disconnect = FixedHeader {
+            kind: MsgType::Disconnect,
+            ..ack
+        };
+        let reason = |b: &[u8]| match parse_body(&disconnect, b, 5) {
+            Ok(Body::Reason(r)) => r.reason_code,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(reason(b""), Some(0));
+        assert_eq!(reason(b"\x04"), Some(0), "a lone reason code is not read");
+        assert_eq!(reason(b"\x04\x00"), Some(4));
         let sub = FixedHeader {
             kind: MsgType::Subscribe,
             qos: 1,
