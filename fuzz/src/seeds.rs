@@ -390,6 +390,29 @@ pub fn builtin(name: &str) -> Vec<Vec<u8>> {
             [&[0u8][..], &dns_query()].concat(),
             [&[8u8][..], &dns_response()].concat(),
         ],
+        "mqtt" => {
+            let connect = b"\x10\x15\x00\x04MQTT\x05\xc2\x00\x3c\x00\x00\x02id\x00\x01u\x00\x01p";
+            let connack = b"\x20\x03\x00\x00\x00";
+            let publish = b"\x32\x0c\x00\x01t\x00\x01\x03\x23\x00\x05msg";
+            let puback = b"\x40\x04\x00\x01\x10\x00";
+            let subscribe = b"\x82\x07\x00\x02\x00\x00\x01a\x01";
+            let suback = b"\x90\x04\x00\x02\x00\x01";
+            vec![
+                pieces(
+                    &[0],
+                    &[
+                        (0, connect),
+                        (1, connack),
+                        (0, publish),
+                        (1, puback),
+                        (0, subscribe),
+                        (1, suback),
+                        (0, b"\xc0\x00\xe0\x00"),
+                    ],
+                ),
+                pieces(&[0x31, 8], &[(0, &connect[..5]), (0, &connect[5..]), (1, connack)]),
+            ]
+        }
         "tls" => vec![
             pieces(&[0], &[(0, &client_hello()), (1, &server_hello())]),
             pieces(

@@ -10,6 +10,7 @@ mod defrag;
 mod dns;
 mod flow;
 mod http;
+mod mqtt;
 mod pipeline;
 mod rules_parse;
 mod stream;
@@ -24,6 +25,7 @@ pub use defrag::defrag;
 pub use dns::dns;
 pub use flow::flow;
 pub use http::{http, http_split};
+pub use mqtt::mqtt;
 pub use pipeline::pipeline;
 pub use rules_parse::rules_parse;
 pub use stream::stream;
@@ -130,6 +132,14 @@ pub const TARGETS: &[Target] = &[
         about: "TLS handshake parser; once-only events, limits, split invariance",
         run: tls,
         max_len: 8192,
+        seed_kind: SeedKind::Raw,
+        smoke: true,
+    },
+    Target {
+        name: "mqtt",
+        about: "MQTT parser; transaction and packet bounds, JSON, split invariance",
+        run: mqtt,
+        max_len: 4096,
         seed_kind: SeedKind::Raw,
         smoke: true,
     },

@@ -194,6 +194,13 @@ pub enum NumCmp {
     Between(u64, u64),
     /// `!A-B`: not strictly between (Suricata's negated range of its integer keywords).
     NotBetween(u64, u64),
+    /// Flag keywords (`mqtt.flags:dup,!retain`): the bits of `mask` are those of `want`.
+    Bits {
+        /// The bits the keyword names.
+        mask: u64,
+        /// Their required values (set for a flag named plainly, clear for `!flag`).
+        want: u64,
+    },
 }
 
 impl NumCmp {
@@ -208,6 +215,7 @@ impl NumCmp {
             Self::Ge(n) => value >= n,
             Self::Between(a, b) => a < value && value < b,
             Self::NotBetween(a, b) => !(a < value && value < b),
+            Self::Bits { mask, want } => value & mask == want,
         }
     }
 }
@@ -367,6 +375,42 @@ pub enum Buffer {
     SmbNamedPipe,
     /// `smb.share` / `smb_share`
     SmbShare,
+    /// `mqtt.connect.clientid`
+    MqttConnectClientId,
+    /// `mqtt.connect.username`
+    MqttConnectUsername,
+    /// `mqtt.connect.password`
+    MqttConnectPassword,
+    /// `mqtt.connect.protocol_string`
+    MqttConnectProtocolString,
+    /// `mqtt.connect.willtopic`
+    MqttConnectWillTopic,
+    /// `mqtt.connect.willmessage`
+    MqttConnectWillMessage,
+    /// `mqtt.publish.topic`
+    MqttPublishTopic,
+    /// `mqtt.publish.message`
+    MqttPublishMessage,
+    /// `mqtt.subscribe.topic`: each topic filter of a SUBSCRIBE (multi-buffer).
+    MqttSubscribeTopic,
+    /// `mqtt.unsubscribe.topic`: each topic filter of an UNSUBSCRIBE (multi-buffer).
+    MqttUnsubscribeTopic,
+    /// `mqtt.protocol_version`: the CONNECT's protocol level, one byte.
+    MqttProtocolVersion,
+    /// `mqtt.type`: each packet's type code, one byte (multi-buffer: any packet of the
+    /// transaction).
+    MqttType,
+    /// `mqtt.flags`: each packet's DUP (0x08) and RETAIN (0x01) bits, one byte (multi).
+    MqttFlags,
+    /// `mqtt.qos`: each packet's QoS, one byte (multi).
+    MqttQos,
+    /// `mqtt.reason_code` / `mqtt.connack.return_code`: each reason code of the
+    /// transaction's packets, one byte (multi).
+    MqttReasonCode,
+    /// `mqtt.connack.session_present`: the CONNACK's flag as 0 or 1.
+    MqttConnackSessionPresent,
+    /// `mqtt.connect.flags`: the CONNECT's flags byte.
+    MqttConnectFlags,
     /// `base64_data`: the output of the rule's last `base64_decode`.
     Base64Data,
 }
@@ -441,6 +485,23 @@ impl Buffer {
             Self::SshSoftware => "ssh.software",
             Self::SmbNamedPipe => "smb.named_pipe",
             Self::SmbShare => "smb.share",
+            Self::MqttConnectClientId => "mqtt.connect.clientid",
+            Self::MqttConnectUsername => "mqtt.connect.username",
+            Self::MqttConnectPassword => "mqtt.connect.password",
+            Self::MqttConnectProtocolString => "mqtt.connect.protocol_string",
+            Self::MqttConnectWillTopic => "mqtt.connect.willtopic",
+            Self::MqttConnectWillMessage => "mqtt.connect.willmessage",
+            Self::MqttPublishTopic => "mqtt.publish.topic",
+            Self::MqttPublishMessage => "mqtt.publish.message",
+            Self::MqttSubscribeTopic => "mqtt.subscribe.topic",
+            Self::MqttUnsubscribeTopic => "mqtt.unsubscribe.topic",
+            Self::MqttProtocolVersion => "mqtt.protocol_version",
+            Self::MqttType => "mqtt.type",
+            Self::MqttFlags => "mqtt.flags",
+            Self::MqttQos => "mqtt.qos",
+            Self::MqttReasonCode => "mqtt.reason_code",
+            Self::MqttConnackSessionPresent => "mqtt.connack.session_present",
+            Self::MqttConnectFlags => "mqtt.connect.flags",
             Self::Base64Data => "base64_data",
         }
     }
@@ -517,6 +578,12 @@ impl Buffer {
                 | Self::TlsCerts
                 | Self::TlsAlpn
                 | Self::TlsSubjectAltName
+                | Self::MqttSubscribeTopic
+                | Self::MqttUnsubscribeTopic
+                | Self::MqttType
+                | Self::MqttFlags
+                | Self::MqttQos
+                | Self::MqttReasonCode
         )
     }
 }

@@ -3,7 +3,7 @@
 use super::num::{uint, uint_cmp};
 use super::{Ctx, Cursor};
 use crate::parse::strings::{unquote, unquote_negatable};
-use crate::signature::{Base64Mode, Buffer, Content, Matcher, Transform};
+use crate::signature::{Base64Mode, Buffer, Content, Matcher, NumCmp, Transform};
 
 /// The sticky buffer a keyword selects (dotted names and their legacy aliases).
 pub(crate) fn sticky(name: &str) -> Option<Buffer> {
@@ -63,6 +63,16 @@ pub(crate) fn sticky(name: &str) -> Option<Buffer> {
         "ssh.software" | "ssh_software" => Buffer::SshSoftware,
         "smb.named_pipe" | "smb_named_pipe" => Buffer::SmbNamedPipe,
         "smb.share" | "smb_share" => Buffer::SmbShare,
+        "mqtt.connect.clientid" => Buffer::MqttConnectClientId,
+        "mqtt.connect.username" => Buffer::MqttConnectUsername,
+        "mqtt.connect.password" => Buffer::MqttConnectPassword,
+        "mqtt.connect.protocol_string" => Buffer::MqttConnectProtocolString,
+        "mqtt.connect.willtopic" => Buffer::MqttConnectWillTopic,
+        "mqtt.connect.willmessage" => Buffer::MqttConnectWillMessage,
+        "mqtt.publish.topic" => Buffer::MqttPublishTopic,
+        "mqtt.publish.message" => Buffer::MqttPublishMessage,
+        "mqtt.subscribe.topic" => Buffer::MqttSubscribeTopic,
+        "mqtt.unsubscribe.topic" => Buffer::MqttUnsubscribeTopic,
         "ipv4.hdr" => Buffer::Ipv4Hdr,
         "ipv6.hdr" => Buffer::Ipv6Hdr,
         "tcp.hdr" => Buffer::TcpHdr,
@@ -167,8 +177,54 @@ pub(super) fn integer(ctx: &mut Ctx<'_>, name: &str, v: Option<&str>) -> Result<
         "dns.rcode" => (Buffer::DnsRcode, u64::from(u8::MAX)),
         // The server's chain, counted as Suricata's unsigned 32-bit integer.
         "tls.cert_chain_len" => (Buffer::TlsCertChainLen, u64::from(u32::MAX)),
+        // MQTT's unsigned 8-bit integers (`mqtt.type` also by name, below).
+        "mqtt.protocol_version" => (Buffer::MqttProtocolVersion, u64::from(u8::MAX)),
+        "mqtt.qos" => (Buffer::MqttQos, u64::from(u8::MAX)),
+        "mqtt.reason_code" | "mqtt.connack.return_code" => {
+            (Buffer::MqttReasonCode, u64::from(u8::MAX))
+        }
+        "mqtt.type" => (Buffer::MqttType, u64::from(u8::MAX)),
+        "mqtt.flags" => return mqtt_flags(ctx, name, v, Buffer::MqttFlags, MQTT_FLAGS),
+        "mqtt.connect.flags" => {
+            return mqtt_flags(ctx, name, v, Buffer::MqttConnectFlags, MQTT_CONNECT_FLAGS)
+        }
+        "mqtt.connack.session_present" => {
+            let v = v.ok_or_else(|| format!("'{name}' needs a value"))?;
+            let on = match v.trim().to_ascii_lowercase().as_str() {
+                "yes" | "true" => 1,
+                "no" | "false" => 0,
+                t => return Err(format!("'{name}:{t}': expected yes, true, no or false")),
+            };
+            let s = ctx.slot_for(Buffer::MqttConnackSessionPresent, &[]);
+            ctx.push_to(s, Matcher::Uint(NumCmp::Eq(on)));
+            return Ok(true);
+        }
         _ => return Ok(false),
     };
+    if buffer == Buffer::MqttType {
+        // A packet type by its name (`CONNECT`, ..., `UNASSIGNED`), any case, with an
+        // optional `!`.
+        let v = v.ok_or_else(|| format!("'{name}' needs a value"))?.trim();
+        let (negated, word) = match v.strip_prefix('!') {
+            Some(r) => (true, r.trim()),
+            None => (false, v),
+        };
+        if word.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            let code = MQTT_TYPES
+                .iter()
+                .position(|t| t.eq_ignore_ascii_case(word))
+                .ok_or_else(|| format!("'{name}:{word}': unknown MQTT packet type"))?;
+            let code = code as u64;
+            let cmp = if negated {
+                NumCmp::Ne(code)
+            } else {
+                NumCmp::Eq(code)
+            };
+            let s = ctx.slot_for(buffer, &[]);
+            ctx.push_to(s, Matcher::Uint(cmp));
+            return Ok(true);
+        }
+    }
     let v = v.ok_or_else(|| format!("'{name}' needs a value"))?;
     let t = v.trim();
     if t.trim_start_matches('!')
@@ -181,6 +237,72 @@ pub(super) fn integer(ctx: &mut Ctx<'_>, name: &str, v: Option<&str>) -> Result<
     let cmp = uint_cmp(v, max).map_err(|e| format!("'{name}': {e}"))?;
     let s = ctx.slot_for(buffer, &[]);
     ctx.push_to(s, Matcher::Uint(cmp));
+    Ok(true)
+}
+
+/// MQTT's packet types by their code (0 to 15), as `mqtt.type` names them.
+const MQTT_TYPES: [&str; 16] = [
+    "UNASSIGNED",
+    "CONNECT",
+    "CONNACK",
+    "PUBLISH",
+    "PUBACK",
+    "PUBREC",
+    "PUBREL",
+    "PUBCOMP",
+    "SUBSCRIBE",
+    "SUBACK",
+    "UNSUBSCRIBE",
+    "UNSUBACK",
+    "PINGREQ",
+    "PINGRESP",
+    "DISCONNECT",
+    "AUTH",
+];
+
+/// `mqtt.flags`' names and bits (the fixed header's DUP and RETAIN).
+const MQTT_FLAGS: &[(&str, u64)] = &[("dup", 0x08), ("retain", 0x01)];
+
+/// `mqtt.connect.flags`' names and bits (the CONNECT's flags byte).
+const MQTT_CONNECT_FLAGS: &[(&str, u64)] = &[
+    ("username", 0x80),
+    ("password", 0x40),
+    ("will_retain", 0x20),
+    ("will", 0x04),
+    ("clean_session", 0x02),
+];
+
+/// A flag keyword (`mqtt.flags:dup,!retain`): each named flag must be set, each `!`-named one
+/// clear; the others do not matter.
+fn mqtt_flags(
+    ctx: &mut Ctx<'_>,
+    name: &str,
+    v: Option<&str>,
+    buffer: Buffer,
+    names: &[(&str, u64)],
+) -> Result<bool, String> {
+    let v = v.ok_or_else(|| format!("'{name}' needs a value"))?;
+    let (mut mask, mut want) = (0u64, 0u64);
+    for part in v.split(',').map(str::trim) {
+        let (negated, flag) = match part.strip_prefix('!') {
+            Some(r) => (true, r.trim()),
+            None => (false, part),
+        };
+        let bit = names
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(flag))
+            .map(|&(_, b)| b)
+            .ok_or_else(|| format!("'{name}': unknown flag '{flag}'"))?;
+        if mask & bit != 0 {
+            return Err(format!("'{name}': flag '{flag}' given twice"));
+        }
+        mask |= bit;
+        if !negated {
+            want |= bit;
+        }
+    }
+    let s = ctx.slot_for(buffer, &[]);
+    ctx.push_to(s, Matcher::Uint(NumCmp::Bits { mask, want }));
     Ok(true)
 }
 

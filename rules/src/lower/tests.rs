@@ -989,3 +989,78 @@ fn datasets_follow_the_buffer_and_its_transforms() {
     assert_eq!(s.iprep[0].side, IpRepSide::Src);
     assert!(s.buffers.is_empty() && s.packet.is_empty());
 }
+
+#[test]
+fn mqtt_keywords() {
+    let m = |opts: &str| {
+        with_header("alert mqtt any any -> any any", opts).unwrap_or_else(|r| panic!("{opts}: {r}"))
+    };
+    for (kw, b) in [
+        ("mqtt.connect.clientid", Buffer::MqttConnectClientId),
+        ("mqtt.connect.username", Buffer::MqttConnectUsername),
+        ("mqtt.connect.password", Buffer::MqttConnectPassword),
+        (
+            "mqtt.connect.protocol_string",
+            Buffer::MqttConnectProtocolString,
+        ),
+        ("mqtt.connect.willtopic", Buffer::MqttConnectWillTopic),
+        ("mqtt.connect.willmessage", Buffer::MqttConnectWillMessage),
+        ("mqtt.publish.topic", Buffer::MqttPublishTopic),
+        ("mqtt.publish.message", Buffer::MqttPublishMessage),
+        ("mqtt.subscribe.topic", Buffer::MqttSubscribeTopic),
+        ("mqtt.unsubscribe.topic", Buffer::MqttUnsubscribeTopic),
+    ] {
+        let s = m(&format!(r#"{kw}; content:"x";"#));
+        assert_eq!(s.buffers[0].buffer, b);
+        assert_eq!(b.name(), kw);
+        assert_eq!(b.is_multi(), kw.contains("subscribe"), "{kw}");
+    }
+    let s = m("mqtt.type:CONNACK; mqtt.reason_code:134;");
+    assert_eq!(s.buffers[0].buffer, Buffer::MqttType);
+    assert_eq!(s.buffers[0].matchers, vec![Matcher::Uint(NumCmp::Eq(2))]);
+    assert_eq!(s.buffers[1].matchers, vec![Matcher::Uint(NumCmp::Eq(134))]);
+    let s = m("mqtt.type:!publish;");
+    assert_eq!(s.buffers[0].matchers, vec![Matcher::Uint(NumCmp::Ne(3))]);
+    let s = m("mqtt.type:14;");
+    assert_eq!(s.buffers[0].matchers, vec![Matcher::Uint(NumCmp::Eq(14))]);
+    let s = m("mqtt.flags: !retain,!dup;");
+    assert_eq!(
+        s.buffers[0].matchers,
+        vec![Matcher::Uint(NumCmp::Bits { mask: 9, want: 0 })]
+    );
+    let s = m("mqtt.connect.flags:username,password,!will;");
+    assert_eq!(s.buffers[0].buffer, Buffer::MqttConnectFlags);
+    assert_eq!(
+        s.buffers[0].matchers,
+        vec![Matcher::Uint(NumCmp::Bits {
+            mask: 0xc4,
+            want: 0xc0
+        })]
+    );
+    let s = m("mqtt.connack.session_present:true; mqtt.protocol_version:>=4; mqtt.qos:1;");
+    assert_eq!(s.buffers[0].matchers, vec![Matcher::Uint(NumCmp::Eq(1))]);
+    assert_eq!(s.buffers[1].matchers, vec![Matcher::Uint(NumCmp::Ge(4))]);
+    assert_eq!(s.buffers[2].buffer, Buffer::MqttQos);
+    let s = m("mqtt.connack.return_code:5;");
+    assert_eq!(s.buffers[0].buffer, Buffer::MqttReasonCode);
+    let r = |opts: &str, kw: &str, text: &str| {
+        let e = with_header("alert mqtt any any -> any any", opts).unwrap_err();
+        assert!(
+            e.keyword.as_deref() == Some(kw) && e.reason.contains(text),
+            "{opts}: {e:?}"
+        );
+    };
+    r("mqtt.type:HELLO;", "mqtt.type", "unknown MQTT packet type");
+    r("mqtt.flags:dup,bogus;", "mqtt.flags", "unknown flag");
+    r("mqtt.flags:dup,!dup;", "mqtt.flags", "twice");
+    r(
+        "mqtt.connack.session_present:maybe;",
+        "mqtt.connack.session_present",
+        "expected",
+    );
+    r("mqtt.qos:256;", "mqtt.qos", "out of range");
+    assert!(NumCmp::Bits { mask: 9, want: 8 }.matches(0x0a));
+    assert!(!NumCmp::Bits { mask: 9, want: 8 }.matches(0x09));
+    // `app-layer-event:mqtt.*` names a detected protocol now.
+    m("app-layer-event:mqtt.missing_connect;");
+}

@@ -3,6 +3,7 @@
 use tapwatch_common::{Direction, Probe};
 
 use crate::probes;
+use crate::AppConfig;
 
 pub use tapwatch_common::AppProto;
 
@@ -17,10 +18,12 @@ pub enum DetectOutcome {
     Failed,
 }
 
-/// The TCP protocols, in the order probed when the port suggests none.
-const TCP_PROTOS: [AppProto; 8] = [
+/// The TCP protocols, in the order probed when the port suggests none. MQTT's CONNECT probe
+/// comes before DNS's, whose length-prefixed form a CONNECT could otherwise pass for.
+const TCP_PROTOS: [AppProto; 9] = [
     AppProto::Http,
     AppProto::Tls,
+    AppProto::Mqtt,
     AppProto::Dns,
     AppProto::Ssh,
     AppProto::Smb,
@@ -30,8 +33,9 @@ const TCP_PROTOS: [AppProto; 8] = [
 ];
 
 /// The probe order for a stream: the protocol the port suggests first, then the others.
-pub(crate) fn tcp_probe_order(server_port: u16) -> [AppProto; 8] {
+pub(crate) fn tcp_probe_order(cfg: &AppConfig, server_port: u16) -> [AppProto; 9] {
     let first = match server_port {
+        p if cfg.mqtt.enabled && cfg.mqtt.detection_ports.contains(&p) => AppProto::Mqtt,
         443 | 465 | 636 | 853 | 993 | 995 | 8443 => AppProto::Tls,
         53 => AppProto::Dns,
         22 => AppProto::Ssh,
@@ -49,9 +53,21 @@ pub(crate) fn tcp_probe_order(server_port: u16) -> [AppProto; 8] {
 }
 
 /// Asks one probe about the first bytes of a TCP stream. The server port lets the FTP and
-/// SMTP probes decide on a server's greeting (which both protocols share) on their own port.
-pub(crate) fn probe_tcp(proto: AppProto, server_port: u16, dir: Direction, data: &[u8]) -> Probe {
+/// SMTP probes decide on a server's greeting (which both protocols share) on their own port,
+/// and MQTT's accept any well-formed packet on its detection ports (a CONNECT elsewhere).
+pub(crate) fn probe_tcp(
+    cfg: &AppConfig,
+    proto: AppProto,
+    server_port: u16,
+    dir: Direction,
+    data: &[u8],
+) -> Probe {
     match proto {
+        AppProto::Mqtt if !cfg.mqtt.enabled => Probe::NoMatch,
+        AppProto::Mqtt if cfg.mqtt.detection_ports.contains(&server_port) => {
+            tapwatch_mqtt::probe_on_port(dir, data)
+        }
+        AppProto::Mqtt => tapwatch_mqtt::probe(dir, data),
         AppProto::Http => tapwatch_http::probe(dir, data),
         AppProto::Tls => tapwatch_tls::probe(dir, data),
         AppProto::Dns => tapwatch_dns::probe_tcp(dir, data),
@@ -66,11 +82,13 @@ pub(crate) fn probe_tcp(proto: AppProto, server_port: u16, dir: Direction, data:
 }
 
 /// Whether the first bytes of the other direction of a flow detected as `proto` agree with
-/// it. Like [`probe_tcp`], except that FTP and SMTP servers agree with any reply line.
-pub(crate) fn confirm_tcp(proto: AppProto, dir: Direction, data: &[u8]) -> Probe {
+/// it. Like [`probe_tcp`], except that FTP and SMTP servers agree with any reply line and
+/// MQTT's other side with any well-formed packet.
+pub(crate) fn confirm_tcp(cfg: &AppConfig, proto: AppProto, dir: Direction, data: &[u8]) -> Probe {
     match (proto, dir) {
         (AppProto::Ftp | AppProto::Smtp, Direction::ToClient) => probes::reply_line(data),
-        _ => probe_tcp(proto, 0, dir, data),
+        (AppProto::Mqtt, _) => tapwatch_mqtt::probe_on_port(dir, data),
+        _ => probe_tcp(cfg, proto, 0, dir, data),
     }
 }
 
@@ -78,6 +96,7 @@ pub(crate) fn confirm_tcp(proto: AppProto, dir: Direction, data: &[u8]) -> Probe
 ///
 /// `Match` from any probe wins; otherwise `NeedMore` if any probe could still match.
 pub(crate) fn detect_tcp(
+    cfg: &AppConfig,
     order: &[AppProto],
     server_port: u16,
     dir: Direction,
@@ -85,7 +104,7 @@ pub(crate) fn detect_tcp(
 ) -> DetectStep {
     let mut need_more = false;
     for &proto in order {
-        match probe_tcp(proto, server_port, dir, data) {
+        match probe_tcp(cfg, proto, server_port, dir, data) {
             Probe::Match => return DetectStep::Found(proto),
             Probe::NeedMore => need_more = true,
             Probe::NoMatch => {}
@@ -133,13 +152,18 @@ pub(crate) enum DetectStep {
 mod tests {
     use super::*;
 
+    fn cfg() -> AppConfig {
+        AppConfig::default()
+    }
+
     #[test]
     fn port_changes_only_the_order() {
-        assert_eq!(tcp_probe_order(443)[0], AppProto::Tls);
-        assert_eq!(tcp_probe_order(8080)[0], AppProto::Http);
+        assert_eq!(tcp_probe_order(&cfg(), 443)[0], AppProto::Tls);
+        assert_eq!(tcp_probe_order(&cfg(), 8080)[0], AppProto::Http);
         // HTTP on the TLS port is still HTTP.
         let step = detect_tcp(
-            &tcp_probe_order(443),
+            &cfg(),
+            &tcp_probe_order(&cfg(), 443),
             443,
             Direction::ToServer,
             b"GET / HTTP/1.1\r\n",
@@ -148,12 +172,19 @@ mod tests {
         // TLS on the HTTP port is still TLS.
         let hello = [0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00, 0x01, 0x00];
         assert_eq!(
-            detect_tcp(&tcp_probe_order(80), 80, Direction::ToServer, &hello),
+            detect_tcp(
+                &cfg(),
+                &tcp_probe_order(&cfg(), 80),
+                80,
+                Direction::ToServer,
+                &hello
+            ),
             DetectStep::Found(AppProto::Tls)
         );
         assert_eq!(
             detect_tcp(
-                &tcp_probe_order(80),
+                &cfg(),
+                &tcp_probe_order(&cfg(), 80),
                 80,
                 Direction::ToServer,
                 b"\x00\x01garbage that is nothing"
@@ -179,14 +210,15 @@ mod tests {
     fn new_protocols_by_content_on_any_port() {
         let s = Direction::ToServer;
         let c = Direction::ToClient;
-        let found =
-            |port: u16, dir, data: &[u8]| detect_tcp(&tcp_probe_order(port), port, dir, data);
-        assert_eq!(tcp_probe_order(22)[0], AppProto::Ssh);
+        let found = |port: u16, dir, data: &[u8]| {
+            detect_tcp(&cfg(), &tcp_probe_order(&cfg(), port), port, dir, data)
+        };
+        assert_eq!(tcp_probe_order(&cfg(), 22)[0], AppProto::Ssh);
         assert_eq!(
-            tcp_probe_order(445)[..3],
+            tcp_probe_order(&cfg(), 445)[..3],
             [AppProto::Smb, AppProto::Http, AppProto::Tls]
         );
-        assert_eq!(tcp_probe_order(80), TCP_PROTOS);
+        assert_eq!(tcp_probe_order(&cfg(), 80), TCP_PROTOS);
         assert_eq!(
             found(2222, c, b"SSH-2.0-OpenSSH_9\r\n"),
             DetectStep::Found(AppProto::Ssh)
@@ -221,10 +253,36 @@ mod tests {
         );
         let hello = [0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00, 0x01, 0x00];
         assert_eq!(found(22, s, &hello), DetectStep::Found(AppProto::Tls));
-        assert_eq!(confirm_tcp(AppProto::Ftp, c, b"331 pw\r\n"), Probe::Match);
         assert_eq!(
-            confirm_tcp(AppProto::Ssh, s, b"SSH-2.0-x\r\n"),
+            confirm_tcp(&cfg(), AppProto::Ftp, c, b"331 pw\r\n"),
             Probe::Match
+        );
+        assert_eq!(
+            confirm_tcp(&cfg(), AppProto::Ssh, s, b"SSH-2.0-x\r\n"),
+            Probe::Match
+        );
+        // MQTT: a CONNECT anywhere, any packet on its port.
+        let connect = b"\x10\x10\x00\x04MQTT\x04\x02\x00\x3c\x00\x04abcd";
+        assert_eq!(found(8080, s, connect), DetectStep::Found(AppProto::Mqtt));
+        assert_eq!(tcp_probe_order(&cfg(), 1883)[0], AppProto::Mqtt);
+        assert_eq!(
+            found(1883, c, b"\xd0\x00"),
+            DetectStep::Found(AppProto::Mqtt)
+        );
+        assert_ne!(
+            found(8080, c, b"\xd0\x00"),
+            DetectStep::Found(AppProto::Mqtt)
+        );
+        let off = AppConfig {
+            mqtt: crate::MqttSettings {
+                enabled: false,
+                ..crate::MqttSettings::default()
+            },
+            ..AppConfig::default()
+        };
+        assert_eq!(
+            detect_tcp(&off, &tcp_probe_order(&off, 1883), 1883, s, connect),
+            DetectStep::NoMatch
         );
         for p in TCP_PROTOS {
             assert_eq!(p.name(), p.name().to_ascii_lowercase());

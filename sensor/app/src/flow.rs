@@ -6,6 +6,7 @@ use tapwatch_http::{HttpConfig, HttpEvent, HttpParser, HttpTransaction};
 use tapwatch_tls::{TlsConfig, TlsEvent, TlsInfo, TlsParser};
 
 use tapwatch_common::Probe;
+use tapwatch_mqtt::{MqttConfig, MqttEvent, MqttParser, MqttTransaction};
 use tapwatch_smb::{SmbEvent, SmbOutput, SmbParser};
 use tapwatch_ssh::{SshEvent, SshInfo, SshParser};
 
@@ -53,6 +54,8 @@ pub struct AppConfig {
     pub tls: TlsConfig,
     /// DNS parser settings.
     pub dns: DnsConfig,
+    /// MQTT detection and parser settings.
+    pub mqtt: MqttSettings,
 }
 
 impl Default for AppConfig {
@@ -62,6 +65,29 @@ impl Default for AppConfig {
             http: HttpConfig::default(),
             tls: TlsConfig::default(),
             dns: DnsConfig::default(),
+            mqtt: MqttSettings::default(),
+        }
+    }
+}
+
+/// MQTT's settings, as Suricata's `app-layer.protocols.mqtt`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MqttSettings {
+    /// Whether MQTT is detected and parsed at all.
+    pub enabled: bool,
+    /// Server ports probed for MQTT first, where any well-formed MQTT packet (not only a
+    /// CONNECT) identifies it (Suricata's `detection-ports`, 1883 by default).
+    pub detection_ports: Vec<u16>,
+    /// Parser limits.
+    pub parser: MqttConfig,
+}
+
+impl Default for MqttSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            detection_ports: vec![tapwatch_mqtt::DEFAULT_PORT],
+            parser: MqttConfig::default(),
         }
     }
 }
@@ -102,6 +128,8 @@ pub enum AppOutput {
     Ssh(Box<SshInfo>),
     /// An SMB tree connect or create: the share, named pipe or file name.
     Smb(Box<SmbEvent>),
+    /// An MQTT transaction, once complete (or at the end of the flow as it stands).
+    Mqtt(Box<MqttTransaction>),
     /// A piece of a file carried by the protocol (SMB reads and writes), for `file_data`.
     /// At most [`tapwatch_smb::FILE_DATA_LIMIT`] bytes per file are handed out.
     FileData {
@@ -141,6 +169,7 @@ enum State {
     Mdns(Box<DnsFlow>),
     Ssh(Box<SshParser>),
     Smb(Box<SmbParser>),
+    Mqtt(Box<MqttParser>),
     /// A protocol detected without a parser (FTP, SMTP, DCERPC).
     Detected(AppProto),
     /// No parser recognised the data; the flow's bytes are no longer looked at here.
@@ -193,6 +222,7 @@ impl AppFlow {
             State::Mdns(_) => DetectOutcome::Detected(AppProto::Mdns),
             State::Ssh(_) => DetectOutcome::Detected(AppProto::Ssh),
             State::Smb(_) => DetectOutcome::Detected(AppProto::Smb),
+            State::Mqtt(_) => DetectOutcome::Detected(AppProto::Mqtt),
             State::Detected(p) => DetectOutcome::Detected(p),
             State::Failed => DetectOutcome::Failed,
         }
@@ -241,6 +271,7 @@ impl AppFlow {
             return;
         }
         self.cross_check(
+            cfg,
             cfg.detection_buffer_bytes,
             server_port,
             dir,
@@ -280,6 +311,7 @@ impl AppFlow {
             }
             State::Ssh(p) => p.on_gap(dir),
             State::Smb(p) => p.on_gap(dir),
+            State::Mqtt(p) => p.on_gap(dir),
             State::Mdns(_) | State::Detected(_) | State::Failed => {}
         }
     }
@@ -339,11 +371,11 @@ impl AppFlow {
     }
 
     /// The flow ended: parsers complete what they can.
-    pub fn finish(&mut self, ts: Timestamp, out: &mut Vec<AppOutput>) {
+    pub fn finish(&mut self, cfg: &AppConfig, ts: Timestamp, out: &mut Vec<AppOutput>) {
         if let CrossCheck::Waiting { dir, .. } = self.cross {
             // What arrived is all there is: decide on it (the port only orders the probes,
             // which rarely matters for bytes that no probe accepted so far).
-            self.cross_check(usize::MAX, 0, dir, &[], true, out);
+            self.cross_check(cfg, usize::MAX, 0, dir, &[], true, out);
         }
         match &mut self.state {
             State::Http(p) => {
@@ -373,6 +405,11 @@ impl AppFlow {
                     out.push(AppOutput::Ssh(Box::new(info.clone())));
                 }
             }
+            State::Mqtt(p) => {
+                let mut events = Vec::new();
+                p.finish(&mut events);
+                push_mqtt(events, out);
+            }
             State::Dns(_) | State::Mdns(_) | State::Smb(_) | State::Detected(_) | State::Failed => {
             }
         }
@@ -394,8 +431,8 @@ impl AppFlow {
             .saturating_sub(self.pending[i].len());
         let take = data.len().min(room);
         self.pending[i].extend_from_slice(&data[..take]);
-        let order = tcp_probe_order(server_port);
-        match detect_tcp(&order, server_port, dir, &self.pending[i]) {
+        let order = tcp_probe_order(cfg, server_port);
+        match detect_tcp(cfg, &order, server_port, dir, &self.pending[i]) {
             DetectStep::Found(proto) => {
                 self.state = match proto {
                     AppProto::Http => State::Http(Box::new(HttpParser::new(&cfg.http))),
@@ -404,6 +441,7 @@ impl AppFlow {
                     AppProto::Dns | AppProto::Mdns => State::Dns(Box::new(DnsFlow::new(&cfg.dns))),
                     AppProto::Ssh => State::Ssh(Box::new(SshParser::new())),
                     AppProto::Smb => State::Smb(Box::new(SmbParser::new())),
+                    AppProto::Mqtt => State::Mqtt(Box::new(MqttParser::new(&cfg.mqtt.parser))),
                     // Detected only: FTP, SMTP, DCERPC (the probes report no other protocol).
                     _ => State::Detected(proto),
                 };
@@ -418,6 +456,7 @@ impl AppFlow {
                 let other = std::mem::take(&mut self.pending[dir.reverse().index()]);
                 if !other.is_empty() {
                     self.cross_check(
+                        cfg,
                         cfg.detection_buffer_bytes,
                         server_port,
                         dir.reverse(),
@@ -448,8 +487,13 @@ impl AppFlow {
     /// in, and raises Suricata's detection anomaly when they are another protocol
     /// ([`MISMATCH_BOTH_DIRECTIONS`]) or none ([`ONLY_ONE_DIRECTION`]). `last`: no more data
     /// will come, so "need more" counts as no match.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the flow's detection context, passed along"
+    )]
     fn cross_check(
         &mut self,
+        cfg: &AppConfig,
         limit: usize,
         server_port: u16,
         dir: Direction,
@@ -478,8 +522,9 @@ impl AppFlow {
             }
             return;
         }
-        let agrees = confirm_tcp(proto, dir, buf);
-        let event = match detect_tcp(&tcp_probe_order(server_port), server_port, dir, buf) {
+        let agrees = confirm_tcp(cfg, proto, dir, buf);
+        let order = tcp_probe_order(cfg, server_port);
+        let event = match detect_tcp(cfg, &order, server_port, dir, buf) {
             _ if agrees == Probe::Match => None,
             _ if agrees == Probe::NeedMore && !(last || full) => return,
             DetectStep::Found(found) if found == proto => None,
@@ -559,6 +604,11 @@ impl AppFlow {
                     },
                 }));
             }
+            State::Mqtt(p) => {
+                let mut events = Vec::new();
+                p.on_data(dir, data, &mut events);
+                push_mqtt(events, out);
+            }
             State::Mdns(_) | State::Detecting | State::Detected(_) | State::Failed => {}
         }
     }
@@ -593,6 +643,21 @@ fn push_http(events: Vec<HttpEvent>, out: &mut Vec<AppOutput>) {
                 tx_id,
             }),
             _ => {}
+        }
+    }
+}
+
+/// Turns MQTT parser events into outputs.
+fn push_mqtt(events: Vec<MqttEvent>, out: &mut Vec<AppOutput>) {
+    for ev in events {
+        match ev {
+            MqttEvent::Transaction(tx) => out.push(AppOutput::Mqtt(tx)),
+            MqttEvent::Anomaly { tx_id, event } => out.push(AppOutput::Anomaly {
+                proto: Some(AppProto::Mqtt),
+                event: event.name(),
+                detection: false,
+                tx_id,
+            }),
         }
     }
 }
@@ -634,7 +699,7 @@ mod tests {
         for (dir, data) in chunks {
             flow.on_stream_data(&cfg, 80, *dir, data, ts(), &mut out);
         }
-        flow.finish(ts(), &mut out);
+        flow.finish(&cfg, ts(), &mut out);
         out.iter()
             .filter_map(|o| match o {
                 AppOutput::Anomaly {
@@ -708,7 +773,7 @@ mod tests {
         flow.on_stream_data(&cfg, 80, Direction::ToServer, REQUEST, ts(), &mut out);
         flow.on_stream_gap(Direction::ToClient, 100, &mut out);
         flow.on_stream_data(&cfg, 80, Direction::ToClient, b"garbage", ts(), &mut out);
-        flow.finish(ts(), &mut out);
+        flow.finish(&cfg, ts(), &mut out);
         assert!(!out.iter().any(|o| matches!(
             o,
             AppOutput::Anomaly {
@@ -727,7 +792,7 @@ mod tests {
         let c = Direction::ToClient;
         flow.on_stream_data(&cfg, 22, c, b"SSH-2.0-OpenSSH_7.4\r\n", ts(), &mut out);
         flow.on_stream_data(&cfg, 22, s, b"SSH-2.0-libssh-0.7.2\r\n", ts(), &mut out);
-        flow.finish(ts(), &mut out);
+        flow.finish(&cfg, ts(), &mut out);
         assert!(matches!(out[0], AppOutput::Detected(AppProto::Ssh)));
         let logged: Vec<_> = out
             .iter()
@@ -754,7 +819,7 @@ mod tests {
         flow.on_stream_data(&cfg, 443, c, b"220-FileZilla\r\n", ts(), &mut out);
         assert!(out.is_empty());
         flow.on_stream_data(&cfg, 443, s, b"USER admin\r\n", ts(), &mut out);
-        flow.finish(ts(), &mut out);
+        flow.finish(&cfg, ts(), &mut out);
         assert!(matches!(out[0], AppOutput::Detected(AppProto::Ftp)));
         assert_eq!(out.len(), 1, "{out:?}");
     }
@@ -779,6 +844,58 @@ mod tests {
             &out[1],
             AppOutput::FileData { proto: AppProto::Smb, data, offset: 0, .. } if data == b"data"
         ));
+    }
+
+    #[test]
+    fn mqtt_session_gives_transactions_and_events() {
+        let cfg = AppConfig::default();
+        let mut flow = AppFlow::default();
+        let mut out = Vec::new();
+        let s = Direction::ToServer;
+        let c = Direction::ToClient;
+        // Seen from its middle on port 1883: a PINGREQ, then its answer.
+        flow.on_stream_data(&cfg, 1883, s, b"\xc0\x00", ts(), &mut out);
+        flow.on_stream_data(&cfg, 1883, c, b"\xd0\x00", ts(), &mut out);
+        flow.finish(&cfg, ts(), &mut out);
+        assert!(matches!(out[0], AppOutput::Detected(AppProto::Mqtt)));
+        let txs = out
+            .iter()
+            .filter(|o| matches!(o, AppOutput::Mqtt(_)))
+            .count();
+        assert_eq!(txs, 2);
+        let events: Vec<_> = out
+            .iter()
+            .filter_map(|o| match o {
+                AppOutput::Anomaly {
+                    proto: Some(AppProto::Mqtt),
+                    event,
+                    detection: false,
+                    tx_id: Some(_),
+                } => Some(*event),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(events, ["unintroduced_message", "unintroduced_message"]);
+        // Elsewhere the same bytes are not MQTT, and with MQTT off not even on its port.
+        let mut flow = AppFlow::default();
+        let mut out = Vec::new();
+        flow.on_stream_data(&cfg, 8080, s, b"\xc0\x00", ts(), &mut out);
+        assert!(!out
+            .iter()
+            .any(|o| matches!(o, AppOutput::Detected(AppProto::Mqtt))));
+        let off = AppConfig {
+            mqtt: MqttSettings {
+                enabled: false,
+                ..MqttSettings::default()
+            },
+            ..AppConfig::default()
+        };
+        let mut flow = AppFlow::default();
+        let mut out = Vec::new();
+        flow.on_stream_data(&off, 1883, s, b"\xc0\x00", ts(), &mut out);
+        assert!(!out
+            .iter()
+            .any(|o| matches!(o, AppOutput::Detected(AppProto::Mqtt))));
     }
 
     /// A DNS query for `a.local` (type A).

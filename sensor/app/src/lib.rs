@@ -7,8 +7,8 @@
 //! and fed everything seen so far, then every later byte. What the parsers produce comes out
 //! as [`AppOutput`] values for the caller to log and inspect.
 //!
-//! Parsed: HTTP, TLS, DNS/mDNS, SSH (banners, up to `NEWKEYS`) and SMB (shares, named pipes,
-//! file names and file data). Detected only, so that rules naming them apply: FTP, SMTP and
+//! Parsed: HTTP, TLS, DNS/mDNS, SSH (banners, up to `NEWKEYS`), SMB (shares, named pipes,
+//! file names and file data) and MQTT (every packet, Suricata's transactions). Detected only, so that rules naming them apply: FTP, SMTP and
 //! DCERPC over TCP.
 #![forbid(unsafe_code)]
 
@@ -17,6 +17,7 @@ mod flow;
 mod probes;
 
 pub use detect::{AppProto, DetectOutcome};
-pub use flow::{AppConfig, AppFlow, AppOutput, Transport};
+pub use flow::{AppConfig, AppFlow, AppOutput, MqttSettings, Transport};
+pub use tapwatch_mqtt::{MqttConfig, MqttEve, MqttTransaction};
 pub use tapwatch_smb::{SmbEvent, SmbEventKind, FILE_DATA_LIMIT};
 pub use tapwatch_ssh::SshInfo;

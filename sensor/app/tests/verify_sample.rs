@@ -54,7 +54,7 @@ fn replay(pcap: &Path) -> (AppFlow, Vec<AppOutput>) {
         next[i] = Some(tcp.seq.wrapping_add(d.payload.len() as u32));
         flow.on_stream_data(&cfg, server_port, dir, d.payload, ts, &mut out);
     }
-    flow.finish(ts, &mut out);
+    flow.finish(&cfg, ts, &mut out);
     (flow, out)
 }
 

@@ -59,6 +59,8 @@ app_protos! {
     Smtp => "smtp", true;
     /// DCERPC over TCP (detected only).
     Dcerpc => "dcerpc", true;
+    /// MQTT.
+    Mqtt => "mqtt", true;
     /// HTTP/2.
     Http2 => "http2", false;
     /// FTP data connections.
@@ -81,8 +83,6 @@ app_protos! {
     Sip => "sip", false;
     /// RFB (VNC).
     Rfb => "rfb", false;
-    /// MQTT.
-    Mqtt => "mqtt", false;
     /// PostgreSQL.
     Pgsql => "pgsql", false;
     /// Modbus.
@@ -170,7 +170,7 @@ mod tests {
         let names: Vec<_> = AppProto::detected().map(AppProto::name).collect();
         assert_eq!(
             names,
-            ["http", "tls", "dns", "mdns", "ssh", "smb", "ftp", "smtp", "dcerpc"]
+            ["http", "tls", "dns", "mdns", "ssh", "smb", "ftp", "smtp", "dcerpc", "mqtt"]
         );
         assert!(!AppProto::Http2.is_detected());
     }

@@ -287,10 +287,14 @@ pub(crate) fn dir_index(dir: Direction) -> usize {
 }
 
 /// The direction a buffer's data travels in, when fixed. Unlike [`Buffer::direction`],
-/// `dns.query` is request-only, as in Suricata 8.
+/// `dns.query` is request-only, as in Suricata 8. MQTT's buffers hold the whole
+/// transaction's packets (both directions) and are inspected on its to-server side, as
+/// Suricata registers its MQTT keywords: a rule naming no direction alerts once per
+/// transaction.
 pub(crate) fn fixed_direction(buffer: Buffer) -> Option<Direction> {
     match buffer {
         Buffer::DnsQuery => Some(Direction::ToServer),
+        b if b.name().starts_with("mqtt.") => Some(Direction::ToServer),
         b => b.direction(),
     }
 }
@@ -308,6 +312,8 @@ pub(crate) fn buffer_proto(buffer: Buffer) -> Option<AppProto> {
         Some(AppProto::Ssh)
     } else if name.starts_with("smb.") {
         Some(AppProto::Smb)
+    } else if name.starts_with("mqtt.") {
+        Some(AppProto::Mqtt)
     } else {
         None
     }

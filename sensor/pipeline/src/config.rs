@@ -253,6 +253,8 @@ pub struct AppSection {
     pub http: HttpSection,
     /// `[app.tls]`
     pub tls: TlsSection,
+    /// `[app.mqtt]`
+    pub mqtt: MqttSection,
 }
 
 impl Default for AppSection {
@@ -261,6 +263,34 @@ impl Default for AppSection {
             detection_buffer_bytes: nz(4096),
             http: HttpSection::default(),
             tls: TlsSection::default(),
+            mqtt: MqttSection::default(),
+        }
+    }
+}
+
+/// `[app.mqtt]`, as Suricata's `app-layer.protocols.mqtt`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MqttSection {
+    /// Detect and parse MQTT (Suricata's `enabled`).
+    pub enabled: bool,
+    /// Server ports probed for MQTT first, where any well-formed MQTT packet identifies it
+    /// (Suricata's `detection-ports`); elsewhere a client's CONNECT does.
+    pub detection_ports: Vec<u16>,
+    /// The longest packet body parsed; a longer packet is logged truncated and skipped
+    /// (Suricata's `max-msg-length`).
+    pub max_msg_length_bytes: NonZeroUsize,
+    /// The most exchanges per flow left open waiting for their answer (Suricata's `max-tx`).
+    pub max_transactions: NonZeroUsize,
+}
+
+impl Default for MqttSection {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            detection_ports: vec![1883],
+            max_msg_length_bytes: nz(1 << 20),
+            max_transactions: nz(4096),
         }
     }
 }
@@ -326,6 +356,8 @@ pub enum EveType {
     Tls,
     /// SSH identification strings (`event_type: "ssh"`).
     Ssh,
+    /// MQTT transactions (`event_type: "mqtt"`).
+    Mqtt,
     /// Ended flows.
     Flow,
     /// Anomalies (see `anomaly_types`).
@@ -375,6 +407,9 @@ pub struct EveSection {
     /// about once a second of packet time. The file changes (rotation, reopening) only
     /// between chunks.
     pub buffer_bytes: NonZeroUsize,
+    /// Strings of `mqtt` records (topics, messages, ...) longer than this many bytes are cut
+    /// and marked `[truncated N additional bytes]` (Suricata's `mqtt` `string-log-limit`).
+    pub mqtt_string_log_limit_bytes: usize,
 }
 
 /// Permission bits of a file, written in octal as a string: `"0640"`.
@@ -422,6 +457,7 @@ impl Default for EveSection {
                 EveType::Mdns,
                 EveType::Tls,
                 EveType::Ssh,
+                EveType::Mqtt,
                 EveType::Flow,
                 EveType::Anomaly,
                 EveType::Stats,
@@ -434,6 +470,7 @@ impl Default for EveSection {
             rotate_interval_secs: 0,
             max_files: 10,
             buffer_bytes: nz(1 << 20),
+            mqtt_string_log_limit_bytes: tapwatch_mqtt::DEFAULT_STRING_LOG_LIMIT,
         }
     }
 }
@@ -557,6 +594,14 @@ pub fn app_config(config: &Config) -> tapwatch_app::AppConfig {
             decompress: h.decompress,
             decompress_layer_limit: h.decompress_layer_limit,
             ..tapwatch_http::HttpConfig::default()
+        },
+        mqtt: tapwatch_app::MqttSettings {
+            enabled: config.app.mqtt.enabled,
+            detection_ports: config.app.mqtt.detection_ports.clone(),
+            parser: tapwatch_app::MqttConfig {
+                max_msg_len: config.app.mqtt.max_msg_length_bytes.get(),
+                max_tx: config.app.mqtt.max_transactions.get(),
+            },
         },
         ..tapwatch_app::AppConfig::default()
     }

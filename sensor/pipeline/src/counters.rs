@@ -77,6 +77,8 @@ pub struct Counters {
     pub tls_tx: u64,
     /// SSH sessions logged (not yet in the stats record, whose layout the golden test fixes).
     pub ssh_tx: u64,
+    /// MQTT transactions (not yet in the stats record, whose layout the golden test fixes).
+    pub mqtt_tx: u64,
     /// SMB tree connects and creates seen.
     pub smb_events: u64,
     /// File data bytes handed to inspection (SMB reads and writes).
@@ -126,6 +128,7 @@ impl std::ops::AddAssign<&Counters> for Counters {
         self.dns_tcp_tx += other.dns_tcp_tx;
         self.tls_tx += other.tls_tx;
         self.ssh_tx += other.ssh_tx;
+        self.mqtt_tx += other.mqtt_tx;
         self.smb_events += other.smb_events;
         self.file_data_bytes += other.file_data_bytes;
         add_map(&mut self.flows_by_proto, &other.flows_by_proto);

@@ -353,6 +353,84 @@ pub(crate) fn tls(engine: &Engine, info: &TlsInfo, b: &mut Buffers) {
     }
 }
 
+/// The buffers of an MQTT transaction that the engine's rules use, all under the to-server
+/// direction (the engine inspects MQTT's buffers on a transaction's to-server side, whatever
+/// the packets' own directions, as Suricata does): the CONNECT's strings, flags and
+/// protocol level, the PUBLISH's topic and message, each SUBSCRIBE and UNSUBSCRIBE topic,
+/// and per packet its type, DUP/RETAIN bits, QoS and reason codes (value buffers of one
+/// byte; `mqtt.type`, `mqtt.flags`, `mqtt.qos` and `mqtt.reason_code` match when any packet
+/// of the transaction does).
+pub(crate) fn mqtt(engine: &Engine, tx: &tapwatch_mqtt::MqttTransaction, b: &mut Buffers) {
+    use tapwatch_mqtt::Body;
+    let uses = |x: Buffer| engine.uses_buffer(x);
+    for msg in &tx.messages {
+        let h = &msg.header;
+        if uses(Buffer::MqttType) {
+            b.push(Buffer::MqttType, TS, &[h.kind.code()]);
+        }
+        if uses(Buffer::MqttFlags) {
+            b.push(Buffer::MqttFlags, TS, &[h.flag_bits()]);
+        }
+        if uses(Buffer::MqttQos) {
+            b.push(Buffer::MqttQos, TS, &[h.qos]);
+        }
+        if uses(Buffer::MqttReasonCode) {
+            for code in msg.reason_codes() {
+                b.push(Buffer::MqttReasonCode, TS, &[code]);
+            }
+        }
+        match &msg.body {
+            Body::Connect(c) => {
+                if uses(Buffer::MqttProtocolVersion) {
+                    b.push(Buffer::MqttProtocolVersion, TS, &[c.protocol_version]);
+                }
+                if uses(Buffer::MqttConnectFlags) {
+                    b.push(Buffer::MqttConnectFlags, TS, &[c.flags]);
+                }
+                let strings = [
+                    (Buffer::MqttConnectProtocolString, Some(&c.protocol_string)),
+                    (Buffer::MqttConnectClientId, Some(&c.client_id)),
+                    (Buffer::MqttConnectUsername, c.username.as_ref()),
+                    (Buffer::MqttConnectPassword, c.password.as_ref()),
+                    (Buffer::MqttConnectWillTopic, c.will_topic.as_ref()),
+                    (Buffer::MqttConnectWillMessage, c.will_message.as_ref()),
+                ];
+                for (buffer, value) in strings {
+                    if let Some(v) = value.filter(|_| uses(buffer)) {
+                        b.push(buffer, TS, v);
+                    }
+                }
+            }
+            Body::Connack(c) if uses(Buffer::MqttConnackSessionPresent) => {
+                b.push(
+                    Buffer::MqttConnackSessionPresent,
+                    TS,
+                    &[u8::from(c.session_present)],
+                );
+            }
+            Body::Publish(p) => {
+                if uses(Buffer::MqttPublishTopic) {
+                    b.push(Buffer::MqttPublishTopic, TS, &p.topic);
+                }
+                if uses(Buffer::MqttPublishMessage) {
+                    b.push(Buffer::MqttPublishMessage, TS, &p.message);
+                }
+            }
+            Body::Subscribe(s) if uses(Buffer::MqttSubscribeTopic) => {
+                for (topic, _) in &s.topics {
+                    b.push(Buffer::MqttSubscribeTopic, TS, topic);
+                }
+            }
+            Body::Unsubscribe(u) if uses(Buffer::MqttUnsubscribeTopic) => {
+                for topic in &u.topics {
+                    b.push(Buffer::MqttUnsubscribeTopic, TS, topic);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -351,6 +351,12 @@ impl Detection {
                 }
                 (0, &[Direction::ToServer, Direction::ToClient])
             }
+            AppOutput::Mqtt(tx) => {
+                crate::detect_buffers::mqtt(&self.engine, tx, &mut self.buffers);
+                // All of a transaction's buffers are inspected together on its to-server side
+                // (rules that ask for the to-client side see them there).
+                (tx.tx_id, &[Direction::ToServer, Direction::ToClient])
+            }
             AppOutput::FileData { dir, data, .. } => {
                 let d = *dir;
                 self.buffers.push(Buffer::FileData, d, data);
@@ -426,6 +432,7 @@ pub(crate) struct AlertRest<'a> {
     pub http: Option<&'a tapwatch_http::HttpTransaction>,
     pub dns: Option<&'a tapwatch_dns::DnsRecord>,
     pub tls: Option<&'a tapwatch_tls::TlsInfo>,
+    pub mqtt: Option<tapwatch_app::MqttEve<'a>>,
     pub flow: Option<tapwatch_eve::AlertFlow>,
     pub payload: Option<String>,
     payload_printable: Option<String>,
@@ -458,6 +465,7 @@ impl tapwatch_eve::AlertFields for AlertRest<'_> {
         object(out, "http", self.http);
         object(out, "dns", self.dns);
         object(out, "tls", self.tls);
+        object(out, "mqtt", self.mqtt.as_ref());
         if let Some(f) = &self.flow {
             push_key(out, "flow");
             f.write_json(out);
@@ -507,6 +515,12 @@ impl<'a> AlertRest<'a> {
                 Some(AppOutput::Http(tx)) => rest.http = Some(tx),
                 Some(AppOutput::Dns(rec)) => rest.dns = Some(rec),
                 Some(AppOutput::Tls(info)) => rest.tls = Some(info),
+                Some(AppOutput::Mqtt(tx)) => {
+                    rest.mqtt = Some(tapwatch_app::MqttEve {
+                        tx,
+                        limit: tapwatch_mqtt::DEFAULT_STRING_LOG_LIMIT,
+                    })
+                }
                 _ => {}
             }
         }
@@ -523,6 +537,7 @@ impl<'a> AlertRest<'a> {
             http: None,
             dns: None,
             tls: None,
+            mqtt: None,
             flow: None,
             payload: opts.payload.then(|| tapwatch_eve::base64(data)),
             payload_printable: opts
@@ -533,6 +548,15 @@ impl<'a> AlertRest<'a> {
             packet_linktype: None,
             data,
         }
+    }
+
+    /// Cuts the strings of the `mqtt` object at `limit` bytes (`[eve]
+    /// mqtt_string_log_limit_bytes`).
+    pub fn with_mqtt_limit(mut self, limit: usize) -> Self {
+        if let Some(m) = self.mqtt.as_mut() {
+            m.limit = limit;
+        }
+        self
     }
 
     /// Adds `packet` (the frame, base64) and `packet_info` when configured and known.

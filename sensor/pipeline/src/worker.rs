@@ -740,6 +740,17 @@ impl<W: RecordSink> Worker<W> {
                     self.write_eve(&env, &*info);
                 }
             }
+            AppOutput::Mqtt(tx) => {
+                self.counters.mqtt_tx += 1;
+                if self.config.eve.wants(EveType::Mqtt) {
+                    let env = view.envelope(EventType::Mqtt, origin, tx.direction(), None);
+                    let body = tapwatch_app::MqttEve {
+                        tx: &tx,
+                        limit: self.config.eve.mqtt_string_log_limit_bytes,
+                    };
+                    self.write_eve(&env, &body);
+                }
+            }
             // Inspection buffers for detection; nothing is logged.
             AppOutput::Smb(_) => self.counters.smb_events += 1,
             AppOutput::FileData { data, .. } => {
@@ -812,7 +823,7 @@ impl<W: RecordSink> Worker<W> {
                 stream: None,
             };
             self.reassembler.finish(streams, &mut sink);
-            app.finish(flow.last, &mut self.app_out);
+            app.finish(&self.app_config, flow.last, &mut self.app_out);
         }
         if let Some(det) = self.detection.as_mut() {
             if !self.app_out.is_empty() {
@@ -986,6 +997,7 @@ impl<W: RecordSink> Worker<W> {
                 data,
                 p.alert.source == tapwatch_detect::AlertSource::Stream,
             )
+            .with_mqtt_limit(self.config.eve.mqtt_string_log_limit_bytes)
             .with_packet(
                 &self.config.detect.alert,
                 packet_frame(&det, origin),

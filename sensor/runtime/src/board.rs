@@ -312,7 +312,7 @@ pub struct Totals {
     /// Flows whose application protocol was detected, by protocol.
     pub app_flows: BTreeMap<&'static str, u64>,
     /// Application-layer transactions by protocol (`dns_udp`, `dns_tcp`, `http`, `mdns`,
-    /// `smb`, `ssh`, `tls`).
+    /// `mqtt`, `smb`, `ssh`, `tls`).
     pub app_transactions: BTreeMap<&'static str, u64>,
     /// Bytes held by stream reassembly.
     pub stream_memory_bytes: u64,
@@ -363,6 +363,7 @@ impl Totals {
             ("dns_udp", c.dns_udp_tx),
             ("http", c.http_tx),
             ("mdns", c.mdns_tx),
+            ("mqtt", c.mqtt_tx),
             ("smb", c.smb_events),
             ("ssh", c.ssh_tx),
             ("tls", c.tls_tx),

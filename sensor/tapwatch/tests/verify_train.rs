@@ -46,12 +46,12 @@ const TEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Record types tapwatch writes to EVE.
 const TAPWATCH_EVENT_TYPES: &[&str] = &[
-    "alert", "http", "dns", "mdns", "tls", "ssh", "flow", "anomaly", "stats",
+    "alert", "http", "dns", "mdns", "tls", "ssh", "mqtt", "flow", "anomaly", "stats",
 ];
 
 /// Application-layer protocols tapwatch detects (`tapwatch-app`).
 const TAPWATCH_PROTOCOLS: &[&str] = &[
-    "http", "http1", "tls", "dns", "mdns", "ssh", "smb", "ftp", "smtp", "dcerpc",
+    "http", "http1", "tls", "dns", "mdns", "ssh", "smb", "ftp", "smtp", "dcerpc", "mqtt",
 ];
 
 fn ratchet_dir() -> PathBuf {

@@ -189,6 +189,29 @@ fn split_key(text: &str) -> Option<(&str, &str)> {
     Some((k.trim(), v.trim()))
 }
 
+/// The items of a flow collection's inside, split at the commas outside nested `[]`, `{}`
+/// and quotes (`{topic: a, qos: 0}, {topic: b, qos: 1}`), trimmed.
+fn split_flow(inner: &str) -> Vec<&str> {
+    let mut items = Vec::new();
+    let (mut depth, mut quote, mut start) = (0usize, None, 0);
+    for (i, c) in inner.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '[' | '{') => depth += 1,
+            (None, ']' | '}') => depth = depth.saturating_sub(1),
+            (None, ',') if depth == 0 => {
+                items.push(inner[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(inner[start..].trim());
+    items
+}
+
 fn scalar(text: &str) -> Yaml {
     let t = text.trim();
     if t.len() >= 2
@@ -198,13 +221,22 @@ fn scalar(text: &str) -> Yaml {
     }
     if let Some(inner) = t.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
         return Yaml::List(
-            inner
-                .split(',')
-                .map(str::trim)
+            split_flow(inner)
+                .into_iter()
                 .filter(|s| !s.is_empty())
                 .map(scalar)
                 .collect(),
         );
+    }
+    if let Some(inner) = t.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+        let mut entries = Vec::new();
+        for item in split_flow(inner).into_iter().filter(|s| !s.is_empty()) {
+            match item.split_once(':') {
+                Some((k, v)) => entries.push((k.trim().to_owned(), scalar(v))),
+                None => entries.push((item.to_owned(), Yaml::Null)),
+            }
+        }
+        return Yaml::Map(entries);
     }
     match t {
         "" | "~" | "null" => Yaml::Null,
@@ -455,6 +487,10 @@ pub struct Settings {
     pub tls_encryption_full: bool,
     /// `[app.http] decompress_layer_limit`, when the test sets Suricata's.
     pub http_decompress_layers: Option<u64>,
+    /// `app-layer.protocols.mqtt.max-msg-length` in bytes.
+    pub mqtt_max_msg_len: Option<u64>,
+    /// The eve-log `mqtt` type's `string-log-limit` in bytes.
+    pub mqtt_string_log_limit: Option<u64>,
     /// Settings tapwatch has no counterpart for; a failing test names them as its reason.
     pub unmapped: Vec<String>,
     /// Set when the test exercises a feature tapwatch leaves out on purpose: the reason.
@@ -502,6 +538,7 @@ const NO_EFFECT_SETTINGS: &[&str] = &[
     "app-layer.protocols.dns.udp.enabled",
     "app-layer.protocols.ssh.enabled",
     "app-layer.protocols.smb.enabled",
+    "app-layer.protocols.mqtt.enabled",
     "exception-policy",
     "stream.async-oneside",
 ];
@@ -586,6 +623,10 @@ impl Settings {
                     _ => self.unmapped.push(format!("{name}={value}")),
                 }
             }
+            "app-layer.protocols.mqtt.max-msg-length" => match size(value) {
+                Some(n) if n > 0 => self.mqtt_max_msg_len = Some(n),
+                _ => self.unmapped.push(format!("{name}={value}")),
+            },
             _ if name.starts_with("vars.address-groups.")
                 || name.starts_with("vars.port-groups.") =>
             {
@@ -786,6 +827,18 @@ impl Settings {
                     }
                     self.anomaly_types = Some(kinds);
                 }
+                "mqtt" => {
+                    list.push(name.to_owned());
+                    if let Some(l) = options
+                        .and_then(|o| o.get("string-log-limit"))
+                        .and_then(Yaml::as_str)
+                    {
+                        match size(l) {
+                            Some(n) => self.mqtt_string_log_limit = Some(n),
+                            None => self.unmapped.push(format!("mqtt string-log-limit={l}")),
+                        }
+                    }
+                }
                 "http" | "dns" | "mdns" | "tls" | "ssh" | "flow" | "stats" => {
                     list.push(name.to_owned())
                 }
@@ -817,8 +870,17 @@ impl Settings {
         if let Some(n) = self.http_decompress_layers {
             c.push_str(&format!("[app.http]\ndecompress_layer_limit = {n}\n"));
         }
-        if self.eve_types.is_some() || self.anomaly_types.is_some() {
+        if let Some(n) = self.mqtt_max_msg_len {
+            c.push_str(&format!("[app.mqtt]\nmax_msg_length_bytes = {n}\n"));
+        }
+        if self.eve_types.is_some()
+            || self.anomaly_types.is_some()
+            || self.mqtt_string_log_limit.is_some()
+        {
             c.push_str("[eve]\n");
+            if let Some(n) = self.mqtt_string_log_limit {
+                c.push_str(&format!("mqtt_string_log_limit_bytes = {n}\n"));
+            }
             if let Some(t) = &self.eve_types {
                 c.push_str(&format!("types = {t:?}\n"));
             }
