@@ -32,6 +32,7 @@ fn run(data: &[u8], compare_split: bool) {
             response_body_limit: usize::from(input.u8()),
             max_pending_transactions: usize::from(input.u8() % 4),
             decompress: c & 2 == 2,
+            decompress_layer_limit: usize::from(c >> 5),
             max_decompressed_bytes: 64 + usize::from(input.u16()),
             max_decompression_ratio: 1 + u64::from(input.u8()),
         }
