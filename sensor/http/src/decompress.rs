@@ -164,7 +164,34 @@ fn is_zlib_header(a: u8, b: u8) -> bool {
     a & 0x0f == 8 && a >> 4 <= 7 && ((u16::from(a) << 8) | u16::from(b)) % 31 == 0
 }
 
-/// Decodes one response body, appending into the kept body up to its limit.
+/// Where decoded bytes go: the kept body and the file being received.
+pub(crate) trait Decoded {
+    /// The next decoded bytes.
+    fn push(&mut self, bytes: &[u8]);
+    /// True when nobody wants more output: decoding may stop.
+    fn full(&self) -> bool;
+}
+
+/// A body bounded by a limit, as a [`Decoded`] output.
+#[cfg(test)]
+#[derive(Debug)]
+pub(crate) struct Bounded<'a> {
+    pub(crate) body: &'a mut Vec<u8>,
+    pub(crate) limit: usize,
+}
+
+#[cfg(test)]
+impl Decoded for Bounded<'_> {
+    fn push(&mut self, bytes: &[u8]) {
+        append_bounded(self.body, bytes, self.limit);
+    }
+
+    fn full(&self) -> bool {
+        self.body.len() >= self.limit
+    }
+}
+
+/// Decodes one response body into a [`Decoded`] output.
 #[derive(Debug)]
 pub(crate) struct Decompressor {
     stage: Stage,
@@ -193,14 +220,13 @@ impl Decompressor {
         }
     }
 
-    /// Decodes `input`, appending output to `body` without letting it pass `limit`.
+    /// Decodes `input` into `body`; decoding stops once `body` is full.
     /// Returns the anomaly decoding raised, if any (decoding then stops, or passes the
     /// body through unchanged when the data was never compressed).
     pub(crate) fn feed(
         &mut self,
         input: &[u8],
-        body: &mut Vec<u8>,
-        limit: usize,
+        body: &mut impl Decoded,
         cfg: &HttpConfig,
     ) -> Option<HttpAnomaly> {
         let mut input = input;
@@ -208,7 +234,7 @@ impl Decompressor {
             match &mut self.stage {
                 Stage::Idle => return None,
                 Stage::Passthrough => {
-                    append_bounded(body, input, limit);
+                    body.push(input);
                     return None;
                 }
                 Stage::Gzip(h) => match h.feed(input) {
@@ -219,7 +245,7 @@ impl Decompressor {
                         }
                         self.stage = Stage::Inflate(Box::new(Decompress::new(false)));
                     }
-                    Err(()) => return Some(self.fail(input, body, limit)),
+                    Err(()) => return Some(self.fail(input, body)),
                 },
                 Stage::Sniff { buf, len } => {
                     while *len < 2 {
@@ -233,11 +259,11 @@ impl Decompressor {
                     let head = *buf;
                     self.stage =
                         Stage::Inflate(Box::new(Decompress::new(is_zlib_header(head[0], head[1]))));
-                    if let Some(a) = self.inflate(&head, body, limit, cfg) {
+                    if let Some(a) = self.inflate(&head, body, cfg) {
                         return Some(a);
                     }
                 }
-                Stage::Inflate(_) => return self.inflate(input, body, limit, cfg),
+                Stage::Inflate(_) => return self.inflate(input, body, cfg),
             }
         }
     }
@@ -245,13 +271,12 @@ impl Decompressor {
     fn inflate(
         &mut self,
         mut input: &[u8],
-        body: &mut Vec<u8>,
-        limit: usize,
+        body: &mut impl Decoded,
         cfg: &HttpConfig,
     ) -> Option<HttpAnomaly> {
         let mut out = [0u8; STEP];
         loop {
-            if body.len() >= limit {
+            if body.full() {
                 self.stage = Stage::Idle;
                 return None;
             }
@@ -269,9 +294,9 @@ impl Decompressor {
             input = input.get(used_n..).unwrap_or_default();
             self.consumed = self.consumed.saturating_add(used);
             self.produced = self.produced.saturating_add(made);
-            append_bounded(body, out.get(..made_n).unwrap_or_default(), limit);
+            body.push(out.get(..made_n).unwrap_or_default());
             match res {
-                Err(_) => return Some(self.fail(input, body, limit)),
+                Err(_) => return Some(self.fail(input, body)),
                 Ok(Status::StreamEnd) => {
                     self.stage = Stage::Idle;
                     return None;
@@ -296,10 +321,10 @@ impl Decompressor {
         self.stage = Stage::Idle;
     }
 
-    fn fail(&mut self, rest: &[u8], body: &mut Vec<u8>, limit: usize) -> HttpAnomaly {
+    fn fail(&mut self, rest: &[u8], body: &mut impl Decoded) -> HttpAnomaly {
         if self.produced == 0 {
             self.stage = Stage::Passthrough;
-            append_bounded(body, rest, limit);
+            body.push(rest);
         } else {
             self.stage = Stage::Idle;
         }
@@ -332,7 +357,14 @@ mod tests {
         let mut body = Vec::new();
         let mut an = Vec::new();
         for p in input.chunks(piece.max(1)) {
-            if let Some(a) = d.feed(p, &mut body, limit, &cfg) {
+            if let Some(a) = d.feed(
+                p,
+                &mut Bounded {
+                    body: &mut body,
+                    limit,
+                },
+                &cfg,
+            ) {
                 an.push(a);
             }
         }
@@ -420,7 +452,14 @@ mod tests {
         let mut d = Decompressor::new(Codec::Gzip);
         let mut body = Vec::new();
         assert_eq!(
-            d.feed(&z, &mut body, usize::MAX, &cfg),
+            d.feed(
+                &z,
+                &mut Bounded {
+                    body: &mut body,
+                    limit: usize::MAX
+                },
+                &cfg
+            ),
             Some(HttpAnomaly::CompressionBomb)
         );
         assert!(d.produced <= cfg.max_decompressed_bytes as u64 + STEP as u64);
@@ -431,12 +470,29 @@ mod tests {
         let mut d = Decompressor::new(Codec::Gzip);
         let mut body = Vec::new();
         assert_eq!(
-            d.feed(&z, &mut body, usize::MAX, &cfg),
+            d.feed(
+                &z,
+                &mut Bounded {
+                    body: &mut body,
+                    limit: usize::MAX
+                },
+                &cfg
+            ),
             Some(HttpAnomaly::CompressionBomb)
         );
         assert!(body.len() <= 64 * 1024 + STEP);
         // Further input is ignored once stopped.
-        assert_eq!(d.feed(&z, &mut body, usize::MAX, &cfg), None);
+        assert_eq!(
+            d.feed(
+                &z,
+                &mut Bounded {
+                    body: &mut body,
+                    limit: usize::MAX
+                },
+                &cfg
+            ),
+            None
+        );
     }
 
     #[test]
