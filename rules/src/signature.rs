@@ -301,6 +301,9 @@ pub enum Buffer {
     HttpResponseBody,
     /// `file.data` / `file_data`: file contents (HTTP bodies in either direction, SMB files, ...).
     FileData,
+    /// `file.name`: the name of each file a transaction carried, in the file's direction
+    /// (multi-buffer); also what the legacy `filename` and `fileext` keywords match.
+    FileName,
     /// `dns.query` / `dns_query` (each question name: a multi-buffer).
     DnsQuery,
     /// `dns.answers.rrname`: each answer record's name, in requests and responses
@@ -412,6 +415,7 @@ impl Buffer {
             Self::HttpRequestBody => "http.request_body",
             Self::HttpResponseBody => "http.response_body",
             Self::FileData => "file.data",
+            Self::FileName => "file.name",
             Self::DnsQuery => "dns.query",
             Self::DnsAnswerName => "dns.answers.rrname",
             Self::DnsQueriesName => "dns.queries.rrname",
@@ -509,6 +513,7 @@ impl Buffer {
             self,
             Self::HttpRequestHeader
                 | Self::HttpResponseHeader
+                | Self::FileName
                 | Self::DnsQuery
                 | Self::DnsAnswerName
                 | Self::DnsQueriesName

@@ -17,6 +17,8 @@ pub enum EventType {
     Tls,
     /// An SSH session's identification strings (`ssh`).
     Ssh,
+    /// A file a transaction carried (`fileinfo`).
+    Fileinfo,
     /// A rule matched (`alert`).
     Alert,
     /// A flow that ended (`flow`).
@@ -36,6 +38,7 @@ impl EventType {
             Self::Mdns => "mdns",
             Self::Tls => "tls",
             Self::Ssh => "ssh",
+            Self::Fileinfo => "fileinfo",
             Self::Alert => "alert",
             Self::Flow => "flow",
             Self::Anomaly => "anomaly",

@@ -27,6 +27,7 @@ use md5::{Digest as _, Md5};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use sha1::Sha1;
 use sha2::Sha256;
+use tapwatch_common::Direction;
 
 /// Which hashes to compute for each file (Suricata's `force-hash`, or what rules need).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -87,6 +88,7 @@ impl FileState {
 #[derive(Debug, Clone)]
 pub struct FileTracker {
     name: Vec<u8>,
+    direction: Direction,
     tx_id: u64,
     size: u64,
     limit: Option<u64>,
@@ -99,11 +101,19 @@ pub struct FileTracker {
 }
 
 impl FileTracker {
-    /// A file named `name`, carried by transaction `tx_id`, hashed as `hashes` says; with
-    /// `limit`, the bytes past the first `limit` are not taken and the file is truncated.
-    pub fn open(name: Vec<u8>, tx_id: u64, hashes: FileHashes, limit: Option<u64>) -> Self {
+    /// A file named `name`, travelling `direction`, carried by transaction `tx_id`, hashed
+    /// as `hashes` says; with `limit`, the bytes past the first `limit` are not taken and the
+    /// file is truncated.
+    pub fn open(
+        name: Vec<u8>,
+        direction: Direction,
+        tx_id: u64,
+        hashes: FileHashes,
+        limit: Option<u64>,
+    ) -> Self {
         Self {
             name,
+            direction,
             tx_id,
             size: 0,
             limit,
@@ -218,6 +228,7 @@ impl FileTracker {
         self.truncate();
         FileInfo {
             filename: self.name,
+            direction: self.direction,
             gaps: self.gaps,
             state: self.state,
             md5: self.md5.map(|h| h.finalize().into()),
@@ -234,10 +245,12 @@ impl FileTracker {
 ///
 /// Field order and presence as Suricata 8.0.6 writes them: `filename`, `gaps`, `state`,
 /// `md5`, `sha1`, `sha256` (each when computed), `stored`, `size`, `tx_id`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileInfo {
     /// The name as the protocol gave it.
     pub filename: Vec<u8>,
+    /// The direction the file travelled (not written: the record's addresses show it).
+    pub direction: Direction,
     /// Bytes were missing.
     pub gaps: bool,
     /// How the file ended.
@@ -316,7 +329,7 @@ mod tests {
     fn hashes_match_known_vectors_at_every_split() {
         let data = b"abc";
         for split in 0..=data.len() {
-            let mut f = FileTracker::open(b"x".to_vec(), 0, ALL, None);
+            let mut f = FileTracker::open(b"x".to_vec(), Direction::ToClient, 0, ALL, None);
             let (a, b) = data.split_at(split);
             f.append(a);
             f.append(b);
@@ -339,6 +352,7 @@ mod tests {
     fn only_the_hashes_asked_for() {
         let mut f = FileTracker::open(
             b"x".to_vec(),
+            Direction::ToClient,
             0,
             FileHashes {
                 sha256: true,
@@ -358,7 +372,7 @@ mod tests {
 
     #[test]
     fn a_gap_stops_hashing_and_is_noted() {
-        let mut f = FileTracker::open(b"x".to_vec(), 2, ALL, None);
+        let mut f = FileTracker::open(b"x".to_vec(), Direction::ToClient, 2, ALL, None);
         f.append(b"ab");
         f.gap(4);
         f.append(b"cd");
@@ -374,7 +388,7 @@ mod tests {
 
     #[test]
     fn the_limit_truncates() {
-        let mut f = FileTracker::open(b"x".to_vec(), 0, ALL, Some(5));
+        let mut f = FileTracker::open(b"x".to_vec(), Direction::ToClient, 0, ALL, Some(5));
         assert_eq!(f.append(b"abc"), 3);
         assert!(f.is_open());
         assert_eq!(f.append(b"defg"), 2);
@@ -389,7 +403,13 @@ mod tests {
 
     #[test]
     fn a_file_exactly_at_the_limit_is_closed() {
-        let mut f = FileTracker::open(b"x".to_vec(), 0, FileHashes::NONE, Some(3));
+        let mut f = FileTracker::open(
+            b"x".to_vec(),
+            Direction::ToClient,
+            0,
+            FileHashes::NONE,
+            Some(3),
+        );
         f.append(b"abc");
         f.close();
         assert_eq!(f.finish().state, FileState::Closed);
@@ -397,10 +417,22 @@ mod tests {
 
     #[test]
     fn finishing_an_open_file_truncates_it() {
-        let mut f = FileTracker::open(b"x".to_vec(), 0, FileHashes::NONE, None);
+        let mut f = FileTracker::open(
+            b"x".to_vec(),
+            Direction::ToClient,
+            0,
+            FileHashes::NONE,
+            None,
+        );
         f.append(b"abc");
         assert_eq!(f.finish().state, FileState::Truncated);
-        let mut f = FileTracker::open(b"x".to_vec(), 0, FileHashes::NONE, None);
+        let mut f = FileTracker::open(
+            b"x".to_vec(),
+            Direction::ToClient,
+            0,
+            FileHashes::NONE,
+            None,
+        );
         f.error();
         f.close();
         assert_eq!(f.finish().state, FileState::Error);
@@ -408,7 +440,7 @@ mod tests {
 
     #[test]
     fn eve_object_in_suricata_order() {
-        let mut f = FileTracker::open(b"/a\xffb".to_vec(), 1, ALL, None);
+        let mut f = FileTracker::open(b"/a\xffb".to_vec(), Direction::ToClient, 1, ALL, None);
         f.append(b"abc");
         f.close();
         let json = serde_json::to_string(&f.finish()).unwrap();
@@ -420,7 +452,14 @@ mod tests {
              \"sha256\":\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\",\
              \"stored\":false,\"size\":3,\"tx_id\":1}"
         );
-        let plain = FileTracker::open(b"n".to_vec(), 0, FileHashes::NONE, None).finish();
+        let plain = FileTracker::open(
+            b"n".to_vec(),
+            Direction::ToClient,
+            0,
+            FileHashes::NONE,
+            None,
+        )
+        .finish();
         assert_eq!(
             serde_json::to_string(&plain).unwrap(),
             "{\"filename\":\"n\",\"gaps\":false,\"state\":\"TRUNCATED\",\"stored\":false,\"size\":0,\"tx_id\":0}"

@@ -10,6 +10,7 @@
 //! `request_body_limit`) and is then `TRUNCATED`, as Suricata's files stop at libhtp's body
 //! limits (Suricata's records show responses cut at exactly the default 100 KiB).
 
+use tapwatch_common::Direction;
 use tapwatch_files::FileTracker;
 
 use crate::parser::TxSlot;
@@ -88,6 +89,7 @@ pub(crate) fn request_body_is_file(method: &[u8], headers: &[Header]) -> bool {
 pub(crate) fn request_file(slot: &TxSlot, cfg: &HttpConfig) -> FileTracker {
     FileTracker::open(
         request_path_name(&slot.tx),
+        Direction::ToServer,
         slot.tx.tx_id,
         cfg.file_hashes,
         limit(cfg.request_body_limit),
@@ -104,6 +106,7 @@ pub(crate) fn response_file(slot: &TxSlot, cfg: &HttpConfig) -> FileTracker {
         .unwrap_or_default();
     FileTracker::open(
         response_file_name(&slot.tx, headers),
+        Direction::ToClient,
         slot.tx.tx_id,
         cfg.file_hashes,
         limit(cfg.response_body_limit),

@@ -308,6 +308,9 @@ pub enum EveType {
     Tls,
     /// SSH identification strings (`event_type: "ssh"`).
     Ssh,
+    /// Files carried by transactions (HTTP request and response bodies), one
+    /// `event_type: "fileinfo"` record per file when it ends, as Suricata's `files` type.
+    Files,
     /// Ended flows.
     Flow,
     /// Anomalies (see `anomaly_types`).
@@ -357,6 +360,42 @@ pub struct EveSection {
     /// about once a second of packet time. The file changes (rotation, reopening) only
     /// between chunks.
     pub buffer_bytes: NonZeroUsize,
+    /// `[eve.files]`: what `fileinfo` records carry.
+    pub files: EveFilesSection,
+}
+
+/// A file hash EVE can carry.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum HashName {
+    /// MD5 (`md5`).
+    Md5,
+    /// SHA-1 (`sha1`).
+    Sha1,
+    /// SHA-256 (`sha256`).
+    Sha256,
+}
+
+/// `[eve.files]`, as Suricata's `outputs.eve-log.types.files`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EveFilesSection {
+    /// Hashes computed for every file and written in its `fileinfo` record (Suricata's
+    /// `force-hash`). Without them a file is hashed only when a rule needs the hash
+    /// (`filemd5`, `filesha1`, `filesha256`), and the hashes computed are written.
+    pub force_hash: Vec<HashName>,
+}
+
+impl EveFilesSection {
+    /// The hashes `force_hash` names.
+    pub fn hashes(&self) -> tapwatch_http::FileHashes {
+        let has = |h| self.force_hash.contains(&h);
+        tapwatch_http::FileHashes {
+            md5: has(HashName::Md5),
+            sha1: has(HashName::Sha1),
+            sha256: has(HashName::Sha256),
+        }
+    }
 }
 
 /// Permission bits of a file, written in octal as a string: `"0640"`.
@@ -404,6 +443,7 @@ impl Default for EveSection {
                 EveType::Mdns,
                 EveType::Tls,
                 EveType::Ssh,
+                EveType::Files,
                 EveType::Flow,
                 EveType::Anomaly,
                 EveType::Stats,
@@ -416,6 +456,7 @@ impl Default for EveSection {
             rotate_interval_secs: 0,
             max_files: 10,
             buffer_bytes: nz(1 << 20),
+            files: EveFilesSection::default(),
         }
     }
 }
@@ -537,6 +578,7 @@ pub fn app_config(config: &Config) -> tapwatch_app::AppConfig {
             request_body_limit: h.request_body_limit_bytes,
             response_body_limit: h.response_body_limit_bytes,
             decompress: h.decompress,
+            file_hashes: config.eve.files.hashes(),
             ..tapwatch_http::HttpConfig::default()
         },
         ..tapwatch_app::AppConfig::default()

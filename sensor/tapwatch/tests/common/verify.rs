@@ -442,6 +442,8 @@ pub struct Settings {
     pub eve_types: Option<Vec<String>>,
     /// Anomaly kinds of the eve-log `anomaly` type (`decode`, `stream`, `applayer`).
     pub anomaly_types: Option<Vec<String>>,
+    /// The eve-log `files` type's `force-hash` list (`md5`, `sha1`, `sha256`).
+    pub force_hash: Vec<String>,
     pub alert_payload: bool,
     pub alert_payload_printable: bool,
     pub alert_packet: bool,
@@ -727,6 +729,35 @@ impl Settings {
                     }
                     self.anomaly_types = Some(kinds);
                 }
+                "files" => {
+                    list.push(name.to_owned());
+                    if let Some(o) = options {
+                        // A block list, or a flow list (`[md5, sha256]`) read as one scalar.
+                        let hashes: Vec<String> = match o.get("force-hash") {
+                            Some(Yaml::Scalar(v)) => v
+                                .trim_matches(|c| c == '[' || c == ']')
+                                .split(',')
+                                .map(|h| h.trim().to_owned())
+                                .filter(|h| !h.is_empty())
+                                .collect(),
+                            Some(list) => list
+                                .items()
+                                .iter()
+                                .filter_map(Yaml::as_str)
+                                .map(str::to_owned)
+                                .collect(),
+                            None => Vec::new(),
+                        };
+                        self.force_hash.extend(hashes);
+                        let magic = o
+                            .get("force-magic")
+                            .and_then(Yaml::as_str)
+                            .is_some_and(|v| matches!(v, "yes" | "true"));
+                        if magic {
+                            self.unmapped.push("eve-log files force-magic".into());
+                        }
+                    }
+                }
                 "http" | "dns" | "mdns" | "tls" | "ssh" | "flow" | "stats" => {
                     list.push(name.to_owned())
                 }
@@ -763,6 +794,9 @@ impl Settings {
             if let Some(t) = &self.anomaly_types {
                 c.push_str(&format!("anomaly_types = {t:?}\n"));
             }
+        }
+        if !self.force_hash.is_empty() {
+            c.push_str(&format!("[eve.files]\nforce_hash = {:?}\n", self.force_hash));
         }
         c.push_str(&format!(
             "[detect]\ncache = true\ncache_dir = {:?}\n",
