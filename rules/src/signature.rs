@@ -304,6 +304,8 @@ pub enum Buffer {
     /// `file.name`: the name of each file a transaction carried, in the file's direction
     /// (multi-buffer); also what the legacy `filename` and `fileext` keywords match.
     FileName,
+    /// `filesize`: the size of each file a transaction carried, as a value (multi-buffer).
+    FileSize,
     /// `dns.query` / `dns_query` (each question name: a multi-buffer).
     DnsQuery,
     /// `dns.answers.rrname`: each answer record's name, in requests and responses
@@ -416,6 +418,7 @@ impl Buffer {
             Self::HttpResponseBody => "http.response_body",
             Self::FileData => "file.data",
             Self::FileName => "file.name",
+            Self::FileSize => "filesize",
             Self::DnsQuery => "dns.query",
             Self::DnsAnswerName => "dns.answers.rrname",
             Self::DnsQueriesName => "dns.queries.rrname",
@@ -514,6 +517,7 @@ impl Buffer {
             Self::HttpRequestHeader
                 | Self::HttpResponseHeader
                 | Self::FileName
+                | Self::FileSize
                 | Self::DnsQuery
                 | Self::DnsAnswerName
                 | Self::DnsQueriesName

@@ -143,7 +143,6 @@ pub(crate) fn is_known_unsupported_buffer(name: &str) -> bool {
         "filemd5",
         "filesha1",
         "filesha256",
-        "filesize",
         "tls_cert_notbefore",
         "tls_cert_notafter",
         "tls.cert_notbefore",
@@ -166,6 +165,9 @@ pub(super) fn integer(ctx: &mut Ctx<'_>, name: &str, v: Option<&str>) -> Result<
         "dns.rcode" => (Buffer::DnsRcode, u64::from(u8::MAX)),
         // The server's chain, counted as Suricata's unsigned 32-bit integer.
         "tls.cert_chain_len" => (Buffer::TlsCertChainLen, u64::from(u32::MAX)),
+        // Each file's size in bytes, once the file has ended (Suricata's unsigned 64-bit
+        // integer; tapwatch takes no unit suffixes).
+        "filesize" => (Buffer::FileSize, u64::MAX),
         _ => return Ok(false),
     };
     let v = v.ok_or_else(|| format!("'{name}' needs a value"))?;

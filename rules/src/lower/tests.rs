@@ -332,6 +332,12 @@ fn legacy_modifiers_and_sticky_buffers_normalise_alike() {
     assert_eq!(t.buffers[0].buffer, Buffer::FileName);
     assert!(Buffer::FileName.is_multi());
     rej_has("fileext;", "fileext", "needs a value");
+    let t = ok("filesize:100<>200;");
+    assert_eq!(t.buffers[0].buffer, Buffer::FileSize);
+    assert_eq!(
+        t.buffers[0].matchers,
+        vec![Matcher::Uint(NumCmp::Between(100, 200))]
+    );
     for (kw, b) in [
         ("tls.random", Buffer::TlsRandom),
         ("tls.random_time", Buffer::TlsRandomTime),

@@ -79,6 +79,11 @@ pub(crate) fn http(engine: &Engine, tx: &HttpTransaction, b: &mut Buffers) {
             b.push(Buffer::FileName, f.direction, &f.filename);
         }
     }
+    if uses(Buffer::FileSize) {
+        for f in &tx.files {
+            b.push(Buffer::FileSize, f.direction, &f.size.to_be_bytes());
+        }
+    }
     if let Some(req) = &tx.request {
         if uses(Buffer::HttpMethod) {
             b.push(Buffer::HttpMethod, TS, &req.method);
@@ -487,7 +492,7 @@ alert tls any any -> any any (tls.random_bytes; content:"x"; sid:3;)"#,
 
     #[test]
     fn file_names_are_one_instance_per_file_in_its_direction() {
-        let e = engine(r#"alert http any any -> any any (filename:"a"; sid:1;)"#);
+        let e = engine(r#"alert http any any -> any any (filename:"a"; filesize:>0; sid:1;)"#);
         let file = |name: &[u8], direction| tapwatch_http::FileInfo {
             filename: name.to_vec(),
             direction,
@@ -510,6 +515,11 @@ alert tls any any -> any any (tls.random_bytes; content:"x"; sid:3;)"#,
         assert_eq!(tc, vec![&b"a.txt"[..], &b"b.txt"[..]]);
         let ts: Vec<&[u8]> = b.get(Buffer::FileName, TS).collect();
         assert_eq!(ts, vec![&b"/up"[..]]);
+        let sizes: Vec<&[u8]> = b.get(Buffer::FileSize, TC).collect();
+        assert_eq!(
+            sizes,
+            vec![&1u64.to_be_bytes()[..], &1u64.to_be_bytes()[..]]
+        );
     }
 
     #[test]
