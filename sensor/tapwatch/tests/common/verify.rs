@@ -438,6 +438,9 @@ pub struct Settings {
     pub midstream: bool,
     /// `stream.reassembly.depth` in bytes; `Some(0)`: unlimited, as Suricata.
     pub stream_depth: Option<u64>,
+    /// libhtp's `request-body-limit` and `response-body-limit` in bytes; `Some(0)`:
+    /// unlimited, as Suricata.
+    pub http_body_limits: (Option<u64>, Option<u64>),
     /// The eve-log `types` of a test's own `suricata.yaml` that tapwatch writes; `None`: defaults.
     pub eve_types: Option<Vec<String>>,
     /// Anomaly kinds of the eve-log `anomaly` type (`decode`, `stream`, `applayer`).
@@ -515,6 +518,18 @@ impl Settings {
             "stream.inline" => {
                 if truthy {
                     self.ips_mode = true;
+                }
+            }
+            "app-layer.protocols.http.libhtp.default-config.request-body-limit" => {
+                match size(value) {
+                    Some(n) => self.http_body_limits.0 = Some(n),
+                    None => self.unmapped.push(format!("{name}={value}")),
+                }
+            }
+            "app-layer.protocols.http.libhtp.default-config.response-body-limit" => {
+                match size(value) {
+                    Some(n) => self.http_body_limits.1 = Some(n),
+                    None => self.unmapped.push(format!("{name}={value}")),
                 }
             }
             "stream.reassembly.depth" => match size(value) {
@@ -783,6 +798,17 @@ impl Settings {
             let d = if d == 0 { u64::from(u32::MAX) } else { d };
             c.push_str(&format!("[stream]\ndepth_bytes = {d}\n"));
         }
+        if self.http_body_limits != (None, None) {
+            // Suricata's 0 is unlimited.
+            let bytes = |n: u64| if n == 0 { u64::from(u32::MAX) } else { n };
+            c.push_str("[app.http]\n");
+            if let Some(n) = self.http_body_limits.0 {
+                c.push_str(&format!("request_body_limit_bytes = {}\n", bytes(n)));
+            }
+            if let Some(n) = self.http_body_limits.1 {
+                c.push_str(&format!("response_body_limit_bytes = {}\n", bytes(n)));
+            }
+        }
         if self.tls_encryption_full {
             c.push_str("[app.tls]\nencryption_handling = \"full\"\n");
         }
@@ -796,7 +822,10 @@ impl Settings {
             }
         }
         if !self.force_hash.is_empty() {
-            c.push_str(&format!("[eve.files]\nforce_hash = {:?}\n", self.force_hash));
+            c.push_str(&format!(
+                "[eve.files]\nforce_hash = {:?}\n",
+                self.force_hash
+            ));
         }
         c.push_str(&format!(
             "[detect]\ncache = true\ncache_dir = {:?}\n",
