@@ -309,6 +309,11 @@ pub enum Buffer {
     HttpResponseBody,
     /// `file.data` / `file_data`: file contents (HTTP bodies in either direction, SMB files, ...).
     FileData,
+    /// `file.name`: the name of each file a transaction carried, in the file's direction
+    /// (multi-buffer); also what the legacy `filename` and `fileext` keywords match.
+    FileName,
+    /// `filesize`: the size of each file a transaction carried, as a value (multi-buffer).
+    FileSize,
     /// `dns.query` / `dns_query` (each question name: a multi-buffer).
     DnsQuery,
     /// `dns.answers.rrname`: each answer record's name, in requests and responses
@@ -456,6 +461,8 @@ impl Buffer {
             Self::HttpRequestBody => "http.request_body",
             Self::HttpResponseBody => "http.response_body",
             Self::FileData => "file.data",
+            Self::FileName => "file.name",
+            Self::FileSize => "filesize",
             Self::DnsQuery => "dns.query",
             Self::DnsAnswerName => "dns.answers.rrname",
             Self::DnsQueriesName => "dns.queries.rrname",
@@ -570,6 +577,8 @@ impl Buffer {
             self,
             Self::HttpRequestHeader
                 | Self::HttpResponseHeader
+                | Self::FileName
+                | Self::FileSize
                 | Self::DnsQuery
                 | Self::DnsAnswerName
                 | Self::DnsQueriesName

@@ -9,6 +9,7 @@ use crate::signature::{Base64Mode, Buffer, Content, Matcher, NumCmp, Transform};
 pub(crate) fn sticky(name: &str) -> Option<Buffer> {
     Some(match name {
         "file.data" | "file_data" => Buffer::FileData,
+        "file.name" => Buffer::FileName,
         "http.uri" => Buffer::HttpUri,
         "http.uri.raw" => Buffer::HttpUriRaw,
         "http.method" => Buffer::HttpMethod,
@@ -148,13 +149,10 @@ pub(crate) fn is_known_unsupported_buffer(name: &str) -> bool {
         "http.",
     ];
     const NAMES: &[&str] = &[
-        "filename",
-        "fileext",
         "filemagic",
         "filemd5",
         "filesha1",
         "filesha256",
-        "filesize",
         "tls_cert_notbefore",
         "tls_cert_notafter",
         "tls.cert_notbefore",
@@ -199,6 +197,9 @@ pub(super) fn integer(ctx: &mut Ctx<'_>, name: &str, v: Option<&str>) -> Result<
             ctx.push_to(s, Matcher::Uint(NumCmp::Eq(on)));
             return Ok(true);
         }
+        // Each file's size in bytes, once the file has ended (Suricata's unsigned 64-bit
+        // integer; tapwatch takes no unit suffixes).
+        "filesize" => (Buffer::FileSize, u64::MAX),
         _ => return Ok(false),
     };
     if buffer == Buffer::MqttType {
@@ -315,9 +316,14 @@ pub(super) fn legacy_equals(
     name: &str,
     v: Option<&str>,
 ) -> Result<bool, String> {
-    let buffer = match name {
+    // (buffer, caseless, prefix, anchored at both ends, at the end only)
+    let (buffer, nocase, prefix, whole, end) = match name {
         // The first (server) certificate's SHA-1 fingerprint, lower-case hex with colons.
-        "tls.fingerprint" => Buffer::TlsCertFingerprint,
+        "tls.fingerprint" => (Buffer::TlsCertFingerprint, false, "", true, false),
+        // As Suricata: `filename:"x"` is `file.name; content:"x"; nocase;` and
+        // `fileext:"x"` is `file.name; content:".x"; nocase; endswith;`.
+        "filename" => (Buffer::FileName, true, "", false, false),
+        "fileext" => (Buffer::FileName, true, ".", false, true),
         _ => return Ok(false),
     };
     let v = v.ok_or_else(|| format!("'{name}' needs a value"))?;
@@ -326,15 +332,15 @@ pub(super) fn legacy_equals(
         return Err(format!("'{name}' needs a non-empty value"));
     }
     let content = Content {
-        pattern: body.as_bytes().to_vec(),
+        pattern: [prefix.as_bytes(), body.as_bytes()].concat(),
         negated,
-        nocase: false,
+        nocase,
         offset: None,
         depth: None,
         distance: None,
         within: None,
-        startswith: true,
-        endswith: true,
+        startswith: whole,
+        endswith: whole || end,
         rawbytes: false,
     };
     let last = ctx.last_content;

@@ -312,6 +312,32 @@ fn legacy_modifiers_and_sticky_buffers_normalise_alike() {
     assert!(matches!(&n.buffers[0].matchers[0], Matcher::Content(c) if c.negated));
     rej_has("tls.fingerprint;", "tls.fingerprint", "needs a value");
     rej_has(r#"tls.fingerprint:"";"#, "tls.fingerprint", "non-empty");
+    // Legacy file-name keywords: caseless contents on `file.name`, the sticky buffer kept.
+    let t = ok(r#"http.uri; content:"u"; filename:"Eicar"; fileext:"TXT"; content:"v";"#);
+    assert_eq!(t.buffers[0].buffer, Buffer::HttpUri);
+    assert_eq!(t.buffers[0].matchers.len(), 2);
+    assert_eq!(t.buffers[1].buffer, Buffer::FileName);
+    let [Matcher::Content(n), Matcher::Content(e)] = &t.buffers[1].matchers[..] else {
+        panic!("{t:?}")
+    };
+    assert_eq!(
+        (n.pattern.as_slice(), e.pattern.as_slice()),
+        (&b"Eicar"[..], &b".TXT"[..])
+    );
+    assert!(n.nocase && !n.startswith && !n.endswith && !n.negated);
+    assert!(e.nocase && !e.startswith && e.endswith);
+    let t = ok(r#"filename:!"x";"#);
+    assert!(matches!(&t.buffers[0].matchers[0], Matcher::Content(c) if c.negated));
+    let t = ok(r#"file.name; content:"a.exe";"#);
+    assert_eq!(t.buffers[0].buffer, Buffer::FileName);
+    assert!(Buffer::FileName.is_multi());
+    rej_has("fileext;", "fileext", "needs a value");
+    let t = ok("filesize:100<>200;");
+    assert_eq!(t.buffers[0].buffer, Buffer::FileSize);
+    assert_eq!(
+        t.buffers[0].matchers,
+        vec![Matcher::Uint(NumCmp::Between(100, 200))]
+    );
     for (kw, b) in [
         ("tls.random", Buffer::TlsRandom),
         ("tls.random_time", Buffer::TlsRandomTime),

@@ -19,6 +19,8 @@ pub enum EventType {
     Ssh,
     /// An MQTT transaction (`mqtt`).
     Mqtt,
+    /// A file a transaction carried (`fileinfo`).
+    Fileinfo,
     /// A rule matched (`alert`).
     Alert,
     /// A flow that ended (`flow`).
@@ -39,6 +41,7 @@ impl EventType {
             Self::Tls => "tls",
             Self::Ssh => "ssh",
             Self::Mqtt => "mqtt",
+            Self::Fileinfo => "fileinfo",
             Self::Alert => "alert",
             Self::Flow => "flow",
             Self::Anomaly => "anomaly",

@@ -114,8 +114,33 @@ impl<W: Write> EveWriter<W> {
         self.finish()
     }
 
+    /// Writes a `fileinfo` record as Suricata lays it out: the envelope, the object of the
+    /// transaction that carried the file under its protocol's key (`http`), `app_proto`,
+    /// then the `fileinfo` object. `env.app_proto` should be `None` (it is written here).
+    pub fn write_fileinfo<A: Serialize + ?Sized, F: Serialize + ?Sized>(
+        &mut self,
+        env: &Envelope<'_>,
+        app: (&str, &A),
+        app_proto: &str,
+        file: &F,
+    ) -> io::Result<()> {
+        self.begin_envelope(env);
+        self.push_key(app.0);
+        serde_json::to_writer(&mut self.line, app.1).map_err(io::Error::other)?;
+        self.push_str("app_proto", app_proto);
+        self.push_key(env.event_type.name());
+        serde_json::to_writer(&mut self.line, file).map_err(io::Error::other)?;
+        self.finish()
+    }
+
     /// Starts a line: the envelope's fields, then the key of the event's own object.
     fn begin(&mut self, env: &Envelope<'_>) {
+        self.begin_envelope(env);
+        self.push_key(env.event_type.name());
+    }
+
+    /// Starts a line with the envelope's fields.
+    fn begin_envelope(&mut self, env: &Envelope<'_>) {
         self.line.clear();
         self.line.extend_from_slice(b"{\"timestamp\":\"");
         push_timestamp(&mut self.line, env.timestamp);
@@ -166,7 +191,6 @@ impl<W: Write> EveWriter<W> {
         if let Some(app) = env.app_proto {
             self.push_str("app_proto", app);
         }
-        self.push_key(env.event_type.name());
     }
 
     /// Ends the line and writes it.
@@ -302,6 +326,27 @@ mod tests {
         // The line is valid JSON.
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(v["http"]["hostname"], "localhost");
+    }
+
+    #[test]
+    fn fileinfo_record_has_the_app_object_then_app_proto_then_fileinfo() {
+        let mut w = EveWriter::new(Vec::new());
+        let env = Envelope {
+            flow_id: Some(7),
+            tx_id: Some(3),
+            ..Envelope::new(Timestamp::new(0, 0), EventType::Fileinfo)
+        };
+        let app = serde_json::json!({"hostname": "h"});
+        let file = serde_json::json!({"filename": "f"});
+        w.write_fileinfo(&env, ("http", &app), "http", &file)
+            .unwrap();
+        let out = String::from_utf8(w.into_inner()).unwrap();
+        assert_eq!(
+            out,
+            "{\"timestamp\":\"1970-01-01T00:00:00.000000+0000\",\"flow_id\":7,\
+             \"event_type\":\"fileinfo\",\"tx_id\":3,\"http\":{\"hostname\":\"h\"},\
+             \"app_proto\":\"http\",\"fileinfo\":{\"filename\":\"f\"}}\n"
+        );
     }
 
     #[test]

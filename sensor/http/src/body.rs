@@ -222,6 +222,16 @@ impl BodyDecoder {
         self.line.clear();
     }
 
+    /// How many of `len` missing bytes fall inside body data (the rest would be framing or
+    /// what follows the body).
+    pub(crate) fn gap_in_data(&self, len: u64) -> u64 {
+        match self.state {
+            State::UntilClose => len,
+            State::Length(n) | State::ChunkData(n) => len.min(n),
+            _ => 0,
+        }
+    }
+
     /// Skips `len` missing bytes. Returns true when they fell inside body data and
     /// decoding can go on; false when the framing is lost (the body is then over).
     pub(crate) fn gap(&mut self, len: u64) -> bool {

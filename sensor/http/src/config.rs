@@ -33,6 +33,9 @@ pub struct HttpConfig {
     /// Largest tolerated ratio of decompressed to compressed bytes, checked once the output
     /// passes 64 KiB; past it decompression stops with `COMPRESSION_BOMB`. Default 2048.
     pub max_decompression_ratio: u64,
+    /// Hashes computed for every file a transaction carries (request and response bodies,
+    /// see the crate's file rules). Default none.
+    pub file_hashes: tapwatch_files::FileHashes,
 }
 
 impl Default for HttpConfig {
@@ -47,6 +50,7 @@ impl Default for HttpConfig {
             decompress_layer_limit: 2,
             max_decompressed_bytes: 1024 * 1024,
             max_decompression_ratio: 2048,
+            file_hashes: tapwatch_files::FileHashes::NONE,
         }
     }
 }

@@ -363,8 +363,35 @@ impl Layer {
     }
 }
 
-/// Decodes one response body through its layers, appending into the kept body up to its
-/// limit.
+/// Where decoded bytes go: the kept body and the file being received.
+pub(crate) trait Decoded {
+    /// The next decoded bytes.
+    fn push(&mut self, bytes: &[u8]);
+    /// True when nobody wants more output: decoding may stop.
+    fn full(&self) -> bool;
+}
+
+/// A body bounded by a limit, as a [`Decoded`] output.
+#[cfg(test)]
+#[derive(Debug)]
+pub(crate) struct Bounded<'a> {
+    pub(crate) body: &'a mut Vec<u8>,
+    pub(crate) limit: usize,
+}
+
+#[cfg(test)]
+impl Decoded for Bounded<'_> {
+    fn push(&mut self, bytes: &[u8]) {
+        append_bounded(self.body, bytes, self.limit);
+    }
+
+    fn full(&self) -> bool {
+        self.body.len() >= self.limit
+    }
+}
+
+/// Decodes one response body through its layers into a [`Decoded`] output (the kept body
+/// and the file).
 #[derive(Debug)]
 pub(crate) struct Decompressor {
     /// In the order the data goes through them.
@@ -389,21 +416,20 @@ impl Decompressor {
         })
     }
 
-    /// Decodes `input`, appending output to `body` without letting it pass `limit`.
+    /// Decodes `input` into `body`; decoding stops once `body` is full.
     /// Returns `COMPRESSION_BOMB` when a bound stopped decoding. A coding that fails to
     /// decode raises nothing, as in Suricata 8 (its libhtp logs no
     /// `GZIP_DECOMPRESSION_FAILED`): the layer stops or passes the body through.
     pub(crate) fn feed(
         &mut self,
         input: &[u8],
-        body: &mut Vec<u8>,
-        limit: usize,
+        body: &mut impl Decoded,
         cfg: &HttpConfig,
     ) -> Option<HttpAnomaly> {
         if self.stopped || input.is_empty() {
             return None;
         }
-        if body.len() >= limit {
+        if body.full() {
             self.stopped = true;
             return None;
         }
@@ -436,7 +462,7 @@ impl Decompressor {
             i += 1;
         }
         self.produced = self.produced.saturating_add(piece.len() as u64);
-        append_bounded(body, &piece, limit);
+        body.push(&piece);
         let over_size = self.produced > budget;
         let over_ratio = self.produced > RATIO_CHECK_MIN_OUTPUT
             && self.produced > self.consumed.saturating_mul(cfg.max_decompression_ratio);
@@ -494,7 +520,14 @@ mod tests {
         let mut body = Vec::new();
         let mut an = Vec::new();
         for p in input.chunks(piece.max(1)) {
-            if let Some(a) = d.feed(p, &mut body, limit, &cfg) {
+            if let Some(a) = d.feed(
+                p,
+                &mut Bounded {
+                    body: &mut body,
+                    limit: limit,
+                },
+                &cfg,
+            ) {
                 an.push(a);
             }
         }
@@ -620,7 +653,14 @@ mod tests {
         let mut d = Decompressor::new(&[Codec::Gzip]).unwrap();
         let mut body = Vec::new();
         assert_eq!(
-            d.feed(&z, &mut body, usize::MAX, &cfg),
+            d.feed(
+                &z,
+                &mut Bounded {
+                    body: &mut body,
+                    limit: usize::MAX
+                },
+                &cfg
+            ),
             Some(HttpAnomaly::CompressionBomb)
         );
         assert!(d.produced <= cfg.max_decompressed_bytes as u64 + STEP as u64);
@@ -631,12 +671,29 @@ mod tests {
         let mut d = Decompressor::new(&[Codec::Gzip]).unwrap();
         let mut body = Vec::new();
         assert_eq!(
-            d.feed(&z, &mut body, usize::MAX, &cfg),
+            d.feed(
+                &z,
+                &mut Bounded {
+                    body: &mut body,
+                    limit: usize::MAX
+                },
+                &cfg
+            ),
             Some(HttpAnomaly::CompressionBomb)
         );
         assert!(body.len() as u64 <= z.len() as u64 * 100 + 2 * STEP as u64);
         // Further input is ignored once stopped.
-        assert_eq!(d.feed(&z, &mut body, usize::MAX, &cfg), None);
+        assert_eq!(
+            d.feed(
+                &z,
+                &mut Bounded {
+                    body: &mut body,
+                    limit: usize::MAX
+                },
+                &cfg
+            ),
+            None
+        );
     }
 
     #[test]
@@ -644,7 +701,17 @@ mod tests {
         let plain = b"<html>plain</html>";
         let mut d = Decompressor::new(&[Codec::Gzip]).unwrap();
         let mut body = Vec::new();
-        assert_eq!(d.feed(plain, &mut body, 1000, &HttpConfig::default()), None);
+        assert_eq!(
+            d.feed(
+                plain,
+                &mut Bounded {
+                    body: &mut body,
+                    limit: 1000
+                },
+                &HttpConfig::default()
+            ),
+            None
+        );
         assert!(d.failed());
         assert_eq!(body, plain);
         // In pieces, the piece on which the last codec failed and those after it pass.

@@ -24,6 +24,7 @@ mod config;
 mod decompress;
 mod eve;
 mod event;
+mod files;
 mod headers;
 mod multipart;
 mod parser;
@@ -43,7 +44,11 @@ pub use probe::probe;
 pub use transaction::{Header, HttpTransaction, Request, Response};
 pub use uri::normalize_uri;
 
+pub use tapwatch_files::{FileHashes, FileInfo, FileState};
+
 pub(crate) use tapwatch_common::Probe;
 
+#[cfg(test)]
+mod files_tests;
 #[cfg(test)]
 mod tests;

@@ -10,9 +10,11 @@
 use std::collections::VecDeque;
 
 use tapwatch_common::{Direction, Timestamp};
+use tapwatch_files::FileTracker;
 
 use crate::body::BodyDecoder;
 use crate::decompress::Decompressor;
+use crate::files::end_file;
 use crate::headers::{BlockState, LineBuf};
 use crate::multipart::MultipartScanner;
 use crate::response::{LineEnd, SkipBeforeBody};
@@ -29,6 +31,10 @@ pub(crate) struct TxSlot {
     pub(crate) continue_seen: bool,
     pub(crate) connect: bool,
     pub(crate) head: bool,
+    /// The request body being received as a file.
+    pub(crate) req_file: Option<FileTracker>,
+    /// The response body being received as a file.
+    pub(crate) resp_file: Option<FileTracker>,
 }
 
 impl TxSlot {
@@ -41,7 +47,16 @@ impl TxSlot {
             continue_seen: false,
             connect: false,
             head: false,
+            req_file: None,
+            resp_file: None,
         }
+    }
+
+    /// The transaction to emit: a file still being received is truncated.
+    pub(crate) fn into_tx(mut self) -> HttpTransaction {
+        end_file(&mut self.tx, self.req_file.take(), false);
+        end_file(&mut self.tx, self.resp_file.take(), false);
+        self.tx
     }
 }
 
@@ -241,7 +256,7 @@ impl HttpParser {
             if !(slot.req_done && slot.resp_done) {
                 slot.tx.incomplete = true;
             }
-            out.push(HttpEvent::TransactionComplete(Box::new(slot.tx)));
+            out.push(HttpEvent::TransactionComplete(Box::new(slot.into_tx())));
         }
     }
 
@@ -288,7 +303,7 @@ impl HttpParser {
                 break;
             };
             slot.tx.incomplete = true;
-            out.push(HttpEvent::TransactionComplete(Box::new(slot.tx)));
+            out.push(HttpEvent::TransactionComplete(Box::new(slot.into_tx())));
         }
         let id = self.next_tx_id;
         self.next_tx_id = self.next_tx_id.saturating_add(1);
@@ -309,7 +324,7 @@ impl HttpParser {
     pub(crate) fn reap(&mut self, out: &mut Vec<HttpEvent>) {
         while self.txs.front().is_some_and(|s| s.req_done && s.resp_done) {
             if let Some(slot) = self.txs.pop_front() {
-                out.push(HttpEvent::TransactionComplete(Box::new(slot.tx)));
+                out.push(HttpEvent::TransactionComplete(Box::new(slot.into_tx())));
             }
         }
     }

@@ -1,9 +1,11 @@
 //! The to-server direction: request lines, headers and bodies.
 
 use tapwatch_common::{Direction, Timestamp};
+use tapwatch_files::FileTracker;
 
 use crate::body::{BodyDecoder, BodySink};
 use crate::decompress::append_bounded;
+use crate::files::{end_file, request_body_is_file, request_file};
 use crate::headers::{
     add_header_line, declared_framing, is_ws, strip_eol, trim, BlockState, Declared, Framing, Side,
 };
@@ -18,6 +20,7 @@ use crate::{
 /// Where request body bytes and trailers go.
 struct ReqSink<'a> {
     req: Option<&'a mut Request>,
+    file: Option<&'a mut FileTracker>,
     multipart: Option<&'a mut MultipartScanner>,
     block: &'a mut BlockState,
     cfg: &'a HttpConfig,
@@ -30,6 +33,9 @@ impl BodySink for ReqSink<'_> {
         if let Some(r) = self.req.as_deref_mut() {
             r.body_len = r.body_len.saturating_add(bytes.len() as u64);
             append_bounded(&mut r.body, bytes, self.cfg.request_body_limit);
+        }
+        if let Some(f) = self.file.as_deref_mut() {
+            f.append(bytes);
         }
         if self.multipart.as_deref_mut().is_some_and(|m| m.feed(bytes)) {
             anomaly(self.out, Some(self.id), HttpAnomaly::MultipartInvalidHeader);
@@ -279,6 +285,16 @@ impl HttpParser {
         if decoder.is_done() {
             self.request_complete(out);
         } else {
+            if let Some(slot) = slot_mut(&mut self.txs, id) {
+                let is_file = slot
+                    .tx
+                    .request
+                    .as_ref()
+                    .is_some_and(|r| request_body_is_file(&r.method, &r.headers));
+                if is_file {
+                    slot.req_file = Some(request_file(slot, &self.cfg));
+                }
+            }
             self.req.body = Some(decoder);
             self.req.state = ReqState::Body;
         }
@@ -293,8 +309,13 @@ impl HttpParser {
             self.request_complete(out);
             return 0;
         };
+        let (req, file) = match slot_mut(&mut self.txs, id) {
+            Some(s) => (s.tx.request.as_mut(), s.req_file.as_mut()),
+            None => (None, None),
+        };
         let mut sink = ReqSink {
-            req: slot_mut(&mut self.txs, id).and_then(|s| s.tx.request.as_mut()),
+            req,
+            file,
             multipart: self.req.multipart.as_mut(),
             block: &mut self.req.block,
             cfg: &self.cfg,
@@ -308,6 +329,9 @@ impl HttpParser {
         } else if decoder.is_broken() {
             self.req.body = None;
             self.mark_incomplete(Some(id));
+            if let Some(f) = slot_mut(&mut self.txs, id).and_then(|s| s.req_file.as_mut()) {
+                f.truncate();
+            }
             self.request_complete(out);
             if self.req.state == (ReqState::Idle { resync: false }) {
                 self.req.state = ReqState::Idle { resync: true };
@@ -326,6 +350,8 @@ impl HttpParser {
         let mut tunnel = false;
         if let Some(slot) = slot_mut(&mut self.txs, id) {
             slot.req_done = true;
+            // A body cut short was truncated where that was seen.
+            end_file(&mut slot.tx, slot.req_file.take(), true);
             if slot.connect {
                 let answered = slot
                     .resp_final
@@ -367,8 +393,18 @@ impl HttpParser {
             }
             ReqState::Body => {
                 self.mark_incomplete(id);
+                let in_data = self.req.body.as_ref().map_or(0, |d| d.gap_in_data(len));
                 let skipped = self.req.body.as_mut().is_some_and(|d| d.gap(len));
                 let done = self.req.body.as_ref().is_some_and(BodyDecoder::is_done);
+                if let Some(f) = id
+                    .and_then(|id| slot_mut(&mut self.txs, id))
+                    .and_then(|s| s.req_file.as_mut())
+                {
+                    f.gap(in_data);
+                    if !skipped {
+                        f.truncate();
+                    }
+                }
                 if !skipped {
                     anomaly(out, id, HttpAnomaly::InvalidGap);
                     self.req.body = None;

@@ -3,7 +3,8 @@
 use tapwatch_common::Timestamp;
 
 use crate::body::{BodyDecoder, BodySink};
-use crate::decompress::{append_bounded, codings, Decompressor};
+use crate::decompress::{append_bounded, codings, Decoded, Decompressor};
+use crate::files::{end_file, response_file};
 use crate::headers::{
     add_header_line, combined_value_nozero, declared_framing, name_is_nozero, strip_eol,
     BlockState, Declared, Framing, Side,
@@ -12,6 +13,7 @@ use crate::parser::{anomaly, slot_mut, ReqState, RespState, TxSlot};
 use crate::probe::probe_response;
 use crate::startline::{parse_status_line, protocol_before_1_1};
 use crate::{HttpAnomaly, HttpConfig, HttpEvent, HttpParser, HttpTransaction, Probe, Response};
+use tapwatch_files::FileTracker;
 
 /// Bytes that decide whether a response starts with a status line (`HTTP/`) while the
 /// parser resynchronises after a gap.
@@ -139,6 +141,7 @@ fn strip_all_eol(line: &[u8]) -> &[u8] {
 /// Where response body bytes and trailers go.
 struct RespSink<'a> {
     resp: Option<&'a mut Response>,
+    file: Option<&'a mut FileTracker>,
     decomp: Option<&'a mut Decompressor>,
     block: &'a mut BlockState,
     cfg: &'a HttpConfig,
@@ -146,17 +149,41 @@ struct RespSink<'a> {
     id: u64,
 }
 
+/// Decoded response body bytes: into the kept body, up to its limit, and the file.
+struct BodyAndFile<'a> {
+    body: &'a mut Vec<u8>,
+    limit: usize,
+    file: Option<&'a mut FileTracker>,
+}
+
+impl Decoded for BodyAndFile<'_> {
+    fn push(&mut self, bytes: &[u8]) {
+        append_bounded(self.body, bytes, self.limit);
+        if let Some(f) = self.file.as_deref_mut() {
+            f.append(bytes);
+        }
+    }
+
+    fn full(&self) -> bool {
+        self.body.len() >= self.limit && self.file.as_deref().is_none_or(|f| !f.is_open())
+    }
+}
+
 impl BodySink for RespSink<'_> {
     fn data(&mut self, bytes: &[u8]) {
         if let Some(r) = self.resp.as_deref_mut() {
-            let limit = self.cfg.response_body_limit;
+            let mut dest = BodyAndFile {
+                body: &mut r.body,
+                limit: self.cfg.response_body_limit,
+                file: self.file.as_deref_mut(),
+            };
             match self.decomp.as_deref_mut() {
                 Some(d) => {
-                    if let Some(a) = d.feed(bytes, &mut r.body, limit, self.cfg) {
+                    if let Some(a) = d.feed(bytes, &mut dest, self.cfg) {
                         anomaly(self.out, Some(self.id), a);
                     }
                 }
-                None => append_bounded(&mut r.body, bytes, limit),
+                None => dest.push(bytes),
             }
         }
     }
@@ -667,6 +694,9 @@ impl HttpParser {
         if decoder.is_done() {
             self.response_complete(out);
         } else {
+            if let Some(slot) = slot_mut(&mut self.txs, id) {
+                slot.resp_file = Some(response_file(slot, &self.cfg));
+            }
             self.resp.body = Some(decoder);
             self.resp.decomp = codec;
             self.resp.state = RespState::Body;
@@ -682,8 +712,13 @@ impl HttpParser {
             self.response_complete(out);
             return 0;
         };
+        let (resp, file) = match slot_mut(&mut self.txs, id) {
+            Some(s) => (s.tx.response.as_mut(), s.resp_file.as_mut()),
+            None => (None, None),
+        };
         let mut sink = RespSink {
-            resp: slot_mut(&mut self.txs, id).and_then(|s| s.tx.response.as_mut()),
+            resp,
+            file,
             decomp: self.resp.decomp.as_mut(),
             block: &mut self.resp.block,
             cfg: &self.cfg,
@@ -715,6 +750,8 @@ impl HttpParser {
         };
         if let Some(slot) = slot_mut(&mut self.txs, id) {
             slot.resp_done = true;
+            // A body cut short was truncated where that was seen.
+            end_file(&mut slot.tx, slot.resp_file.take(), true);
         }
         self.next_resp_id = self.next_resp_id.max(id.saturating_add(1));
         self.reap(out);
@@ -743,20 +780,31 @@ impl HttpParser {
                     // Compressed data with a hole cannot be decoded further.
                     d.stop();
                 }
+                let in_data = self.resp.body.as_ref().map_or(0, |d| d.gap_in_data(len));
                 let skipped = self.resp.body.as_mut().is_some_and(|d| d.gap(len));
                 let done = self.resp.body.as_ref().is_some_and(BodyDecoder::is_done);
-                if skipped {
-                    // The missing bytes were body bytes on the wire: Suricata counts them
-                    // in `length` too.
-                    if let Some(r) = id
-                        .and_then(|id| slot_mut(&mut self.txs, id))
-                        .and_then(|s| s.tx.response.as_mut())
-                    {
-                        r.body_len = r.body_len.saturating_add(len);
+                if let Some(slot) = id.and_then(|id| slot_mut(&mut self.txs, id)) {
+                    if let Some(f) = slot.resp_file.as_mut() {
+                        // A gap past the body's end marks the file and counts only the body
+                        // bytes it took.
+                        f.gap(in_data);
+                    }
+                    if skipped {
+                        // The missing bytes were body bytes on the wire: Suricata counts
+                        // them in `length` too.
+                        if let Some(r) = slot.tx.response.as_mut() {
+                            r.body_len = r.body_len.saturating_add(len);
+                        }
                     }
                 }
                 if !skipped {
                     anomaly(out, id, HttpAnomaly::InvalidGap);
+                    if let Some(f) = id
+                        .and_then(|id| slot_mut(&mut self.txs, id))
+                        .and_then(|s| s.resp_file.as_mut())
+                    {
+                        f.truncate();
+                    }
                     self.response_complete(out);
                     self.resp.state = RespState::Idle { resync: true };
                 } else if done {

@@ -122,6 +122,9 @@ pub struct HttpTransaction {
     /// True when part of the request or response was not seen: a stream gap, the flow
     /// ending mid-message, or the transaction evicted by `max_pending_transactions`.
     pub incomplete: bool,
+    /// The files the transaction carried, in the order they ended (see the crate's rules
+    /// for what is a file).
+    pub files: Vec<tapwatch_files::FileInfo>,
 }
 
 #[cfg(test)]

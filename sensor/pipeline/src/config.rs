@@ -358,6 +358,9 @@ pub enum EveType {
     Ssh,
     /// MQTT transactions (`event_type: "mqtt"`).
     Mqtt,
+    /// Files carried by transactions (HTTP request and response bodies), one
+    /// `event_type: "fileinfo"` record per file when it ends, as Suricata's `files` type.
+    Files,
     /// Ended flows.
     Flow,
     /// Anomalies (see `anomaly_types`).
@@ -410,6 +413,42 @@ pub struct EveSection {
     /// Strings of `mqtt` records (topics, messages, ...) longer than this many bytes are cut
     /// and marked `[truncated N additional bytes]` (Suricata's `mqtt` `string-log-limit`).
     pub mqtt_string_log_limit_bytes: usize,
+    /// `[eve.files]`: what `fileinfo` records carry.
+    pub files: EveFilesSection,
+}
+
+/// A file hash EVE can carry.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum HashName {
+    /// MD5 (`md5`).
+    Md5,
+    /// SHA-1 (`sha1`).
+    Sha1,
+    /// SHA-256 (`sha256`).
+    Sha256,
+}
+
+/// `[eve.files]`, as Suricata's `outputs.eve-log.types.files`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EveFilesSection {
+    /// Hashes computed for every file and written in its `fileinfo` record (Suricata's
+    /// `force-hash`). Without them a file is hashed only when a rule needs the hash
+    /// (`filemd5`, `filesha1`, `filesha256`), and the hashes computed are written.
+    pub force_hash: Vec<HashName>,
+}
+
+impl EveFilesSection {
+    /// The hashes `force_hash` names.
+    pub fn hashes(&self) -> tapwatch_http::FileHashes {
+        let has = |h| self.force_hash.contains(&h);
+        tapwatch_http::FileHashes {
+            md5: has(HashName::Md5),
+            sha1: has(HashName::Sha1),
+            sha256: has(HashName::Sha256),
+        }
+    }
 }
 
 /// Permission bits of a file, written in octal as a string: `"0640"`.
@@ -458,6 +497,7 @@ impl Default for EveSection {
                 EveType::Tls,
                 EveType::Ssh,
                 EveType::Mqtt,
+                EveType::Files,
                 EveType::Flow,
                 EveType::Anomaly,
                 EveType::Stats,
@@ -471,6 +511,7 @@ impl Default for EveSection {
             max_files: 10,
             buffer_bytes: nz(1 << 20),
             mqtt_string_log_limit_bytes: tapwatch_mqtt::DEFAULT_STRING_LOG_LIMIT,
+            files: EveFilesSection::default(),
         }
     }
 }
@@ -593,6 +634,7 @@ pub fn app_config(config: &Config) -> tapwatch_app::AppConfig {
             response_body_limit: h.response_body_limit_bytes,
             decompress: h.decompress,
             decompress_layer_limit: h.decompress_layer_limit,
+            file_hashes: config.eve.files.hashes(),
             ..tapwatch_http::HttpConfig::default()
         },
         mqtt: tapwatch_app::MqttSettings {

@@ -67,6 +67,8 @@ pub struct Counters {
     pub app_events: BTreeMap<&'static str, u64>,
     /// HTTP transactions completed.
     pub http_tx: u64,
+    /// Files that ended (HTTP bodies; one `fileinfo` record each when files are logged).
+    pub files: u64,
     /// mDNS messages parsed.
     pub mdns_tx: u64,
     /// DNS messages parsed over UDP.
@@ -123,6 +125,7 @@ impl std::ops::AddAssign<&Counters> for Counters {
         add_map(&mut self.app_flows, &other.app_flows);
         add_map(&mut self.app_events, &other.app_events);
         self.http_tx += other.http_tx;
+        self.files += other.files;
         self.mdns_tx += other.mdns_tx;
         self.dns_udp_tx += other.dns_udp_tx;
         self.dns_tcp_tx += other.dns_tcp_tx;

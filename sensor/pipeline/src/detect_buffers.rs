@@ -72,6 +72,18 @@ pub(crate) fn dns(engine: &Engine, msg: &DnsMessage, dir: Direction, b: &mut Buf
 /// The buffers of an HTTP transaction that the engine's rules use.
 pub(crate) fn http(engine: &Engine, tx: &HttpTransaction, b: &mut Buffers) {
     let uses = |x: Buffer| engine.uses_buffer(x);
+    if uses(Buffer::FileName) {
+        // Each file's name, in the direction the file travelled (`file.name`, `filename`,
+        // `fileext`).
+        for f in &tx.files {
+            b.push(Buffer::FileName, f.direction, &f.filename);
+        }
+    }
+    if uses(Buffer::FileSize) {
+        for f in &tx.files {
+            b.push(Buffer::FileSize, f.direction, &f.size.to_be_bytes());
+        }
+    }
     if let Some(req) = &tx.request {
         if uses(Buffer::HttpMethod) {
             b.push(Buffer::HttpMethod, TS, &req.method);
@@ -554,6 +566,38 @@ alert tls any any -> any any (tls.random_bytes; content:"x"; sid:3;)"#,
             &mut b,
         );
         assert!(!b.has(Buffer::TlsAlpn, TS) && !b.has(Buffer::TlsSubjectAltName, TC));
+    }
+
+    #[test]
+    fn file_names_are_one_instance_per_file_in_its_direction() {
+        let e = engine(r#"alert http any any -> any any (filename:"a"; filesize:>0; sid:1;)"#);
+        let file = |name: &[u8], direction| tapwatch_http::FileInfo {
+            filename: name.to_vec(),
+            direction,
+            gaps: false,
+            state: tapwatch_http::FileState::Closed,
+            md5: None,
+            sha1: None,
+            sha256: None,
+            stored: false,
+            size: 1,
+            tx_id: 0,
+        };
+        let tx = HttpTransaction {
+            files: vec![file(b"/up", TS), file(b"a.txt", TC), file(b"b.txt", TC)],
+            ..HttpTransaction::default()
+        };
+        let mut b = Buffers::new();
+        http(&e, &tx, &mut b);
+        let tc: Vec<&[u8]> = b.get(Buffer::FileName, TC).collect();
+        assert_eq!(tc, vec![&b"a.txt"[..], &b"b.txt"[..]]);
+        let ts: Vec<&[u8]> = b.get(Buffer::FileName, TS).collect();
+        assert_eq!(ts, vec![&b"/up"[..]]);
+        let sizes: Vec<&[u8]> = b.get(Buffer::FileSize, TC).collect();
+        assert_eq!(
+            sizes,
+            vec![&1u64.to_be_bytes()[..], &1u64.to_be_bytes()[..]]
+        );
     }
 
     #[test]

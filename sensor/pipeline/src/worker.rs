@@ -695,10 +695,19 @@ impl<W: RecordSink> Worker<W> {
             }
             AppOutput::Http(tx) => {
                 self.counters.http_tx += 1;
+                self.counters.files += tx.files.len() as u64;
                 if self.config.eve.wants(EveType::Http) {
                     let env =
                         view.envelope(EventType::Http, origin, Direction::ToServer, Some(tx.tx_id));
                     self.write_eve(&env, &*tx);
+                }
+                if self.config.eve.wants(EveType::Files) {
+                    for file in &tx.files {
+                        // Suricata's file records have the file's direction and no top-level
+                        // `tx_id` (it is in the `fileinfo` object).
+                        let env = view.envelope(EventType::Fileinfo, origin, file.direction, None);
+                        self.write_fileinfo(&env, ("http", &*tx), AppProto::Http.name(), file);
+                    }
                 }
             }
             AppOutput::Dns(rec) => {
@@ -1077,6 +1086,23 @@ impl<W: RecordSink> Worker<W> {
                 if let Err(e) = eve.get_mut().hand_over() {
                     self.eve_error = Some(e);
                 }
+            }
+        }
+    }
+
+    fn write_fileinfo<A: serde::Serialize + ?Sized>(
+        &mut self,
+        env: &Envelope<'_>,
+        app: (&str, &A),
+        app_proto: &str,
+        file: &tapwatch_http::FileInfo,
+    ) {
+        if self.eve_error.is_some() {
+            return;
+        }
+        if let Some(eve) = self.eve.as_mut() {
+            if let Err(e) = eve.write_fileinfo(env, app, app_proto, file) {
+                self.eve_error = Some(e);
             }
         }
     }

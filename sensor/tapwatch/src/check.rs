@@ -176,6 +176,15 @@ pub(crate) fn validate(
     machine: &Machine,
 ) -> Findings {
     let mut f = Findings::default();
+    if !config.eve.files.force_hash.is_empty()
+        && !config.eve.wants(tapwatch_pipeline::config::EveType::Files)
+    {
+        f.warnings.push(
+            "[eve.files] force_hash is set but \"files\" is not among [eve] types: files are \
+             hashed and no fileinfo record shows the hashes"
+                .to_owned(),
+        );
+    }
     let interfaces = &config.capture.interfaces;
     if interfaces.is_empty() {
         f.warnings.push(
@@ -460,6 +469,24 @@ mod tests {
             &machine(),
         );
         assert!(f.problems.is_empty(), "{:?}", f.problems);
+    }
+
+    #[test]
+    fn forced_hashes_without_fileinfo_records_are_a_warning() {
+        let text = "[eve]\ntypes = [\"http\"]\n[eve.files]\nforce_hash = [\"md5\"]\n";
+        let f = validate(&parse(text), None, None, &machine());
+        assert!(
+            f.warnings.iter().any(|w| w.contains("force_hash")),
+            "{:?}",
+            f.warnings
+        );
+        let text = "[eve.files]\nforce_hash = [\"md5\", \"sha256\"]\n";
+        let f = validate(&parse(text), None, None, &machine());
+        assert!(
+            !f.warnings.iter().any(|w| w.contains("force_hash")),
+            "{:?}",
+            f.warnings
+        );
     }
 
     #[test]

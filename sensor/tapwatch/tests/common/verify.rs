@@ -470,10 +470,15 @@ pub struct Settings {
     pub midstream: bool,
     /// `stream.reassembly.depth` in bytes; `Some(0)`: unlimited, as Suricata.
     pub stream_depth: Option<u64>,
+    /// libhtp's `request-body-limit` and `response-body-limit` in bytes; `Some(0)`:
+    /// unlimited, as Suricata.
+    pub http_body_limits: (Option<u64>, Option<u64>),
     /// The eve-log `types` of a test's own `suricata.yaml` that tapwatch writes; `None`: defaults.
     pub eve_types: Option<Vec<String>>,
     /// Anomaly kinds of the eve-log `anomaly` type (`decode`, `stream`, `applayer`).
     pub anomaly_types: Option<Vec<String>>,
+    /// The eve-log `files` type's `force-hash` list (`md5`, `sha1`, `sha256`).
+    pub force_hash: Vec<String>,
     pub alert_payload: bool,
     pub alert_payload_printable: bool,
     pub alert_packet: bool,
@@ -559,6 +564,18 @@ impl Settings {
             "stream.inline" => {
                 if truthy {
                     self.ips_mode = true;
+                }
+            }
+            "app-layer.protocols.http.libhtp.default-config.request-body-limit" => {
+                match size(value) {
+                    Some(n) => self.http_body_limits.0 = Some(n),
+                    None => self.unmapped.push(format!("{name}={value}")),
+                }
+            }
+            "app-layer.protocols.http.libhtp.default-config.response-body-limit" => {
+                match size(value) {
+                    Some(n) => self.http_body_limits.1 = Some(n),
+                    None => self.unmapped.push(format!("{name}={value}")),
                 }
             }
             "stream.reassembly.depth" => match size(value) {
@@ -839,6 +856,35 @@ impl Settings {
                         }
                     }
                 }
+                "files" => {
+                    list.push(name.to_owned());
+                    if let Some(o) = options {
+                        // A block list, or a flow list (`[md5, sha256]`) read as one scalar.
+                        let hashes: Vec<String> = match o.get("force-hash") {
+                            Some(Yaml::Scalar(v)) => v
+                                .trim_matches(|c| c == '[' || c == ']')
+                                .split(',')
+                                .map(|h| h.trim().to_owned())
+                                .filter(|h| !h.is_empty())
+                                .collect(),
+                            Some(list) => list
+                                .items()
+                                .iter()
+                                .filter_map(Yaml::as_str)
+                                .map(str::to_owned)
+                                .collect(),
+                            None => Vec::new(),
+                        };
+                        self.force_hash.extend(hashes);
+                        let magic = o
+                            .get("force-magic")
+                            .and_then(Yaml::as_str)
+                            .is_some_and(|v| matches!(v, "yes" | "true"));
+                        if magic {
+                            self.unmapped.push("eve-log files force-magic".into());
+                        }
+                    }
+                }
                 "http" | "dns" | "mdns" | "tls" | "ssh" | "flow" | "stats" => {
                     list.push(name.to_owned())
                 }
@@ -864,6 +910,17 @@ impl Settings {
             let d = if d == 0 { u64::from(u32::MAX) } else { d };
             c.push_str(&format!("[stream]\ndepth_bytes = {d}\n"));
         }
+        if self.http_body_limits != (None, None) {
+            // Suricata's 0 is unlimited.
+            let bytes = |n: u64| if n == 0 { u64::from(u32::MAX) } else { n };
+            c.push_str("[app.http]\n");
+            if let Some(n) = self.http_body_limits.0 {
+                c.push_str(&format!("request_body_limit_bytes = {}\n", bytes(n)));
+            }
+            if let Some(n) = self.http_body_limits.1 {
+                c.push_str(&format!("response_body_limit_bytes = {}\n", bytes(n)));
+            }
+        }
         if self.tls_encryption_full {
             c.push_str("[app.tls]\nencryption_handling = \"full\"\n");
         }
@@ -887,6 +944,12 @@ impl Settings {
             if let Some(t) = &self.anomaly_types {
                 c.push_str(&format!("anomaly_types = {t:?}\n"));
             }
+        }
+        if !self.force_hash.is_empty() {
+            c.push_str(&format!(
+                "[eve.files]\nforce_hash = {:?}\n",
+                self.force_hash
+            ));
         }
         c.push_str(&format!(
             "[detect]\ncache = true\ncache_dir = {:?}\n",
