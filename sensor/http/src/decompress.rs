@@ -524,7 +524,7 @@ mod tests {
                 p,
                 &mut Bounded {
                     body: &mut body,
-                    limit: limit,
+                    limit,
                 },
                 &cfg,
             ) {
