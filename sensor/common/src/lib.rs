@@ -8,11 +8,13 @@
 #![forbid(unsafe_code)]
 
 mod app_proto;
+pub mod civil;
 mod direction;
 pub mod event;
 mod ip_proto;
 mod link;
 mod probe;
+pub mod text;
 mod time;
 
 pub use app_proto::AppProto;

@@ -125,29 +125,15 @@ pub(crate) fn hex_byte(b: u8) -> [u8; 2] {
     [HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]]
 }
 
-/// The proleptic Gregorian date of a day count since 1970-01-01.
-///
-/// Works in 400-year eras (146,097 days each), in which the calendar repeats exactly; the
-/// year is taken to start on 1 March so that the leap day falls at the end of it.
+/// The date of a day count since 1970-01-01, with month and day as `u32`.
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    // Shift the epoch to 0000-03-01, the start of an era.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    // Months counted from March: 0 = March ... 11 = February.
-    let month_from_march = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
-    let month = if month_from_march < 10 {
-        month_from_march + 3
-    } else {
-        month_from_march - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    // month is in 1..=12 and day in 1..=31 by construction.
-    (year, month as u32, day as u32)
+    let (year, month, day) = tapwatch_common::civil::civil_from_days(days);
+    // Month is in 1..=12 and day in 1..=31 by construction.
+    (
+        year,
+        u32::try_from(month).unwrap_or(1),
+        u32::try_from(day).unwrap_or(1),
+    )
 }
 
 /// Formats an address as Suricata does: IPv4 dotted, IPv6 as eight zero-padded groups

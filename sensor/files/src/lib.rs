@@ -21,13 +21,13 @@
 //! size.
 #![forbid(unsafe_code)]
 
-use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use md5::{Digest as _, Md5};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use sha1::Sha1;
 use sha2::Sha256;
+use tapwatch_common::text::escape_bytes;
 use tapwatch_common::Direction;
 
 /// Which hashes to compute for each file (Suricata's `force-hash`, or what rules need).
@@ -286,25 +286,10 @@ pub fn hex(bytes: &[u8]) -> String {
     s
 }
 
-/// `bytes` as a string: valid UTF-8 kept, every byte of an invalid sequence as `\xNN`.
-fn text(bytes: &[u8]) -> Cow<'_, str> {
-    if let Ok(s) = std::str::from_utf8(bytes) {
-        return Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(bytes.len() + 8);
-    for chunk in bytes.utf8_chunks() {
-        out.push_str(chunk.valid());
-        for b in chunk.invalid() {
-            let _ = write!(out, "\\x{b:02x}");
-        }
-    }
-    Cow::Owned(out)
-}
-
 impl Serialize for FileInfo {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(None)?;
-        m.serialize_entry("filename", &text(&self.filename))?;
+        m.serialize_entry("filename", &escape_bytes(&self.filename))?;
         m.serialize_entry("gaps", &self.gaps)?;
         m.serialize_entry("state", self.state.name())?;
         if let Some(h) = &self.md5 {

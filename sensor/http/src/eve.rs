@@ -12,9 +12,6 @@
 //! Bytes that are not UTF-8 are written as `\xNN` (lowercase hex); JSON escaping does
 //! the rest.
 
-use std::borrow::Cow;
-use std::fmt::Write as _;
-
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::headers::combined_value;
@@ -23,21 +20,7 @@ use crate::{Header, HttpTransaction};
 /// What Suricata logs as `url` when a response arrived with no request for it.
 pub const URI_NOT_SEEN: &str = "/libhtp::request_uri_not_seen";
 
-/// `bytes` as a string: valid UTF-8 kept, every byte of an invalid sequence written as
-/// `\xNN`.
-pub fn escape_bytes(bytes: &[u8]) -> Cow<'_, str> {
-    if let Ok(s) = std::str::from_utf8(bytes) {
-        return Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(bytes.len() + 8);
-    for chunk in bytes.utf8_chunks() {
-        out.push_str(chunk.valid());
-        for b in chunk.invalid() {
-            let _ = write!(out, "\\x{b:02x}");
-        }
-    }
-    Cow::Owned(out)
-}
+pub use tapwatch_common::text::escape_bytes;
 
 /// A parsed `Content-Range` value; `None` fields were `*` or absent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

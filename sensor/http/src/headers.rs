@@ -338,8 +338,13 @@ pub(crate) fn contains_nocase_nozero(value: &[u8], needle: &str) -> bool {
 /// The values of the headers whose names are `name` ignoring case and NUL bytes, joined
 /// with `", "` as libhtp's header table joins a repeated field; `None` without one.
 pub(crate) fn combined_value_nozero(headers: &[Header], name: &str) -> Option<Vec<u8>> {
+    combined(headers, |h| name_is_nozero(h, name))
+}
+
+/// The values of the headers whose names pass `wanted`, joined with `", "`.
+fn combined(headers: &[Header], wanted: impl Fn(&[u8]) -> bool) -> Option<Vec<u8>> {
     let mut out: Option<Vec<u8>> = None;
-    for h in headers.iter().filter(|h| name_is_nozero(&h.name, name)) {
+    for h in headers.iter().filter(|h| wanted(&h.name)) {
         match out.as_mut() {
             None => out = Some(h.value.clone()),
             Some(v) => {
@@ -370,20 +375,7 @@ fn looks_like_header(line: &[u8]) -> bool {
 /// All values of headers named `name`, joined with `", "` as Suricata's header table
 /// combines repeated fields; `None` when there is no such header.
 pub(crate) fn combined_value(headers: &[Header], name: &str) -> Option<Vec<u8>> {
-    let mut out: Option<Vec<u8>> = None;
-    for h in headers
-        .iter()
-        .filter(|h| h.name.eq_ignore_ascii_case(name.as_bytes()))
-    {
-        match out.as_mut() {
-            None => out = Some(h.value.clone()),
-            Some(v) => {
-                v.extend_from_slice(b", ");
-                v.extend_from_slice(&h.value);
-            }
-        }
-    }
-    out
+    combined(headers, |h| h.eq_ignore_ascii_case(name.as_bytes()))
 }
 
 /// Parses a decimal Content-Length value (surrounding whitespace allowed).
