@@ -35,6 +35,11 @@ fn run(data: &[u8], compare_split: bool) {
             decompress_layer_limit: usize::from(c >> 5),
             max_decompressed_bytes: 64 + usize::from(input.u16()),
             max_decompression_ratio: 1 + u64::from(input.u8()),
+            file_hashes: tapwatch_http::FileHashes {
+                md5: c & 4 == 4,
+                sha1: c & 8 == 8,
+                sha256: c & 16 == 16,
+            },
         }
     };
     let ts = Timestamp::new(1_700_000_000, 0);

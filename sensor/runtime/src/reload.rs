@@ -342,6 +342,9 @@ pub fn restart_needed(running: &Config, new: &Config) -> Vec<&'static str> {
     check("[metrics]", running.metrics == new.metrics);
     check("[control]", running.control == new.control);
     check("[bundles]", running.bundles == new.bundles);
+    // The running sets are kept, with what rules set in them, across a reload: a changed
+    // definition applies at the next start.
+    check("[datasets]", running.datasets == new.datasets);
     changed
 }
 
@@ -382,6 +385,16 @@ mod tests {
     use tapwatch_testkit::TempDir;
 
     const SET: &str = "alert tcp any any -> any any (msg:\"set\"; content:\"S\"; flowbits:set,seen; noalert; sid:1;)\n";
+
+    #[test]
+    fn dataset_definitions_need_a_restart_and_reputation_does_not() {
+        let running = Config::default();
+        let mut new = Config::default();
+        new.reputation.categories_file = Some("categories.txt".into());
+        assert!(restart_needed(&running, &new).is_empty());
+        new.datasets.data_dir = Some("/var/lib/tapwatch/data".into());
+        assert_eq!(restart_needed(&running, &new), vec!["[datasets]"]);
+    }
 
     fn rule(sid: u32) -> String {
         format!("alert tcp any any -> any any (msg:\"r{sid}\"; content:\"R{sid}\"; sid:{sid};)\n")

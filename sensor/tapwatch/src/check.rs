@@ -29,6 +29,7 @@ pub const RELOADABLE: &[&str] = &[
     "[detect.vars] (rule variables)",
     "[detect] classification_file and threshold_file (and their contents)",
     "the rest of [detect] (cache, prefilter, limits, reload_min_percent) but not [detect.alert]",
+    "[reputation] (its files are read again)",
 ];
 
 /// What `check` found: problems stop the service from starting; warnings do not.
