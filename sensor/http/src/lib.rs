@@ -31,6 +31,7 @@ mod parser;
 mod probe;
 mod request;
 mod response;
+mod response_lines;
 mod startline;
 mod transaction;
 mod uri;

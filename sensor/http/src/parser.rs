@@ -17,7 +17,7 @@ use crate::decompress::Decompressor;
 use crate::files::end_file;
 use crate::headers::{BlockState, LineBuf};
 use crate::multipart::MultipartScanner;
-use crate::response::{LineEnd, SkipBeforeBody};
+use crate::response_lines::{LineEnd, SkipBeforeBody};
 use crate::{HttpAnomaly, HttpConfig, HttpEvent, HttpTransaction};
 
 /// A transaction in the queue, with what the state machines need to know about it.

@@ -11,6 +11,10 @@ use crate::headers::{
 };
 use crate::parser::{anomaly, slot_mut, ReqState, RespState, TxSlot};
 use crate::probe::probe_response;
+use crate::response_lines::{
+    first_line_kind, is_cr_run, is_empty_fold, is_space, strip_all_eol, LineEnd, LineKind,
+    SkipBeforeBody,
+};
 use crate::startline::{parse_status_line, protocol_before_1_1};
 use crate::{HttpAnomaly, HttpConfig, HttpEvent, HttpParser, HttpTransaction, Probe, Response};
 use tapwatch_files::FileTracker;
@@ -18,125 +22,6 @@ use tapwatch_files::FileTracker;
 /// Bytes that decide whether a response starts with a status line (`HTTP/`) while the
 /// parser resynchronises after a gap.
 const STATUS_PREFIX_LEN: usize = 5;
-
-/// What the first line of a response is, as libhtp decides it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum LineKind {
-    /// Too few bytes yet to tell.
-    Undecided,
-    /// Only white space: skipped.
-    Blank,
-    /// Starts with `http` (any case) after white space and NUL bytes.
-    Status,
-    /// Anything else.
-    Other,
-}
-
-/// How a line of a response's head ended: what the next line's first bytes mean depends
-/// on it (libhtp's deformed line ends).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) enum LineEnd {
-    #[default]
-    Crlf,
-    /// A bare LF.
-    Lf,
-    /// A CR not followed by LF.
-    Cr,
-}
-
-impl LineEnd {
-    fn of(line: &[u8]) -> LineEnd {
-        if line.ends_with(b"\r\n") {
-            LineEnd::Crlf
-        } else if line.ends_with(b"\n") {
-            LineEnd::Lf
-        } else if line.ends_with(b"\r") {
-            LineEnd::Cr
-        } else {
-            LineEnd::Crlf
-        }
-    }
-}
-
-/// A line end that belongs to the end of the header block and so is not body, when it
-/// comes next.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) enum SkipBeforeBody {
-    #[default]
-    Nothing,
-    /// A bare LF.
-    Lf,
-    /// CRLF or a bare LF.
-    Eol,
-}
-
-impl SkipBeforeBody {
-    /// How many leading bytes of `data` to skip.
-    fn len_in(self, data: &[u8]) -> usize {
-        match self {
-            SkipBeforeBody::Nothing => 0,
-            SkipBeforeBody::Lf => usize::from(data.first() == Some(&b'\n')),
-            SkipBeforeBody::Eol if data.starts_with(b"\r\n") => 2,
-            SkipBeforeBody::Eol => usize::from(data.first() == Some(&b'\n')),
-        }
-    }
-}
-
-/// A line of only CR, SP and HT after a first CR, ended by an optional LF.
-fn is_cr_run(line: &[u8]) -> bool {
-    let body = line.strip_suffix(b"\n").unwrap_or(line);
-    body.first() == Some(&b'\r')
-        && body.len() >= 2
-        && body.iter().all(|&b| matches!(b, b'\r' | b' ' | b'\t'))
-}
-
-/// A line of only spaces and tabs (at least one) ended by a bare LF.
-fn is_empty_fold(line: &[u8]) -> bool {
-    line.len() >= 2
-        && line.ends_with(b"\n")
-        && !line.ends_with(b"\r\n")
-        && line.iter().rev().skip(1).all(|&b| b == b' ' || b == b'\t')
-}
-
-/// SP, HT, CR, LF, VT and FF.
-fn is_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c)
-}
-
-/// The kind of the (partial, unless `complete`) first line `line` of a response.
-fn first_line_kind(line: &[u8], complete: bool) -> LineKind {
-    let start = line
-        .iter()
-        .position(|&b| !is_space(b) && b != 0)
-        .unwrap_or(line.len());
-    let rest = line.get(start..).unwrap_or_default();
-    let http_prefix = rest.len().min(4);
-    let starts_http = rest
-        .get(..http_prefix)
-        .is_some_and(|p| p.eq_ignore_ascii_case(&b"http"[..http_prefix]));
-    if line.iter().all(|&b| is_space(b)) {
-        if complete {
-            LineKind::Blank
-        } else {
-            LineKind::Undecided
-        }
-    } else if starts_http && rest.len() >= 4 {
-        LineKind::Status
-    } else if starts_http && !complete {
-        LineKind::Undecided
-    } else {
-        LineKind::Other
-    }
-}
-
-/// `line` without any CR and LF at its end.
-fn strip_all_eol(line: &[u8]) -> &[u8] {
-    let end = line
-        .iter()
-        .rposition(|&b| b != b'\r' && b != b'\n')
-        .map_or(0, |i| i + 1);
-    line.get(..end).unwrap_or_default()
-}
 
 /// Where response body bytes and trailers go.
 struct RespSink<'a> {
